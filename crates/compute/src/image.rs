@@ -1,0 +1,791 @@
+//! Filters on RGBA8 images, each computable on a band of rows so an image can
+//! be split across workers and the bands concatenated into the exact output
+//! of the whole-image call.
+//!
+//! Pixels are straight (not premultiplied) RGBA, 4 bytes each, rows top to
+//! bottom with no padding. Every filter copies alpha unchanged from the source
+//! and treats R, G and B independently. Neighbourhood filters clamp at the
+//! edges: a pixel outside the image reads as the nearest edge pixel. All
+//! arithmetic is integer or deterministic per pixel, so a band never depends
+//! on where it starts.
+
+use serde::Deserialize;
+use std::ops::{Range, RangeInclusive};
+use thiserror::Error;
+
+/// Largest Gaussian `sigma`: its kernel spans 601 pixels. Use a box blur for
+/// wider smoothing.
+pub const MAX_SIGMA: f32 = 100.0;
+/// Largest box blur radius; also keeps every window sum inside `u32`.
+pub const MAX_BOX_RADIUS: u32 = 2000;
+/// Largest unsharp-mask `amount`.
+pub const MAX_SHARPEN_AMOUNT: f32 = 20.0;
+/// The Gaussian `sigma` of the blur the unsharp mask subtracts.
+pub const SHARPEN_SIGMA: f32 = 1.0;
+
+/// Why a filter could not run.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ImageError {
+    #[error("expected {width}×{height}×4 = {expected} bytes of RGBA, got {got}")]
+    LengthMismatch { width: u32, height: u32, expected: usize, got: usize },
+    #[error("expected a {width}×{height} image to fit in memory, got a byte count that overflows")]
+    SizeOverflow { width: u32, height: u32 },
+    #[error("expected whole rows of {row_bytes} bytes, got {got} bytes")]
+    PartialRow { row_bytes: usize, got: usize },
+    #[error("expected a band of rows start..end with start ≤ end ≤ {height}, got {start}..{end}")]
+    BandOutOfRange { start: u32, end: u32, height: u32 },
+    #[error("expected source rows within 0..{height}, got rows {start}..{end}")]
+    SourceOutOfRange { start: u32, end: u32, height: u32 },
+    #[error("expected source rows covering {}..{} (band plus halo), got rows {}..{}", needed.start, needed.end, got.start, got.end)]
+    MissingHalo { needed: Range<u32>, got: Range<u32> },
+    #[error("{name}: expected {expected}, got {got}")]
+    InvalidParameter { name: &'static str, expected: &'static str, got: String },
+    #[error("unknown filter: expected one of {names}, got {0:?}", names = FILTER_NAMES.join(", "))]
+    UnknownFilter(String),
+    #[error("{filter} params: {message}")]
+    BadParams { filter: &'static str, message: String },
+}
+
+/// The luma weights [`Filter::Grayscale`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrayStandard {
+    /// SD video (BT.601): 0.299 R + 0.587 G + 0.114 B.
+    #[default]
+    Rec601,
+    /// HD video and sRGB (BT.709): 0.2126 R + 0.7152 G + 0.0722 B.
+    Rec709,
+}
+
+impl GrayStandard {
+    /// Parses `"rec601"` or `"rec709"`.
+    pub fn parse(name: &str) -> Result<Self, ImageError> {
+        match name {
+            "rec601" => Ok(GrayStandard::Rec601),
+            "rec709" => Ok(GrayStandard::Rec709),
+            other => Err(ImageError::InvalidParameter {
+                name: "standard",
+                expected: "\"rec601\" or \"rec709\"",
+                got: format!("{other:?}"),
+            }),
+        }
+    }
+
+    /// Weights in 16-bit fixed point, summing to exactly 65 536 so a grey
+    /// pixel maps to itself and grayscale is idempotent.
+    fn weights(self) -> [u32; 3] {
+        match self {
+            GrayStandard::Rec601 => [19_595, 38_470, 7_471],
+            GrayStandard::Rec709 => [13_933, 46_871, 4_732],
+        }
+    }
+}
+
+/// A filter and its parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Filter {
+    /// Replace R, G and B by the pixel's luma.
+    Grayscale(GrayStandard),
+    /// Separable Gaussian blur, `sigma` in pixels in `0..=`[`MAX_SIGMA`]
+    /// (0 is the identity); the kernel reaches ⌈3σ⌉ pixels each way.
+    GaussianBlur { sigma: f32 },
+    /// Mean over the `(2r+1)×(2r+1)` square, `radius` ≤ [`MAX_BOX_RADIUS`].
+    BoxBlur { radius: u32 },
+    /// Unsharp mask: `p + amount·(p − gaussian(p))` with σ = [`SHARPEN_SIGMA`],
+    /// `amount` in `0..=`[`MAX_SHARPEN_AMOUNT`].
+    Sharpen { amount: f32 },
+    /// `255 − c` for each colour channel.
+    Invert,
+    /// `brightness` in `-1..=1` shifts by that fraction of full scale;
+    /// `contrast` in `-1..=1` scales around mid-grey by tan((contrast+1)·π/4):
+    /// −1 flattens to grey, 0 keeps, 1 thresholds.
+    BrightnessContrast { brightness: f32, contrast: f32 },
+}
+
+/// The names [`Filter::from_json`] accepts, as JS spells them.
+pub const FILTER_NAMES: [&str; 6] =
+    ["grayscale", "gaussianBlur", "boxBlur", "sharpen", "invert", "brightnessContrast"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrayscaleParams {
+    #[serde(default)]
+    standard: GrayStandard,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigmaParams {
+    sigma: f32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RadiusParams {
+    radius: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AmountParams {
+    amount: f32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BrightnessContrastParams {
+    #[serde(default)]
+    brightness: f32,
+    #[serde(default)]
+    contrast: f32,
+}
+
+fn params<'a, T: Deserialize<'a>>(filter: &'static str, json: &'a str) -> Result<T, ImageError> {
+    let json = if json.trim().is_empty() { "{}" } else { json };
+    serde_json::from_str(json).map_err(|e| ImageError::BadParams { filter, message: e.to_string() })
+}
+
+impl Filter {
+    /// Builds a filter from its JS name (one of [`FILTER_NAMES`]) and a JSON
+    /// object of parameters, e.g. `("gaussianBlur", r#"{"sigma": 2}"#)`. An
+    /// empty string stands for `{}`; unknown keys are errors. The result is
+    /// validated.
+    pub fn from_json(name: &str, params_json: &str) -> Result<Filter, ImageError> {
+        let filter = match name {
+            "grayscale" => Filter::Grayscale(params::<GrayscaleParams>("grayscale", params_json)?.standard),
+            "gaussianBlur" => Filter::GaussianBlur { sigma: params::<SigmaParams>("gaussianBlur", params_json)?.sigma },
+            "boxBlur" => Filter::BoxBlur { radius: params::<RadiusParams>("boxBlur", params_json)?.radius },
+            "sharpen" => Filter::Sharpen { amount: params::<AmountParams>("sharpen", params_json)?.amount },
+            "invert" => {
+                params::<NoParams>("invert", params_json)?;
+                Filter::Invert
+            }
+            "brightnessContrast" => {
+                let p = params::<BrightnessContrastParams>("brightnessContrast", params_json)?;
+                Filter::BrightnessContrast { brightness: p.brightness, contrast: p.contrast }
+            }
+            other => return Err(ImageError::UnknownFilter(other.to_string())),
+        };
+        filter.validate()?;
+        Ok(filter)
+    }
+
+    /// Checks the parameters are finite and in range.
+    pub fn validate(&self) -> Result<(), ImageError> {
+        fn within(name: &'static str, expected: &'static str, value: f32, range: RangeInclusive<f32>) -> Result<(), ImageError> {
+            if range.contains(&value) {
+                Ok(())
+            } else {
+                Err(ImageError::InvalidParameter { name, expected, got: value.to_string() })
+            }
+        }
+        match *self {
+            Filter::Grayscale(_) | Filter::Invert => Ok(()),
+            Filter::GaussianBlur { sigma } => within("sigma", "a number in 0..=100", sigma, 0.0..=MAX_SIGMA),
+            Filter::BoxBlur { radius } if radius > MAX_BOX_RADIUS => Err(ImageError::InvalidParameter {
+                name: "radius",
+                expected: "an integer in 0..=2000",
+                got: radius.to_string(),
+            }),
+            Filter::BoxBlur { .. } => Ok(()),
+            Filter::Sharpen { amount } => within("amount", "a number in 0..=20", amount, 0.0..=MAX_SHARPEN_AMOUNT),
+            Filter::BrightnessContrast { brightness, contrast } => {
+                within("brightness", "a number in -1..=1", brightness, -1.0..=1.0)?;
+                within("contrast", "a number in -1..=1", contrast, -1.0..=1.0)
+            }
+        }
+    }
+
+    /// How many rows above and below a band the filter reads.
+    pub fn halo(&self) -> u32 {
+        match *self {
+            Filter::Grayscale(_) | Filter::Invert | Filter::BrightnessContrast { .. } => 0,
+            Filter::GaussianBlur { sigma } => gaussian_radius(sigma),
+            Filter::BoxBlur { radius } => radius,
+            Filter::Sharpen { .. } => gaussian_radius(SHARPEN_SIGMA),
+        }
+    }
+}
+
+/// How many rows above and below a band `filter` reads; see [`source_rows`].
+pub fn halo(filter: &Filter) -> u32 {
+    filter.halo()
+}
+
+/// The source rows a band of output rows reads: the band widened by the halo,
+/// clipped to the image.
+pub fn source_rows(filter: &Filter, height: u32, rows: Range<u32>) -> Range<u32> {
+    if rows.is_empty() {
+        return rows.start..rows.start;
+    }
+    let h = filter.halo();
+    rows.start.saturating_sub(h)..rows.end.saturating_add(h).min(height)
+}
+
+/// Bytes in one row, after checking the whole image's size fits in `usize`.
+fn row_bytes(width: u32, height: u32) -> Result<usize, ImageError> {
+    let row = (width as usize).checked_mul(4);
+    let total = row.and_then(|r| r.checked_mul(height as usize));
+    match (row, total) {
+        (Some(row), Some(total)) if total <= isize::MAX as usize => Ok(row),
+        _ => Err(ImageError::SizeOverflow { width, height }),
+    }
+}
+
+/// Checks `data` is exactly a `width×height` RGBA image.
+fn check_image(data: &[u8], width: u32, height: u32) -> Result<usize, ImageError> {
+    let row = row_bytes(width, height)?;
+    let expected = row * height as usize;
+    if data.len() != expected {
+        return Err(ImageError::LengthMismatch { width, height, expected, got: data.len() });
+    }
+    Ok(row)
+}
+
+/// The whole image through `filter`.
+pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
+    apply_band(filter, src, width, height, 0..height)
+}
+
+/// Output rows `rows` of `filter` over the whole image `src`: what
+/// `apply(filter, src, width, height)` has in those rows, byte for byte.
+pub fn apply_band(filter: &Filter, src: &[u8], width: u32, height: u32, rows: Range<u32>) -> Result<Vec<u8>, ImageError> {
+    check_image(src, width, height)?;
+    apply_band_from(filter, src, 0, width, height, rows)
+}
+
+/// Like [`apply_band`], but `src` holds only consecutive rows of the image,
+/// starting at row `src_first_row`; they must cover
+/// [`source_rows`]`(filter, height, rows)`. This is what a worker given a
+/// band plus its halo calls, without ever seeing the rest of the image.
+pub fn apply_band_from(
+    filter: &Filter,
+    src: &[u8],
+    src_first_row: u32,
+    width: u32,
+    height: u32,
+    rows: Range<u32>,
+) -> Result<Vec<u8>, ImageError> {
+    filter.validate()?;
+    let row = row_bytes(width, height)?;
+    if rows.start > rows.end || rows.end > height {
+        return Err(ImageError::BandOutOfRange { start: rows.start, end: rows.end, height });
+    }
+    if row == 0 || rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !src.len().is_multiple_of(row) {
+        return Err(ImageError::PartialRow { row_bytes: row, got: src.len() });
+    }
+    let src_rows = u32::try_from(src.len() / row).unwrap_or(u32::MAX);
+    let got = src_first_row..src_first_row.saturating_add(src_rows);
+    let needed = source_rows(filter, height, rows.clone());
+    if got.end > height {
+        return Err(ImageError::SourceOutOfRange { start: got.start, end: got.end, height });
+    }
+    if got.start > needed.start || got.end < needed.end {
+        return Err(ImageError::MissingHalo { needed, got });
+    }
+    let source = Source { data: src, first_row: src_first_row, row_bytes: row, height };
+    let band = &src[(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
+    Ok(match *filter {
+        Filter::Grayscale(standard) => pointwise(band, |px| gray_pixel(px, standard.weights())),
+        Filter::Invert => pointwise(band, invert_pixel),
+        Filter::BrightnessContrast { brightness, contrast } => {
+            let lut = brightness_contrast_lut(brightness, contrast);
+            pointwise(band, |px| lut_pixel(px, &lut))
+        }
+        Filter::GaussianBlur { sigma } => {
+            gaussian_band(&source, rows, &gaussian_weights(sigma), |_, blurred| ((blurred + (1 << 23)) >> 24) as u8)
+        }
+        Filter::Sharpen { amount } => {
+            // p + amount·(p − blur) in fixed point: amount in 16.16, the
+            // difference in 8.24, so the product needs 40 fraction bits and
+            // stays below 2⁵³. Integer rounding avoids a libm call per channel on wasm.
+            let amount = i64::from((amount * 65_536.0).round() as u32);
+            gaussian_band(&source, rows, &gaussian_weights(SHARPEN_SIGMA), move |original, blurred| {
+                let difference = (i64::from(original) << 24) - i64::from(blurred);
+                let delta = (amount * difference + (1 << 39)) >> 40;
+                (i64::from(original) + delta).clamp(0, 255) as u8
+            })
+        }
+        Filter::BoxBlur { radius } => box_band(&source, rows, radius),
+    })
+}
+
+/// Grayscale in place.
+pub fn grayscale(pixels: &mut [u8], width: u32, height: u32, standard: GrayStandard) -> Result<(), ImageError> {
+    check_image(pixels, width, height)?;
+    let weights = standard.weights();
+    pixels.as_chunks_mut::<4>().0.iter_mut().for_each(|px| gray_pixel(px, weights));
+    Ok(())
+}
+
+/// Colour inversion in place.
+pub fn invert(pixels: &mut [u8], width: u32, height: u32) -> Result<(), ImageError> {
+    check_image(pixels, width, height)?;
+    pixels.as_chunks_mut::<4>().0.iter_mut().for_each(invert_pixel);
+    Ok(())
+}
+
+/// Brightness and contrast in place; see [`Filter::BrightnessContrast`].
+pub fn brightness_contrast(
+    pixels: &mut [u8],
+    width: u32,
+    height: u32,
+    brightness: f32,
+    contrast: f32,
+) -> Result<(), ImageError> {
+    Filter::BrightnessContrast { brightness, contrast }.validate()?;
+    check_image(pixels, width, height)?;
+    let lut = brightness_contrast_lut(brightness, contrast);
+    pixels.as_chunks_mut::<4>().0.iter_mut().for_each(|px| lut_pixel(px, &lut));
+    Ok(())
+}
+
+/// Gaussian blur; see [`Filter::GaussianBlur`].
+pub fn gaussian_blur(src: &[u8], width: u32, height: u32, sigma: f32) -> Result<Vec<u8>, ImageError> {
+    apply(&Filter::GaussianBlur { sigma }, src, width, height)
+}
+
+/// Box blur; see [`Filter::BoxBlur`].
+pub fn box_blur(src: &[u8], width: u32, height: u32, radius: u32) -> Result<Vec<u8>, ImageError> {
+    apply(&Filter::BoxBlur { radius }, src, width, height)
+}
+
+/// Unsharp mask; see [`Filter::Sharpen`].
+pub fn sharpen(src: &[u8], width: u32, height: u32, amount: f32) -> Result<Vec<u8>, ImageError> {
+    apply(&Filter::Sharpen { amount }, src, width, height)
+}
+
+fn pointwise(band: &[u8], f: impl Fn(&mut [u8; 4])) -> Vec<u8> {
+    let mut out = band.to_vec();
+    out.as_chunks_mut::<4>().0.iter_mut().for_each(f);
+    out
+}
+
+#[inline]
+fn gray_pixel(px: &mut [u8; 4], [wr, wg, wb]: [u32; 3]) {
+    let y = ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15)) >> 16) as u8;
+    px[..3].fill(y);
+}
+
+#[inline]
+fn invert_pixel(px: &mut [u8; 4]) {
+    for c in &mut px[..3] {
+        *c = 255 - *c;
+    }
+}
+
+#[inline]
+fn lut_pixel(px: &mut [u8; 4], lut: &[u8; 256]) {
+    for c in &mut px[..3] {
+        *c = lut[usize::from(*c)];
+    }
+}
+
+fn brightness_contrast_lut(brightness: f32, contrast: f32) -> [u8; 256] {
+    let factor = ((f64::from(contrast) + 1.0) * std::f64::consts::FRAC_PI_4).tan();
+    std::array::from_fn(|v| {
+        let x = (v as f64 / 255.0 - 0.5) * factor + 0.5 + f64::from(brightness);
+        (x.clamp(0.0, 1.0) * 255.0).round() as u8
+    })
+}
+
+/// A run of consecutive image rows, addressed by their row in the image.
+struct Source<'a> {
+    data: &'a [u8],
+    first_row: u32,
+    row_bytes: usize,
+    height: u32,
+}
+
+impl Source<'_> {
+    /// Row `y`, clamped to the image: the edge rule for every neighbourhood filter.
+    fn row(&self, y: i64) -> &[u8] {
+        let y = y.clamp(0, i64::from(self.height) - 1) as u32;
+        let start = (y - self.first_row) as usize * self.row_bytes;
+        &self.data[start..start + self.row_bytes]
+    }
+}
+
+fn gaussian_radius(sigma: f32) -> u32 {
+    (3.0 * sigma).ceil() as u32
+}
+
+/// Half a Gaussian kernel in 16-bit fixed point: `w[0]` for the centre and
+/// `w[d]` for distance `d` either side, with `w[0] + 2·Σ w[d] = 65 536`
+/// exactly, so a flat image stays flat. The side weights are rounded from
+/// cumulative sums, which keeps each one non-negative and the total exact even
+/// for wide kernels of many small weights.
+fn gaussian_weights(sigma: f32) -> Vec<u32> {
+    let r = gaussian_radius(sigma) as usize;
+    let sigma = f64::from(sigma);
+    // The centre is 1 by definition; computing it would give 0/0 for σ = 0.
+    let raw: Vec<f64> =
+        (0..=r).map(|d| if d == 0 { 1.0 } else { (-((d * d) as f64) / (2.0 * sigma * sigma)).exp() }).collect();
+    let sides: f64 = raw[1..].iter().sum();
+    let total = raw[0] + 2.0 * sides;
+    let mut center = (raw[0] / total * 65_536.0).round() as u32;
+    // The two sides must share what is left equally.
+    center += center & 1;
+    let half = f64::from((65_536 - center) / 2);
+    let mut weights = vec![center];
+    let (mut cumulative, mut given) = (0.0, 0u32);
+    for &w in &raw[1..] {
+        cumulative += w;
+        let upto = if sides > 0.0 { (cumulative / sides * half).round() as u32 } else { 0 };
+        weights.push(upto - given);
+        given = upto;
+    }
+    weights
+}
+
+/// The Gaussian over `rows`, vertical pass first so only the band's own rows
+/// go through the horizontal pass. Each pass is a sum of whole shifted rows
+/// times a weight, which vectorises. `finish` turns (source byte, blurred value
+/// in 8.24 fixed point) into the output byte.
+fn gaussian_band(source: &Source, rows: Range<u32>, weights: &[u32], finish: impl Fn(u8, u32) -> u8) -> Vec<u8> {
+    let row_bytes = source.row_bytes;
+    let r = weights.len() - 1;
+    let mut out = Vec::with_capacity(rows.len() * row_bytes);
+    let mut vertical = vec![0u32; row_bytes];
+    // The vertical result in 8.8 fixed point, padded with r edge pixels each side.
+    let mut padded = vec![0u16; row_bytes + 8 * r];
+    let mut horizontal = vec![0u32; row_bytes];
+    for y in rows {
+        let y = i64::from(y);
+        let centre = source.row(y);
+        for (acc, &p) in vertical.iter_mut().zip(centre) {
+            *acc = weights[0] * u32::from(p);
+        }
+        for (d, &w) in weights.iter().enumerate().skip(1) {
+            let (above, below) = (source.row(y - d as i64), source.row(y + d as i64));
+            for ((acc, &a), &b) in vertical.iter_mut().zip(above).zip(below) {
+                *acc += w * (u32::from(a) + u32::from(b));
+            }
+        }
+        let (left, rest) = padded.split_at_mut(4 * r);
+        let (middle, right) = rest.split_at_mut(row_bytes);
+        for (v, &acc) in middle.iter_mut().zip(&vertical) {
+            *v = ((acc + 128) >> 8) as u16;
+        }
+        let (first, last) = (<[u16; 4]>::try_from(&middle[..4]), <[u16; 4]>::try_from(&middle[row_bytes - 4..]));
+        if let (Ok(first), Ok(last)) = (first, last) {
+            left.as_chunks_mut::<4>().0.fill(first);
+            right.as_chunks_mut::<4>().0.fill(last);
+        }
+        for (acc, &v) in horizontal.iter_mut().zip(&padded[4 * r..]) {
+            *acc = weights[0] * u32::from(v);
+        }
+        for (d, &w) in weights.iter().enumerate().skip(1) {
+            let before = &padded[4 * (r - d)..];
+            let after = &padded[4 * (r + d)..];
+            for ((acc, &a), &b) in horizontal.iter_mut().zip(before).zip(after) {
+                *acc += w * (u32::from(a) + u32::from(b));
+            }
+        }
+        let start = out.len();
+        out.resize(start + row_bytes, 0);
+        let pixels = out[start..].as_chunks_mut::<4>().0.iter_mut().zip(centre.as_chunks::<4>().0);
+        for ((o, px), acc) in pixels.zip(horizontal.as_chunks::<4>().0) {
+            *o = [finish(px[0], acc[0]), finish(px[1], acc[1]), finish(px[2], acc[2]), px[3]];
+        }
+    }
+    out
+}
+
+/// The exact rounded mean over each `(2r+1)²` window: running column sums
+/// slide down the band and running row sums slide along each row, all in
+/// integers, so a band started anywhere gets the same sums.
+fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+    let row_bytes = source.row_bytes;
+    let r = radius as usize;
+    let inverse_area = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f64;
+    let mut out = vec![0u8; rows.len() * row_bytes];
+    let mut columns = vec![0u32; row_bytes];
+    let first = i64::from(rows.start);
+    for dy in -i64::from(radius)..=i64::from(radius) {
+        for (sum, &p) in columns.iter_mut().zip(source.row(first + dy)) {
+            *sum += u32::from(p);
+        }
+    }
+    // Column sums with r edge copies each side, so the row window needs no clamping.
+    let mut padded = vec![0u32; row_bytes + 8 * r];
+    for (y, out_row) in rows.zip(out.chunks_exact_mut(row_bytes)) {
+        let y = i64::from(y);
+        if y > first {
+            let (entering, leaving) = (source.row(y + i64::from(radius)), source.row(y - i64::from(radius) - 1));
+            for ((sum, &e), &l) in columns.iter_mut().zip(entering).zip(leaving) {
+                *sum = *sum + u32::from(e) - u32::from(l);
+            }
+        }
+        let (left, rest) = padded.split_at_mut(4 * r);
+        let (middle, right) = rest.split_at_mut(row_bytes);
+        middle.copy_from_slice(&columns);
+        let (first_px, last_px) = (<[u32; 4]>::try_from(&columns[..4]), <[u32; 4]>::try_from(&columns[row_bytes - 4..]));
+        if let (Ok(first_px), Ok(last_px)) = (first_px, last_px) {
+            left.as_chunks_mut::<4>().0.fill(first_px);
+            right.as_chunks_mut::<4>().0.fill(last_px);
+        }
+        let padded_px = padded.as_chunks::<4>().0;
+        let mut window = [0u32; 4];
+        for px in &padded_px[..2 * r + 1] {
+            for (w, &c) in window.iter_mut().zip(px) {
+                *w += c;
+            }
+        }
+        let centre = source.row(y);
+        for (x, (o, src)) in out_row.as_chunks_mut::<4>().0.iter_mut().zip(centre.as_chunks::<4>().0).enumerate() {
+            if x > 0 {
+                let (entering, leaving) = (padded_px[x + 2 * r], padded_px[x - 1]);
+                for c in 0..4 {
+                    // The true sum fits in u32 (255·4001² < 2³²); wrapping keeps
+                    // the intermediate exact whatever the order of the two steps.
+                    window[c] = window[c].wrapping_add(entering[c]).wrapping_sub(leaving[c]);
+                }
+            }
+            // Rounded division by the odd area without a divide instruction:
+            // a sum over an odd area is never exactly half-way, at least
+            // 1/(2·area) ≥ 3·10⁻⁸ from it, and the float error is below 10⁻¹².
+            let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
+            *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn image(width: u32, height: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
+        let f = &f;
+        (0..height).flat_map(|y| (0..width).flat_map(move |x| f(x, y))).collect()
+    }
+
+    fn all_filters() -> Vec<Filter> {
+        vec![
+            Filter::Grayscale(GrayStandard::Rec601),
+            Filter::Grayscale(GrayStandard::Rec709),
+            Filter::GaussianBlur { sigma: 0.0 },
+            Filter::GaussianBlur { sigma: 0.7 },
+            Filter::GaussianBlur { sigma: 2.5 },
+            Filter::BoxBlur { radius: 0 },
+            Filter::BoxBlur { radius: 1 },
+            Filter::BoxBlur { radius: 4 },
+            Filter::Sharpen { amount: 1.5 },
+            Filter::Invert,
+            Filter::BrightnessContrast { brightness: 0.1, contrast: 0.3 },
+        ]
+    }
+
+    #[test]
+    fn one_row_bands_and_tiny_images() {
+        for filter in all_filters() {
+            for (w, h) in [(1, 1), (3, 7), (8, 2)] {
+                let src = image(w, h, |x, y| [(x * 40) as u8, (y * 30) as u8, ((x + y) * 20) as u8, (x * y) as u8]);
+                let whole = apply(&filter, &src, w, h).unwrap();
+                let rows: Vec<u8> = (0..h).flat_map(|y| apply_band(&filter, &src, w, h, y..y + 1).unwrap()).collect();
+                assert_eq!(rows, whole, "{filter:?} on {w}×{h}");
+            }
+        }
+    }
+
+    #[test]
+    fn known_pixels() {
+        let mut px = vec![255, 0, 0, 9, 0, 255, 0, 8, 0, 0, 255, 7];
+        grayscale(&mut px, 3, 1, GrayStandard::Rec601).unwrap();
+        assert_eq!(px, [76, 76, 76, 9, 150, 150, 150, 8, 29, 29, 29, 7]);
+        let mut px = vec![255, 0, 0, 9, 0, 255, 0, 8, 0, 0, 255, 7];
+        grayscale(&mut px, 3, 1, GrayStandard::Rec709).unwrap();
+        assert_eq!(px, [54, 54, 54, 9, 182, 182, 182, 8, 18, 18, 18, 7]);
+        let mut px = vec![0, 100, 255, 42];
+        invert(&mut px, 1, 1).unwrap();
+        assert_eq!(px, [255, 155, 0, 42]);
+        let mut px = vec![0, 128, 255, 1];
+        brightness_contrast(&mut px, 1, 1, 0.0, 0.0).unwrap();
+        assert_eq!(px, [0, 128, 255, 1]);
+        brightness_contrast(&mut px, 1, 1, 0.5, 0.0).unwrap();
+        assert_eq!(px, [128, 255, 255, 1]);
+        brightness_contrast(&mut px, 1, 1, 0.0, -1.0).unwrap();
+        assert_eq!(px, [128, 128, 128, 1]);
+    }
+
+    #[test]
+    fn box_blur_is_the_clamped_window_mean() {
+        let src = image(3, 1, |x, _| if x == 1 { [90, 0, 0, 200] } else { [0, 0, 0, 100] });
+        // Radius 1: every window holds the bright pixel three times among nine.
+        assert_eq!(box_blur(&src, 3, 1, 1).unwrap(), [30, 0, 0, 100, 30, 0, 0, 200, 30, 0, 0, 100]);
+    }
+
+    #[test]
+    fn float_rounding_of_box_means_is_exact() {
+        for radius in [0u64, 1, 2, 7, 100, 2000] {
+            let area = (2 * radius + 1).pow(2);
+            let inverse = 1.0 / area as f64;
+            let max = 255 * area;
+            let near_halves = (0..=255u64).flat_map(|k| {
+                let half = (2 * k + 1) * area / 2;
+                [half.saturating_sub(1), half, half + 1, k * area]
+            });
+            for sum in near_halves.chain([0, 1, max - 1, max]).filter(|&s| s <= max) {
+                let want = (sum + area / 2) / area;
+                assert_eq!((sum as f64 * inverse + 0.5) as u64, want, "sum {sum}, area {area}");
+            }
+        }
+    }
+
+    #[test]
+    fn gaussian_spreads_an_impulse_symmetrically() {
+        let src = image(9, 9, |x, y| if (x, y) == (4, 4) { [255, 255, 255, 255] } else { [0, 0, 0, 255] });
+        let out = gaussian_blur(&src, 9, 9, 1.0).unwrap();
+        let at = |x: usize, y: usize| out[(y * 9 + x) * 4];
+        assert!(at(4, 4) > at(3, 4) && at(3, 4) > at(2, 4) && at(2, 4) > 0);
+        for (x, y) in [(3, 4), (5, 4), (4, 3), (4, 5)] {
+            assert_eq!(at(x, y), at(3, 4));
+        }
+        assert_eq!(at(0, 0), 0);
+    }
+
+    #[test]
+    fn weights_sum_exactly() {
+        for sigma in [0.0, 0.01, 0.5, 1.0, 3.3, 17.0, 100.0] {
+            let w = gaussian_weights(sigma);
+            assert_eq!(w[0] + 2 * w[1..].iter().sum::<u32>(), 65_536, "sigma {sigma}");
+            assert!(w.windows(2).all(|p| p[0] + 1 >= p[1]), "sigma {sigma}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn shape_errors() {
+        assert_eq!(
+            grayscale(&mut [0; 15], 2, 2, GrayStandard::Rec601).map_err(|e| e.to_string()),
+            Err("expected 2×2×4 = 16 bytes of RGBA, got 15".to_string())
+        );
+        assert!(matches!(invert(&mut [], u32::MAX, u32::MAX), Err(ImageError::SizeOverflow { .. })));
+        assert!(matches!(gaussian_blur(&[0; 16], 2, 2, f32::NAN), Err(ImageError::InvalidParameter { name: "sigma", .. })));
+        assert!(matches!(
+            apply_band(&Filter::Invert, &[0; 16], 2, 2, 1..3),
+            Err(ImageError::BandOutOfRange { start: 1, end: 3, height: 2 })
+        ));
+        let blur = Filter::BoxBlur { radius: 1 };
+        assert_eq!(
+            apply_band_from(&blur, &[0; 16], 2, 2, 6, 3..4).map_err(|e| e.to_string()),
+            Err("expected source rows covering 2..5 (band plus halo), got rows 2..4".to_string())
+        );
+        assert!(matches!(apply_band_from(&blur, &[0; 12], 0, 2, 6, 0..1), Err(ImageError::PartialRow { .. })));
+        assert_eq!(apply(&Filter::Invert, &[], 0, 5), Ok(vec![]));
+    }
+
+    #[test]
+    fn filters_from_json() {
+        assert_eq!(Filter::from_json("gaussianBlur", r#"{"sigma": 2}"#), Ok(Filter::GaussianBlur { sigma: 2.0 }));
+        assert_eq!(Filter::from_json("grayscale", ""), Ok(Filter::Grayscale(GrayStandard::Rec601)));
+        assert_eq!(
+            Filter::from_json("grayscale", r#"{"standard":"rec709"}"#),
+            Ok(Filter::Grayscale(GrayStandard::Rec709))
+        );
+        assert_eq!(
+            Filter::from_json("brightnessContrast", r#"{"contrast":0.5}"#),
+            Ok(Filter::BrightnessContrast { brightness: 0.0, contrast: 0.5 })
+        );
+        assert!(matches!(Filter::from_json("blur", "{}"), Err(ImageError::UnknownFilter(_))));
+        assert!(matches!(Filter::from_json("boxBlur", r#"{"radius": -1}"#), Err(ImageError::BadParams { .. })));
+        assert!(matches!(Filter::from_json("invert", r#"{"x": 1}"#), Err(ImageError::BadParams { .. })));
+        assert_eq!(
+            Filter::from_json("sharpen", r#"{"amount": 30}"#).map_err(|e| e.to_string()),
+            Err("amount: expected a number in 0..=20, got 30".to_string())
+        );
+        for name in FILTER_NAMES {
+            let err = Filter::from_json("nope", "").unwrap_err().to_string();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    fn any_image() -> impl Strategy<Value = (u32, u32, Vec<u8>)> {
+        (1u32..14, 1u32..14).prop_flat_map(|(w, h)| (Just(w), Just(h), prop::collection::vec(any::<u8>(), (w * h * 4) as usize)))
+    }
+
+    fn any_filter() -> impl Strategy<Value = Filter> {
+        prop_oneof![
+            prop_oneof![Just(GrayStandard::Rec601), Just(GrayStandard::Rec709)].prop_map(Filter::Grayscale),
+            (0.0f32..6.0).prop_map(|sigma| Filter::GaussianBlur { sigma }),
+            (0u32..9).prop_map(|radius| Filter::BoxBlur { radius }),
+            (0.0f32..5.0).prop_map(|amount| Filter::Sharpen { amount }),
+            Just(Filter::Invert),
+            (-1.0f32..=1.0, -1.0f32..=1.0).prop_map(|(brightness, contrast)| Filter::BrightnessContrast { brightness, contrast }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn bands_concatenate_to_the_whole((w, h, src) in any_image(), filter in any_filter(), cuts in prop::collection::vec(0u32..14, 0..4)) {
+            let whole = apply(&filter, &src, w, h).unwrap();
+            let mut cuts: Vec<u32> = cuts.into_iter().map(|c| c.min(h)).chain([0, h]).collect();
+            cuts.sort_unstable();
+            let mut joined = Vec::new();
+            for band in cuts.windows(2) {
+                let rows = band[0]..band[1];
+                joined.extend(apply_band(&filter, &src, w, h, rows.clone()).unwrap());
+                // A worker that only has the band and its halo gets the same bytes.
+                let needed = source_rows(&filter, h, rows.clone());
+                let row = (w * 4) as usize;
+                let window = &src[needed.start as usize * row..needed.end as usize * row];
+                prop_assert_eq!(
+                    apply_band_from(&filter, window, needed.start, w, h, rows.clone()).unwrap(),
+                    apply_band(&filter, &src, w, h, rows).unwrap()
+                );
+            }
+            prop_assert_eq!(joined, whole);
+        }
+
+        #[test]
+        fn alpha_is_preserved((w, h, src) in any_image(), filter in any_filter()) {
+            let out = apply(&filter, &src, w, h).unwrap();
+            prop_assert_eq!(out.len(), src.len());
+            for (o, s) in out.chunks_exact(4).zip(src.chunks_exact(4)) {
+                prop_assert_eq!(o[3], s[3]);
+            }
+        }
+
+        #[test]
+        fn blurs_keep_a_flat_image_flat(w in 1u32..20, h in 1u32..20, px in any::<[u8; 4]>(), sigma in 0.0f32..=MAX_SIGMA, radius in 0u32..50, amount in 0.0f32..=MAX_SHARPEN_AMOUNT) {
+            let src = image(w, h, |_, _| px);
+            prop_assert_eq!(&gaussian_blur(&src, w, h, sigma).unwrap(), &src);
+            prop_assert_eq!(&box_blur(&src, w, h, radius).unwrap(), &src);
+            prop_assert_eq!(&sharpen(&src, w, h, amount).unwrap(), &src);
+        }
+
+        #[test]
+        fn grayscale_is_idempotent((w, h, src) in any_image(), rec709: bool) {
+            let standard = if rec709 { GrayStandard::Rec709 } else { GrayStandard::Rec601 };
+            let mut once = src.clone();
+            grayscale(&mut once, w, h, standard).unwrap();
+            let mut twice = once.clone();
+            grayscale(&mut twice, w, h, standard).unwrap();
+            prop_assert_eq!(once, twice);
+        }
+
+        #[test]
+        fn invert_is_an_involution((w, h, src) in any_image()) {
+            let mut px = src.clone();
+            invert(&mut px, w, h).unwrap();
+            invert(&mut px, w, h).unwrap();
+            prop_assert_eq!(px, src);
+        }
+
+        #[test]
+        fn wrong_lengths_never_panic(w in 0u32..40, h in 0u32..40, len in 0usize..7000, filter in any_filter()) {
+            let src = vec![7u8; len];
+            let result = apply(&filter, &src, w, h);
+            prop_assert_eq!(result.is_ok(), len == (w * h * 4) as usize);
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! What a guest crate depends on to run in a wasmbridge worker pool.
+//!
+//! A guest is a `cdylib` with `#[wasm_bindgen]` functions. Fallible functions
+//! return [`Result`]; the `Err` reaches the JS caller as a `WasmBridgeError` with
+//! the same code, message and data. A panic reaches the caller as a `PANIC`
+//! error carrying the panic message and location. Long-running functions poll
+//! [`cancelled`] and report [`progress`].
+//!
+//! ```ignore
+//! use wasm_bindgen::prelude::*;
+//! use wasmbridge_guest::{Error, Result};
+//!
+//! #[wasm_bindgen]
+//! pub fn divide(a: f64, b: f64) -> Result<f64> {
+//!     if b == 0.0 {
+//!         return Err(Error::guest("division by zero"));
+//!     }
+//!     Ok(a / b)
+//! }
+//! ```
+
+mod error;
+mod panic;
+pub mod protocol;
+pub mod ring;
+
+pub use error::{Error, Result};
+pub use panic::describe_panic;
+
+use wasm_bindgen::prelude::*;
+
+/// Called by the worker right after instantiation: installs the panic hook
+/// that forwards panic messages to the caller.
+#[wasm_bindgen(js_name = "__wasmbridge_init")]
+pub fn init() {
+    panic::install();
+}
+
+/// The version of the guest↔worker contract this module was built against.
+#[wasm_bindgen(js_name = "__wasmbridge_abi")]
+pub fn abi() -> u32 {
+    protocol::ABI_VERSION
+}
+
+/// `true` once the call being run was cancelled by its caller. Poll it in long
+/// loops and return [`Error::cancelled`] when it turns true. It reads a
+/// SharedArrayBuffer flag, so it only ever turns true when the page is
+/// cross-origin isolated; otherwise cancellation stops the worker instead.
+pub fn cancelled() -> bool {
+    host::call(protocol::CANCEL_PROBE, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
+}
+
+/// Report progress of the running call, a fraction in `[0, 1]`; the caller sees
+/// it through its `onProgress` option. Cheap to call often: the worker
+/// forwards at most one update per animation frame.
+pub fn progress(fraction: f64) {
+    let fraction = if fraction.is_nan() {
+        0.0
+    } else {
+        fraction.clamp(0.0, 1.0)
+    };
+    host::call(protocol::PROGRESS_REPORTER, &JsValue::from_f64(fraction));
+}
+
+mod host {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::JsValue;
+
+    /// Calls a function the worker put on `globalThis`; `None` when it is
+    /// absent (the module runs outside a wasmbridge worker) or throws.
+    #[cfg(target_arch = "wasm32")]
+    pub fn call(name: &str, arg: &JsValue) -> Option<JsValue> {
+        let global = js_sys::global();
+        let f = js_sys::Reflect::get(&global, &JsValue::from_str(name)).ok()?;
+        let f: js_sys::Function = f.dyn_into().ok()?;
+        f.call1(&JsValue::UNDEFINED, arg).ok()
+    }
+
+    /// Natively there is no worker to talk to.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn call(_name: &str, _arg: &JsValue) -> Option<JsValue> {
+        None
+    }
+}

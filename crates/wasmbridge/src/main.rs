@@ -1,0 +1,229 @@
+//! The `wasmbridge` command line: build a guest crate into a bundle, serve it
+//! with the headers cross-origin isolation needs, run the demo.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use wasmbridge::build::{self, BuildOptions};
+use wasmbridge::server::{self, ServeOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wasmbridge",
+    version,
+    about = "Rust in a pool of Web Workers, called from pages and Godot"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build a guest crate into a bundle: runtime, JS glue, .wasm and manifest.json
+    Build(BuildArgs),
+    /// Serve a directory with COOP/COEP/CORP headers, the wasm MIME type and compression
+    Serve(ServeArgs),
+    /// Build the demo guest and serve the demo page
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct BuildArgs {
+    /// The guest crate (a cdylib in this workspace)
+    #[arg(short = 'p', long = "package", default_value = "demo-guest")]
+    package: String,
+    /// Optimised build: fat LTO and wasm-opt -O3
+    #[arg(long)]
+    release: bool,
+    /// Compile with simd128 (every current browser supports it)
+    #[arg(long)]
+    simd: bool,
+    /// Bundle directory [default: target/wasmbridge/<package>/]
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Do not run wasm-opt
+    #[arg(long)]
+    no_opt: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Directory to serve
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[command(flatten)]
+    net: NetArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct NetArgs {
+    /// Address to bind
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to bind; 0 picks a free one
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Leave out COOP/COEP (pages are then not cross-origin isolated)
+    #[arg(long)]
+    no_isolation: bool,
+}
+
+#[derive(Debug, clap::Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    net: NetArgs,
+    /// Build the demo guest without optimisation (faster to compile)
+    #[arg(long)]
+    debug: bool,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build(args) => {
+            build::build(&args.into_options())?;
+            Ok(())
+        }
+        Command::Serve(args) => serve(&args.dir, &args.net),
+        Command::Demo(args) => demo(&args),
+    }
+}
+
+impl BuildArgs {
+    fn into_options(self) -> BuildOptions {
+        BuildOptions {
+            package: self.package,
+            release: self.release,
+            simd: self.simd,
+            out: self.out,
+            no_opt: self.no_opt,
+        }
+    }
+}
+
+fn serve(dir: &Path, net: &NetArgs) -> Result<()> {
+    let mut opts = ServeOptions::new(dir);
+    opts.host = net.host;
+    opts.port = net.port;
+    opts.isolation = !net.no_isolation;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime
+        .block_on(server::run(opts))
+        .with_context(|| format!("serving {}", dir.display()))
+}
+
+/// Builds the demo guest, lays the demo page and the bundle out in one
+/// directory under target/ and serves it.
+fn demo(args: &DemoArgs) -> Result<()> {
+    let report = build::build(&BuildOptions {
+        package: "demo-guest".into(),
+        release: !args.debug,
+        simd: true,
+        out: None,
+        no_opt: false,
+    })?;
+    let target = report
+        .out
+        .parent()
+        .context("the bundle directory has no parent")?
+        .to_path_buf();
+    let root = workspace_root(&target)?;
+    let site = target.join("demo-site");
+    if site.exists() {
+        std::fs::remove_dir_all(&site).with_context(|| format!("clearing {}", site.display()))?;
+    }
+    build::copy_dir(&root.join("web").join("demo"), &site).context("copying the demo page")?;
+    build::copy_dir(&report.out, &site.join("wasmbridge"))
+        .context("copying the bundle next to the demo page")?;
+    eprintln!(
+        "wasmbridge: demo ready in {}; open the URL below",
+        site.display()
+    );
+    serve(&site, &args.net)
+}
+
+/// The workspace holding `target/wasmbridge/`: two levels above it.
+fn workspace_root(wasmbridge_dir: &Path) -> Result<PathBuf> {
+    let cwd = std::env::current_dir().ok();
+    let found = [
+        wasmbridge_dir.parent().and_then(Path::parent),
+        cwd.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|p| p.join("web").join("demo").join("index.html").exists())
+    .map(Path::to_path_buf);
+    found
+        .context("the demo page (web/demo/index.html) was not found: run `wasmbridge demo` inside the wasmbridge repository")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_arguments() {
+        let cli = Cli::try_parse_from([
+            "wasmbridge",
+            "build",
+            "-p",
+            "test-guest",
+            "--release",
+            "--out",
+            "x",
+        ])
+        .unwrap();
+        let Command::Build(args) = cli.command else {
+            panic!("expected build")
+        };
+        let opts = args.into_options();
+        assert_eq!(opts.package, "test-guest");
+        assert!(opts.release && !opts.simd && !opts.no_opt);
+        assert_eq!(opts.out, Some(PathBuf::from("x")));
+    }
+
+    #[test]
+    fn build_defaults_to_the_demo_guest() {
+        let cli = Cli::try_parse_from(["wasmbridge", "build"]).unwrap();
+        let Command::Build(args) = cli.command else {
+            panic!("expected build")
+        };
+        assert_eq!(args.package, "demo-guest");
+        assert!(!args.release);
+    }
+
+    #[test]
+    fn serve_arguments() {
+        let cli = Cli::try_parse_from([
+            "wasmbridge",
+            "serve",
+            "site",
+            "--port",
+            "8080",
+            "--host",
+            "0.0.0.0",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(args.dir, PathBuf::from("site"));
+        assert_eq!(args.net.port, 8080);
+        assert_eq!(args.net.host.to_string(), "0.0.0.0");
+        let cli = Cli::try_parse_from(["wasmbridge", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!((args.dir, args.net.port), (PathBuf::from("."), 0));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(Cli::try_parse_from(["wasmbridge", "serve", "--port", "70000"]).is_err());
+        assert!(Cli::try_parse_from(["wasmbridge", "serve", "--host", "not-an-ip"]).is_err());
+        assert!(Cli::try_parse_from(["wasmbridge", "frobnicate"]).is_err());
+    }
+}

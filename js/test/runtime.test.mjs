@@ -1,0 +1,474 @@
+// The runtime in real Chromium, against bundles built by `wasmbridge build` and
+// served by `wasmbridge serve`: the foundation's guarantees and the pool's
+// fault tolerance, one behaviour per test.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, cpSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundle, makeSite, startServer, launchBrowser, openPage } from './harness.mjs';
+
+let server;
+let browser;
+let site;
+
+before(async () => {
+  site = makeSite('runtime', { demo: bundle('demo-guest'), guest: bundle('test-guest') });
+  // Broken copies of the test guest for the INIT_FAILED tests.
+  const broken = (dir, edit) => {
+    rmSync(join(site, dir), { recursive: true, force: true });
+    cpSync(bundle('test-guest'), join(site, dir), { recursive: true });
+    const path = join(site, dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(path, 'utf8'));
+    edit(m, join(site, dir));
+    writeFileSync(path, JSON.stringify(m));
+  };
+  broken('missing', (m) => { m.wasm = 'nothing-here.wasm'; delete m.files; });
+  broken('corrupt', (m, dir) => { writeFileSync(join(dir, m.wasm), Buffer.from('\0asm\x01\0\0\0garbage that is not a module')); delete m.files; });
+  broken('mime', (m, dir) => { cpSync(join(dir, m.wasm), join(dir, 'module.bin')); m.wasm = 'module.bin'; delete m.files; });
+  broken('throws', (m, dir) => { writeFileSync(join(dir, m.glue), 'export default async function () { throw new Error("guest start failed on purpose"); }\n'); delete m.files; });
+  server = await startServer(site);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Runs `fn(arg)` in a fresh page and fails on any page error but those `expected` matches. */
+async function inPage(fn, arg, expected = null) {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    const result = await page.evaluate(fn, arg);
+    assert.deepEqual(errors.filter((e) => !expected?.test(e)), [], 'the page logged errors');
+    return result;
+  } finally {
+    await close();
+  }
+}
+
+test('the page is cross-origin isolated and the pool starts N workers', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 3 });
+    const s = pool.stats();
+    pool.close();
+    return { isolated: crossOriginIsolated, poolIsolated: pool.isolated, workers: s.workers.map((w) => w.state), names: pool.functions.map((f) => f.name) };
+  });
+  assert.equal(r.isolated, true);
+  assert.equal(r.poolIsolated, true);
+  assert.deepEqual(r.workers, ['ready', 'ready', 'ready']);
+  assert.ok(r.names.includes('echo') && r.names.includes('panicWith'));
+  assert.ok(!r.names.some((n) => n.startsWith('__wasmbridge')), 'reserved exports are not callable');
+});
+
+test('the calculator gives exact answers and typed errors', async () => {
+  const r = await inPage(async () => {
+    const { createPool, WasmBridgeError } = await import('/demo/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    const out = {
+      add: await pool.call('add', 0.1, 0.2),
+      subtract: await pool.api.subtract(7, 2.5),
+      multiply: await pool.call({ fn: 'multiply', args: [-3, 4] }),
+      divide: await pool.call('divide', 7, 2),
+    };
+    try { await pool.call('divide', 7, 0); } catch (e) {
+      out.divZero = { isError: e instanceof WasmBridgeError && e instanceof Error, code: e.code, message: e.message, fn: e.functionName };
+    }
+    try { await pool.call('divide', 7, 'x'); } catch (e) { out.badType = { code: e.code, message: e.message }; }
+    try { await pool.call('divide', 7); } catch (e) { out.badCount = { code: e.code, message: e.message }; }
+    try { await pool.call('add', Number.NaN, 1); } catch (e) { out.nan = { code: e.code, message: e.message }; }
+    out.after = await pool.call('divide', 1, 4);
+    pool.close();
+    return out;
+  });
+  assert.equal(r.add, 0.1 + 0.2);
+  assert.equal(r.subtract, 4.5);
+  assert.equal(r.multiply, -12);
+  assert.equal(r.divide, 3.5);
+  assert.deepEqual(r.divZero, { isError: true, code: 'GUEST_ERROR', message: 'division by zero: the divisor must be non-zero, got 0', fn: 'divide' });
+  assert.equal(r.badType.code, 'BAD_ARGUMENT');
+  assert.match(r.badType.message, /argument b must be number, got a string/);
+  assert.equal(r.badCount.code, 'BAD_ARGUMENT');
+  assert.match(r.badCount.message, /expects 2 arguments \(a, b\), got 1/);
+  assert.equal(r.nan.code, 'BAD_ARGUMENT');
+  assert.match(r.nan.message, /operand a must be a finite number, got NaN/);
+  assert.equal(r.after, 0.25);
+});
+
+test('an unknown function rejects with UNKNOWN_FUNCTION', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const out = [];
+    for (const name of ['nope', '__wasmbridge_init', 'default', 'initSync', 'constructor', '__proto__']) {
+      try { await pool.call(name); out.push('resolved'); } catch (e) { out.push(e.code); }
+    }
+    pool.close();
+    return out;
+  });
+  assert.deepEqual(r, Array(6).fill('UNKNOWN_FUNCTION'));
+});
+
+test('calls made before the pool is ready resolve once it is', async () => {
+  const r = await inPage(async () => {
+    const { Pool } = await import('/guest/wasmbridge.js');
+    const pool = new Pool({ size: 2 });
+    const early = [pool.call('add', 1, 2), pool.api.echo('early'), pool.call('nope').catch((e) => e.code)];
+    const values = await Promise.all(early);
+    await pool.ready;
+    pool.close();
+    return values;
+  });
+  assert.deepEqual(r, [3, 'early', 'UNKNOWN_FUNCTION']);
+});
+
+test('10 000 concurrent calls each resolve with their own result', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    const n = 10_000;
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => pool.call('add', i, 0.5)));
+    const wrong = results.filter((v, i) => v !== i + 0.5).length;
+    const s = pool.stats();
+    pool.close();
+    return { wrong, count: results.length, calls: s.workers.reduce((a, w) => a + w.calls, 0), spread: s.workers.map((w) => w.calls > 0) };
+  });
+  assert.equal(r.count, 10_000);
+  assert.equal(r.wrong, 0);
+  assert.equal(r.calls, 10_000);
+  assert.deepEqual(r.spread, [true, true], 'both workers took calls');
+});
+
+test('close() rejects calls in flight and later calls with POOL_CLOSED', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const inflight = pool.call('busy', 300).then(() => 'resolved', (e) => e.code);
+    const queued = pool.call('add', 1, 1).then(() => 'resolved', (e) => e.code);
+    await new Promise((r) => setTimeout(r, 50));
+    pool.close();
+    const later = await pool.call('add', 1, 1).then(() => 'resolved', (e) => e.code);
+    return [await inflight, await queued, later, pool.stats().workers.length];
+  });
+  assert.deepEqual(r, ['POOL_CLOSED', 'POOL_CLOSED', 'POOL_CLOSED', 0]);
+});
+
+test('values of every kind cross both ways, and returned buffers are transferred', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const obj = { a: [1, 'two', null, true], nested: { big: 2n ** 64n } };
+    const echoed = await pool.call('echo', obj);
+    const bytes = await pool.call('bytes', 1 << 20);
+    const input = new Uint8Array([1, 2, 3, 250]);
+    const sum = await pool.call({ fn: 'sumBytes', args: [input], transfer: [input.buffer] });
+    pool.close();
+    return {
+      same: JSON.stringify(echoed, (k, v) => (typeof v === 'bigint' ? `${v}n` : v)),
+      bytesType: bytes.constructor.name, bytesLen: bytes.length, b1000: bytes[1000],
+      sum, detached: input.byteLength,
+    };
+  });
+  assert.equal(r.same, '{"a":[1,"two",null,true],"nested":{"big":"18446744073709551616n"}}');
+  assert.equal(r.bytesType, 'Uint8Array');
+  assert.equal(r.bytesLen, 1 << 20);
+  assert.equal(r.b1000, 1000 % 251);
+  assert.equal(r.sum, 256);
+  assert.equal(r.detached, 0, 'a transferred argument is detached on the page');
+});
+
+test('a guest error keeps its code, message and data', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const e = await pool.call('fail', 'out of range', 'n must be below 10, got 12').catch((err) => err.toJSON());
+    pool.close();
+    return e;
+  });
+  assert.deepEqual(r, { code: 'OUT_OF_RANGE', message: 'n must be below 10, got 12', functionName: 'fail', data: { requested: 'out of range' } });
+});
+
+test('a panic rejects with PANIC, message and location, and the worker answers again', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    await pool.call('count', 5);
+    const e = await pool.call('panicWith', 'the dragon ate the index').catch((err) => ({ code: err.code, message: err.message }));
+    const again = await pool.call('add', 2, 3);
+    const fresh = await pool.call('count', 1);
+    const s = pool.stats().workers[0];
+    pool.close();
+    return { e, again, fresh, restarts: s.restarts, failures: s.failures };
+  });
+  assert.equal(r.e.code, 'PANIC');
+  assert.match(r.e.message, /^panicWith panicked: the dragon ate the index at crates\/test-guest\/src\/lib\.rs:\d+:\d+$/);
+  assert.equal(r.again, 5);
+  assert.equal(r.fresh, 1, 're-instantiated: the counter started over');
+  assert.equal(r.restarts, 1);
+  assert.equal(r.failures, 1);
+});
+
+test('a timeout rejects with TIMEOUT, replaces the worker and re-dispatches the calls behind it', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, window: 8 });
+    const t0 = performance.now();
+    const stuck = pool.call({ fn: 'loopForever', timeout: 200 }).then(() => 'resolved', (e) => e.code);
+    const behind = Array.from({ length: 5 }, (_, i) => pool.call('add', i, 1));
+    const code = await stuck;
+    const elapsed = performance.now() - t0;
+    const values = await Promise.all(behind);
+    const s = pool.stats();
+    pool.close();
+    return { code, elapsed, values, workers: s.workers.length, restarts: s.workers[0].restarts };
+  });
+  assert.equal(r.code, 'TIMEOUT');
+  assert.ok(r.elapsed >= 200 && r.elapsed < 2000, `timed out after ${r.elapsed} ms`);
+  assert.deepEqual(r.values, [1, 2, 3, 4, 5]);
+  assert.equal(r.workers, 1);
+  assert.equal(r.restarts, 1);
+});
+
+test('cancelling: a queued call leaves at once; a running one stops cooperatively or is stopped', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, window: 1 });
+    const running = new AbortController();
+    const queued = new AbortController();
+    const a = pool.call({ fn: 'spinUntilCancelled', signal: running.signal }).then(() => 'resolved', (e) => e.code);
+    const b = pool.call({ fn: 'add', args: [1, 1], signal: queued.signal }).then(() => 'resolved', (e) => e.code);
+    queued.abort();
+    const bCode = await b;
+    await new Promise((res) => setTimeout(res, 50));
+    running.abort();
+    const aCode = await a;
+    await new Promise((res) => setTimeout(res, 300));
+    const restartsAfterCooperative = pool.stats().workers[0].restarts;
+    const hard = new AbortController();
+    const c = pool.call({ fn: 'loopForever', signal: hard.signal }).then(() => 'resolved', (e) => e.code);
+    setTimeout(() => hard.abort(), 50);
+    const cCode = await c;
+    const after = await pool.call('add', 20, 22);
+    const pre = await pool.call({ fn: 'add', args: [1, 2], signal: AbortSignal.abort() }).catch((e) => e.code);
+    const restarts = pool.stats().workers[0].restarts;
+    pool.close();
+    return { aCode, bCode, cCode, after, pre, restartsAfterCooperative, restarts };
+  });
+  assert.deepEqual([r.aCode, r.bCode, r.cCode, r.pre], ['CANCELLED', 'CANCELLED', 'CANCELLED', 'CANCELLED']);
+  assert.equal(r.restartsAfterCooperative, 0, 'the guest polled cancelled() and the worker survived');
+  assert.equal(r.restarts, 1, 'the loop that never polls was hard-stopped');
+  assert.equal(r.after, 42);
+});
+
+test('a worker terminated from outside rejects its calls with WORKER_LOST and is replaced', async () => {
+  const r = await inPage(async () => {
+    // Reach the Worker objects the way an outside actor (a crash, the browser) would end them.
+    const workers = [];
+    const Original = globalThis.Worker;
+    globalThis.Worker = class extends Original { constructor(...a) { super(...a); workers.push(this); } };
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    const slow = pool.call('busy', 2000).then(() => 'resolved', (e) => e.code);
+    await new Promise((res) => setTimeout(res, 100));
+    const victim = workers.find((w, i) => pool.stats().workers[i]?.busy) ?? workers[0];
+    victim.terminate();
+    const code = await slow;
+    await new Promise((res) => setTimeout(res, 200));
+    const values = await Promise.all([pool.call('add', 1, 1), pool.call('add', 2, 2), pool.call('add', 3, 3)]);
+    const s = pool.stats();
+    pool.close();
+    return { code, values, live: s.workers.filter((w) => w.state === 'ready').length, spawned: workers.length };
+  });
+  assert.equal(r.code, 'WORKER_LOST');
+  assert.deepEqual(r.values, [2, 4, 6]);
+  assert.equal(r.live, 2);
+  assert.equal(r.spawned, 3);
+});
+
+for (const [dir, pattern] of [
+  ['missing', /nothing-here\.wasm failed: 404/],
+  ['corrupt', /not a valid WebAssembly module/],
+  ['mime', /served as "application\/octet-stream", expected "application\/wasm"/],
+  ['throws', /guest start failed on purpose/],
+  ['no-such-bundle', /manifest\.json failed: 404/],
+]) {
+  test(`createPool rejects with INIT_FAILED within a second: ${dir}`, async () => {
+    const r = await inPage(async (d) => {
+      const { createPool } = await import('/guest/wasmbridge.js');
+      const t0 = performance.now();
+      try {
+        await createPool({ bundle: `/${d}/`, size: 2 });
+        return { code: 'resolved' };
+      } catch (e) {
+        return { code: e.code, message: e.message, ms: performance.now() - t0 };
+      }
+    }, dir, /status of 404/);
+    assert.equal(r.code, 'INIT_FAILED', JSON.stringify(r));
+    assert.match(r.message, pattern);
+    assert.ok(r.ms < 1000, `took ${r.ms} ms`);
+  });
+}
+
+test('QUEUE_FULL past maxQueue', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, window: 1, maxQueue: 2 });
+    const calls = Array.from({ length: 5 }, () => pool.call('busy', 20).then(() => 'ok', (e) => e.code));
+    const out = await Promise.all(calls);
+    pool.close();
+    return out;
+  });
+  assert.deepEqual(r, ['ok', 'ok', 'ok', 'QUEUE_FULL', 'QUEUE_FULL']);
+});
+
+test('batch returns results in order with per-call errors, in one message per worker', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2, window: 10_000 });
+    const calls = Array.from({ length: 1000 }, (_, i) => (i % 100 === 7 ? ['fail', 'e', `call ${i}`] : ['add', i, i]));
+    calls.push(['nope']);
+    const results = await pool.batch(calls);
+    pool.close();
+    return {
+      n: results.length,
+      okRight: results.every((x, i) => (i % 100 === 7 || i === 1000 ? !x.ok : x.ok && x.value === 2 * i)),
+      err: results[7].ok ? null : { code: results[7].error.code, message: results[7].error.message },
+      last: results[1000].error.code,
+    };
+  });
+  assert.equal(r.n, 1001);
+  assert.ok(r.okRight);
+  assert.deepEqual(r.err, { code: 'E', message: 'call 7' });
+  assert.equal(r.last, 'UNKNOWN_FUNCTION');
+});
+
+test('progress reaches onProgress, in order, ending at 1', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const seen = [];
+    const value = await pool.call({ fn: 'withProgress', args: [10, 20], onProgress: (f) => seen.push(f) });
+    pool.close();
+    return { value, seen };
+  });
+  assert.equal(r.value, 10);
+  assert.ok(r.seen.length >= 5, `saw ${r.seen.length} updates`);
+  assert.deepEqual(r.seen, [...r.seen].sort((a, b) => a - b));
+  assert.equal(r.seen.at(-1), 1);
+});
+
+test('a pinned handle keeps state on one worker and reports WORKER_LOST when it dies', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    const pin = await pool.pin();
+    const counts = [];
+    for (let i = 0; i < 5; i++) counts.push(await pin.call('count', 1));
+    const panicked = await pin.call('panicWith', 'reset').catch((e) => e.code);
+    const afterPanic = await pin.call('count', 1);
+    const lost = await pin.call({ fn: 'loopForever', timeout: 100 }).catch((e) => e.code);
+    await new Promise((res) => setTimeout(res, 300));
+    const later = await pin.call('count', 1).catch((e) => e.code);
+    const poolStill = await pool.call('add', 1, 2);
+    pool.close();
+    return { counts, panicked, afterPanic, lost, later, isLost: pin.lost, poolStill };
+  });
+  assert.deepEqual(r.counts, [1, 2, 3, 4, 5]);
+  assert.equal(r.panicked, 'PANIC');
+  assert.equal(r.afterPanic, 1);
+  assert.equal(r.lost, 'TIMEOUT');
+  assert.equal(r.later, 'WORKER_LOST');
+  assert.equal(r.isLost, true);
+  assert.equal(r.poolStill, 3);
+});
+
+test('the circuit opens after repeated panics and closes after the cool-down', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, breakerThreshold: 3, breakerCooldown: 300 });
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push(await pool.call('panicWith', 'again').catch((e) => e.code));
+    const other = await pool.call('add', 1, 1);
+    const stats = pool.stats().functions.panicWith;
+    await new Promise((res) => setTimeout(res, 350));
+    const trial = await pool.call('panicWith', 'trial').catch((e) => e.code);
+    const reopened = await pool.call('panicWith', 'x').catch((e) => e.code);
+    pool.close();
+    return { codes, other, circuit: stats.circuit, errors: stats.errors, trial, reopened };
+  });
+  assert.deepEqual(r.codes, ['PANIC', 'PANIC', 'PANIC', 'CIRCUIT_OPEN']);
+  assert.equal(r.other, 2, 'other functions are not affected');
+  assert.equal(r.circuit, 'open');
+  assert.deepEqual(r.errors, { PANIC: 3, CIRCUIT_OPEN: 1 });
+  assert.equal(r.trial, 'PANIC');
+  assert.equal(r.reopened, 'CIRCUIT_OPEN');
+});
+
+test('a guest growing past memoryLimit fails with MEMORY_LIMIT and its instance is recycled', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, memoryLimit: 64 << 20 });
+    const first = await pool.call('hoard', 16);
+    const e = await pool.call('hoard', 64).catch((err) => ({ code: err.code, message: err.message }));
+    const after = await pool.call('hoard', 1);
+    pool.close();
+    return { first, e, after };
+  });
+  assert.equal(r.first, 16);
+  assert.equal(r.e.code, 'MEMORY_LIMIT');
+  assert.match(r.e.message, /over the limit of 67108864/);
+  assert.equal(r.after, 1, 'the recycled instance starts empty');
+});
+
+test('stats report per-function counts, errors and latency percentiles', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => pool.call('add', i, i)));
+    await pool.call('fail', 'nope', 'x').catch(() => {});
+    await pool.call('nothing').catch(() => {});
+    const s = pool.stats();
+    pool.close();
+    return s;
+  });
+  assert.equal(r.functions.add.count, 100);
+  assert.ok(r.functions.add.p50 > 0 && r.functions.add.p99 >= r.functions.add.p50);
+  assert.deepEqual(r.functions.fail.errors, { NOPE: 1 });
+  assert.equal(r.functions.nothing, undefined, 'unknown names are rejected before they count');
+  assert.equal(r.workers.length, 2);
+  assert.equal(r.inFlight, 0);
+});
+
+test('without cross-origin isolation the pool still works and stops abandoned calls by replacing the worker', async () => {
+  const plain = await startServer(site, { isolated: false });
+  const { page, errors, close } = await openPage(browser, plain.url);
+  try {
+    const r = await page.evaluate(async () => {
+      const { createPool } = await import('/guest/wasmbridge.js');
+      const pool = await createPool({ size: 2 });
+      const sum = await pool.call('add', 40, 2);
+      const ac = new AbortController();
+      const spin = pool.call({ fn: 'spinUntilCancelled', signal: ac.signal }).catch((e) => e.code);
+      setTimeout(() => ac.abort(), 50);
+      const code = await spin;
+      await new Promise((res) => setTimeout(res, 300));
+      const after = await Promise.all([pool.call('add', 1, 1), pool.call('add', 2, 2)]);
+      const s = pool.stats();
+      pool.close();
+      return { isolated: crossOriginIsolated, poolIsolated: s.isolated, sum, code, after, restarts: s.workers.reduce((a, w) => a + w.restarts, 0), live: s.workers.length };
+    });
+    assert.deepEqual(errors, []);
+    assert.equal(r.isolated, false);
+    assert.equal(r.poolIsolated, false);
+    assert.equal(r.sum, 42);
+    assert.equal(r.code, 'CANCELLED');
+    assert.deepEqual(r.after, [2, 4]);
+    assert.equal(r.restarts, 1, 'without a shared flag the guest cannot see cancelled(), so its worker was replaced');
+    assert.equal(r.live, 2);
+  } finally {
+    await close();
+    await plain.close();
+  }
+});

@@ -1,0 +1,7 @@
+// wasmbridge: call Rust compiled to WebAssembly in a pool of Web Workers.
+// The entry a page imports; `await createPool()` loads the bundle this file
+// sits in. Types: wasmbridge.d.ts.
+
+export { createPool, Pool } from './pool.js';
+export { WasmBridgeError } from './error.js';
+export { CODES } from './protocol.js';

@@ -1,0 +1,216 @@
+// The worker: instantiates the guest from the module the page compiled, runs
+// calls in the order they arrive, and answers with results or errors as data.
+// It never decides anything about other workers; the pool does.
+
+import {
+  PROTOCOL, GUEST_ABI, TO_WORKER, FROM_WORKER, CODES, CONTROL,
+  HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER,
+} from './protocol.js';
+
+/** @type {any} the guest's wasm-bindgen glue module, re-imported after a trap */
+let glue = null;
+/** @type {any} the instance's exports, as returned by the glue's init */
+let wasmExports = null;
+/** @type {WebAssembly.Module | null} */
+let module = null;
+let glueUrl = '';
+/** @type {Set<string>} */
+let callable = new Set();
+/** @type {Int32Array | null} */
+let control = null;
+let memoryLimit = 0;
+let instances = 0;
+let restarts = 0;
+
+let runningId = 0;
+let lastPanic = '';
+let lastProgressAt = 0;
+
+/** @type {import('./protocol.js').WireCall[]} */
+const inbox = [];
+let inboxHead = 0;
+let draining = false;
+/** @type {import('./protocol.js').WireResult[]} */
+let outbox = [];
+/** @type {Transferable[]} */
+let outboxTransfers = [];
+let lastFlush = 0;
+/** Results older than this are sent before the next call starts, so a later hang loses little. */
+const FLUSH_AFTER_MS = 1;
+
+const post = (kind, body, transfer) => self.postMessage({ wb: PROTOCOL, kind, ...body }, transfer ?? []);
+
+globalThis[HOST_PANIC] = (text) => { lastPanic = String(text); };
+globalThis[HOST_CANCELLED] = () =>
+  control !== null && runningId !== 0 && Atomics.load(control, CONTROL.CANCEL) === runningId;
+globalThis[HOST_PROGRESS] = (fraction) => {
+  const now = performance.now();
+  if (fraction < 1 && now - lastProgressAt < 16) return;
+  lastProgressAt = now;
+  post(FROM_WORKER.PROGRESS, { id: runningId, fraction });
+};
+
+/** A fresh instance of the guest: the glue is imported under a new URL so its module state starts over. */
+async function instantiate() {
+  instances += 1;
+  const url = instances === 1 ? glueUrl : `${glueUrl}#instance-${instances}`;
+  const g = await import(url);
+  const exports = await g.default({ module_or_path: module });
+  if (typeof g.__wasmbridge_abi === 'function' && g.__wasmbridge_abi() !== GUEST_ABI) {
+    throw new Error(`guest was built for wasmbridge abi ${g.__wasmbridge_abi()}, this runtime speaks ${GUEST_ABI}`);
+  }
+  if (typeof g.__wasmbridge_init === 'function') g.__wasmbridge_init();
+  glue = g;
+  wasmExports = exports;
+}
+
+function memoryBytes() {
+  const memory = wasmExports?.memory;
+  return memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
+}
+
+/** Collects the ArrayBuffers of a result so they move to the page instead of being copied. */
+function transfersOf(value, into) {
+  if (value instanceof ArrayBuffer) into.push(value);
+  else if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer && !into.includes(value.buffer)) {
+    into.push(value.buffer);
+  } else if (Array.isArray(value)) {
+    for (const v of value) if (typeof v === 'object' && v !== null) transfersOf(v, into);
+  }
+}
+
+/** Turns whatever a call threw into a wire error. */
+function describeThrow(err, fn) {
+  if (err && typeof err === 'object' && err[GUEST_ERROR_MARKER] === true) {
+    const out = { code: String(err.code), message: String(err.message) };
+    if (err.data !== undefined) out.data = err.data;
+    return { error: out, trapped: false };
+  }
+  if (err instanceof WebAssembly.RuntimeError) {
+    const panic = lastPanic;
+    lastPanic = '';
+    if (memoryLimit > 0 && memoryBytes() >= memoryLimit) {
+      return { error: { code: CODES.MEMORY_LIMIT, message: `${fn} ran out of memory: the instance holds ${memoryBytes()} bytes, the limit is ${memoryLimit}` }, trapped: true };
+    }
+    const message = panic
+      ? `${fn} panicked: ${panic}`
+      : `${fn} trapped: ${err.message}`;
+    return { error: { code: CODES.PANIC, message }, trapped: true };
+  }
+  if (err instanceof TypeError || err instanceof RangeError) {
+    return { error: { code: CODES.BAD_ARGUMENT, message: `${fn} rejected its arguments: ${err.message}` }, trapped: false };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return { error: { code: CODES.GUEST_ERROR, message: `${fn} threw: ${message}` }, trapped: false };
+}
+
+function flush() {
+  if (outbox.length === 0) return;
+  const results = outbox;
+  const transfers = outboxTransfers;
+  outbox = [];
+  outboxTransfers = [];
+  lastFlush = performance.now();
+  try {
+    post(FROM_WORKER.RESULTS, { results, restarts }, transfers);
+  } catch {
+    // One value could not be cloned; send them one by one so only that call fails.
+    for (const r of results) {
+      try {
+        post(FROM_WORKER.RESULTS, { results: [r], restarts }, r.ok ? transfersFor(r.value) : []);
+      } catch (e) {
+        const message = `the result cannot be sent to the page: ${e instanceof Error ? e.message : String(e)}`;
+        post(FROM_WORKER.RESULTS, { results: [{ id: r.id, ok: false, error: { code: CODES.BAD_RESULT, message } }], restarts });
+      }
+    }
+  }
+}
+
+function transfersFor(value) {
+  const t = [];
+  transfersOf(value, t);
+  return t;
+}
+
+async function run(call) {
+  const { id, fn, args } = call;
+  if (!callable.has(fn) || typeof glue[fn] !== 'function') {
+    return { id, ok: false, error: { code: CODES.UNKNOWN_FUNCTION, message: `no function named ${JSON.stringify(fn)} in this guest` } };
+  }
+  runningId = id;
+  if (control !== null) Atomics.store(control, CONTROL.RUNNING, id);
+  try {
+    let value = glue[fn](...args);
+    if (value !== null && typeof value === 'object' && typeof value.then === 'function') value = await value;
+    if (memoryLimit > 0 && memoryBytes() > memoryLimit) {
+      const bytes = memoryBytes();
+      await restart();
+      return { id, ok: false, error: { code: CODES.MEMORY_LIMIT, message: `${fn} grew the instance to ${bytes} bytes, over the limit of ${memoryLimit}; the instance was recycled` } };
+    }
+    return { id, ok: true, value };
+  } catch (err) {
+    const { error, trapped } = describeThrow(err, fn);
+    if (trapped) await restart();
+    return { id, ok: false, error };
+  } finally {
+    runningId = 0;
+    if (control !== null) Atomics.store(control, CONTROL.RUNNING, 0);
+  }
+}
+
+async function restart() {
+  restarts += 1;
+  await instantiate();
+}
+
+async function drain() {
+  if (draining) return;
+  draining = true;
+  try {
+    while (inboxHead < inbox.length) {
+      const call = inbox[inboxHead];
+      inbox[inboxHead] = undefined;
+      inboxHead += 1;
+      if (outbox.length > 0 && performance.now() - lastFlush >= FLUSH_AFTER_MS) flush();
+      const result = await run(call);
+      outbox.push(result);
+      if (result.ok) transfersOf(result.value, outboxTransfers);
+    }
+    inbox.length = 0;
+    inboxHead = 0;
+    flush();
+  } finally {
+    draining = false;
+  }
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  if (!msg || msg.wb !== PROTOCOL) return;
+  if (msg.kind === TO_WORKER.CALLS) {
+    for (const c of msg.calls) inbox.push(c);
+    drain();
+  } else if (msg.kind === TO_WORKER.INIT) {
+    module = msg.module;
+    glueUrl = msg.glue;
+    control = msg.control ? new Int32Array(msg.control) : null;
+    memoryLimit = msg.memoryLimit || 0;
+    try {
+      if (msg.lock && globalThis.navigator?.locks) {
+        // Held until this context dies, however it dies: that is how the page
+        // learns of a crash or an outside terminate(), which fire no event.
+        await new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }));
+      }
+      await instantiate();
+      callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
+      const missing = msg.functions.filter((f) => !callable.has(f));
+      if (missing.length > 0) {
+        throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
+      }
+      post(FROM_WORKER.READY, { functions: [...callable] });
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      post(FROM_WORKER.INIT_FAILED, { error: { code: CODES.INIT_FAILED, message: `the guest failed to start: ${message}` } });
+    }
+  }
+};

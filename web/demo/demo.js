@@ -1,0 +1,924 @@
+// The demo page: one pool of workers running the demo guest, and one setup
+// function per section of the page. Every number, image and error shown here
+// came back from Rust through `pool.call`.
+
+import { createPool } from './wasmbridge/wasmbridge.js';
+
+/** Recent call latencies (ms) kept for the dashboard's histogram. */
+const RECENT_CALLS = 200;
+/** A semiprime of two primes just below 2³²: trial division needs ~2³¹ steps, seconds of work. */
+const SLOW_SEMIPRIME = '18446743979220271189';
+/** Numbers longer than this are shown folded in the middle. */
+const FOLD_DIGITS = 120;
+/** Uploaded images are scaled down to this many pixels on the long side, to keep filters interactive. */
+const MAX_IMAGE_SIDE = 1600;
+
+const $ = (selector) => /** @type {HTMLElement} */ (document.querySelector(selector));
+
+// ---- small helpers ----
+
+/**
+ * Creates an element. `props` sets attributes, except `class`, `dataset`,
+ * `text` and `on*` listeners; children may be strings, nodes or arrays.
+ * @returns {HTMLElement}
+ */
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? '' : value);
+  }
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+/** "312 µs", "4.20 ms", "1.35 s". */
+function formatDuration(ms) {
+  if (ms < 1) return `${Math.max(1, Math.round(ms * 1000))} µs`;
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
+  if (ms < 1000) return `${ms.toFixed(1)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** "CODE: message" for a WasmBridgeError; anything else thrown is a bug in this page, shown as is. */
+function describeError(err) {
+  return err && typeof err === 'object' && 'code' in err ? `${err.code}: ${err.message}` : String(err);
+}
+
+/** Fills `el` with an error whose code stands out. */
+function showError(el, err) {
+  if (err && typeof err === 'object' && 'code' in err) {
+    el.replaceChildren(h('span', { class: 'code', text: `${err.code}:` }), ` ${err.message}`);
+  } else {
+    el.textContent = err instanceof Error ? err.message : String(err);
+  }
+}
+
+/** A new error paragraph. */
+function errorNode(err) {
+  const p = h('p', { class: 'error' });
+  showError(p, err);
+  return p;
+}
+
+// ---- timing every call, for the dashboard ----
+
+const latencies = { recent: /** @type {number[]} */ ([]), last: /** @type {null | { fn: string, ms: number }} */ (null), version: 0 };
+
+function recordLatency(fn, ms) {
+  latencies.recent.push(ms);
+  if (latencies.recent.length > RECENT_CALLS) latencies.recent.shift();
+  latencies.last = { fn, ms };
+  latencies.version += 1;
+}
+
+/**
+ * `pool.call(spec)`, timed from the page: resolves with `{ value, ms }`; a
+ * rejection carries `ms` too. The time includes the trip to the worker and
+ * back, which is what a page actually waits for.
+ * @param {import('./wasmbridge/wasmbridge.d.ts').Pool} pool
+ * @param {import('./wasmbridge/wasmbridge.d.ts').CallOptions} spec
+ */
+async function timed(pool, spec) {
+  const t0 = performance.now();
+  try {
+    const value = await pool.call(spec);
+    const ms = performance.now() - t0;
+    recordLatency(spec.fn, ms);
+    return { value, ms };
+  } catch (err) {
+    const ms = performance.now() - t0;
+    recordLatency(spec.fn, ms);
+    if (err && typeof err === 'object') err.ms = ms;
+    throw err;
+  }
+}
+
+/**
+ * Serialises clicks on one control: only the newest request's answer is shown,
+ * since answers from a pool can arrive out of order.
+ */
+function latestOnly() {
+  let current = 0;
+  return () => {
+    const mine = ++current;
+    return () => mine === current;
+  };
+}
+
+// ---- availability ----
+
+/** Names in `names` the guest does not export. */
+function missingFunctions(pool, names) {
+  const have = new Set(pool.functions.map((f) => f.name));
+  return names.filter((n) => !have.has(n));
+}
+
+/**
+ * Greys out every section or control whose `data-needs` functions are not in
+ * this guest, so a guest built from an older compute crate still gives a
+ * usable page.
+ */
+function markMissing(pool) {
+  for (const el of document.querySelectorAll('[data-needs]')) {
+    const missing = missingFunctions(pool, el.dataset.needs.split(/\s+/));
+    if (missing.length === 0) continue;
+    const note = `not in this guest: ${missing.join(', ')}`;
+    if (el.classList.contains('card')) {
+      // A card needs all of its functions only for its main control; keep it usable if any is there.
+      const all = el.dataset.needs.split(/\s+/);
+      if (missing.length < all.length) continue;
+      el.classList.add('missing');
+      el.querySelector('.card-head')?.append(h('span', { class: 'missing-note', text: note }));
+    } else if (el.matches('button')) {
+      el.disabled = true;
+      el.title = note;
+    } else {
+      for (const control of el.querySelectorAll('button, input, select')) {
+        control.disabled = true;
+        control.title = note;
+      }
+      el.after(h('p', { class: 'missing-note', text: note }));
+    }
+  }
+}
+
+// ---- 1. loading ----
+
+/**
+ * Drives the header's progress bar while the module downloads and the
+ * workers start; `ready` swaps it for the pool's badges.
+ */
+function loadingState(size) {
+  const box = $('#load');
+  const bar = $('#load-progress');
+  const fill = $('#load-fill');
+  const status = $('#load-status');
+  return {
+    progress(loaded, total) {
+      if (total > 0) {
+        const pct = Math.min(100, Math.round((loaded / total) * 100));
+        fill.style.width = `${pct}%`;
+        bar.setAttribute('aria-valuenow', String(pct));
+        status.textContent = `Loading the module… ${pct}% of ${formatBytes(total)}`;
+      } else {
+        status.textContent = `Loading the module… ${formatBytes(loaded)}`;
+      }
+      if (total > 0 && loaded >= total) {
+        box.dataset.state = 'starting';
+        status.textContent = `Compiled; starting ${size} workers…`;
+      }
+    },
+    ready(pool) {
+      const workers = pool.stats().workers.filter((w) => w.state === 'ready').length;
+      box.dataset.state = 'ready';
+      bar.setAttribute('aria-valuenow', '100');
+      $('#badges').hidden = false;
+      const poolBadge = $('#pool-status');
+      poolBadge.textContent = `${workers} worker${workers === 1 ? '' : 's'} ready`;
+      poolBadge.classList.add('ok');
+      const iso = $('#isolation-status');
+      iso.textContent = pool.isolated ? 'cross-origin isolated' : 'not isolated: no cooperative cancel';
+      iso.classList.add(pool.isolated ? 'ok' : 'warn');
+      document.querySelector('main')?.removeAttribute('inert');
+    },
+    fail(err) {
+      box.dataset.state = 'failed';
+      status.textContent = `The pool could not start. ${describeError(err)}`;
+    },
+  };
+}
+
+// ---- 2. calculator ----
+
+/** Four operations on two f64s; errors (division by zero, empty inputs) come back as typed errors. */
+function setupCalculator(pool) {
+  const a = /** @type {HTMLInputElement} */ ($('#calc-a'));
+  const b = /** @type {HTMLInputElement} */ ($('#calc-b'));
+  const result = $('#calc-result');
+  const error = $('#calc-error');
+  const next = latestOnly();
+  // Negative operands in parentheses, so "7 − −2" reads as "7 − (−2)".
+  const operand = (x) => (x < 0 || Object.is(x, -0) ? `(${x})` : String(x));
+
+  for (const button of document.querySelectorAll('#calc .op')) {
+    button.addEventListener('click', async () => {
+      const isLatest = next();
+      // valueAsNumber is NaN for an empty box: the guest reports that as BAD_ARGUMENT.
+      const x = a.valueAsNumber;
+      const y = b.valueAsNumber;
+      try {
+        const { value } = await timed(pool, { fn: button.dataset.fn, args: [x, y] });
+        if (!isLatest()) return;
+        error.textContent = '';
+        result.textContent = `${operand(x)} ${button.dataset.sign} ${operand(y)} = ${value}`;
+      } catch (err) {
+        if (!isLatest()) return;
+        result.textContent = '';
+        showError(error, err);
+      }
+    });
+  }
+
+  $('#calc-clear').addEventListener('click', () => {
+    next();
+    a.value = '';
+    b.value = '';
+    result.textContent = '';
+    error.textContent = '';
+    a.focus();
+  });
+}
+
+// ---- 3. big numbers ----
+
+/** The digits of `value`, folded in the middle when long, with a toggle to show them all. */
+function foldedDigits(value) {
+  const box = h('div', { class: 'digits' });
+  const fold = () => {
+    const hidden = value.length - FOLD_DIGITS;
+    box.replaceChildren(
+      value.slice(0, FOLD_DIGITS / 2),
+      h('span', { class: 'fold', text: `… ${hidden.toLocaleString('en')} more digits …` }),
+      value.slice(-FOLD_DIGITS / 2),
+    );
+  };
+  if (value.length > FOLD_DIGITS) fold();
+  else box.textContent = value;
+  let expanded = false;
+  const toggle = value.length > FOLD_DIGITS
+    ? h('button', {
+      type: 'button', class: 'link', text: 'Show all',
+      onclick: (e) => {
+        expanded = !expanded;
+        if (expanded) box.textContent = value;
+        else fold();
+        e.currentTarget.textContent = expanded ? 'Fold' : 'Show all';
+      },
+    })
+    : null;
+  return { box, toggle };
+}
+
+function copyButton(text) {
+  return h('button', {
+    type: 'button', class: 'link', text: 'Copy',
+    onclick: async (e) => {
+      const button = e.currentTarget;
+      try {
+        await navigator.clipboard.writeText(text);
+        button.textContent = 'Copied';
+      } catch {
+        // Clipboard access needs focus and permission; say so instead of failing silently.
+        button.textContent = 'Copy blocked by the browser';
+      }
+      setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+    },
+  });
+}
+
+/** Groups equal factors: ["2","2","3"] → [["2",2],["3",1]] (the guest returns them ascending). */
+function groupFactors(factors) {
+  const groups = [];
+  for (const f of factors) {
+    const last = groups[groups.length - 1];
+    if (last && last[0] === f) last[1] += 1;
+    else groups.push([f, 1]);
+  }
+  return groups;
+}
+
+/**
+ * Wires a "type a value, press a button" form: the button is disabled while
+ * its call runs, and `render(value, ms)` fills the output.
+ */
+function runForm(form, button, out, run) {
+  const next = latestOnly();
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const isLatest = next();
+    button.disabled = true;
+    out.setAttribute('aria-busy', 'true');
+    try {
+      const node = await run();
+      if (isLatest()) out.replaceChildren(node);
+    } catch (err) {
+      if (isLatest()) out.replaceChildren(errorNode(err), err.ms !== undefined ? h('p', { class: 'meta', text: `answered in ${formatDuration(err.ms)}` }) : null);
+    } finally {
+      button.disabled = false;
+      out.removeAttribute('aria-busy');
+    }
+  });
+}
+
+/** Fibonacci (exact, any size) and factorisation of 64-bit numbers sent as decimal strings. */
+function setupBigNumbers(pool) {
+  const fibN = /** @type {HTMLInputElement} */ ($('#fib-n'));
+  runForm($('#fib-form'), $('#fib-run'), $('#fib-out'), async () => {
+    const n = fibN.valueAsNumber;
+    const { value, ms } = await timed(pool, { fn: 'fibonacci', args: [n] });
+    const { box, toggle } = foldedDigits(value);
+    return h('div', {},
+      h('div', { class: 'meta' },
+        h('span', {}, h('strong', { text: `F(${n})` }), ' has ', h('strong', { text: value.length.toLocaleString('en') }), ` digit${value.length === 1 ? '' : 's'}`),
+        h('span', { class: 'times', text: `in ${formatDuration(ms)}` }),
+        toggle,
+        copyButton(value)),
+      box);
+  });
+
+  const facN = /** @type {HTMLInputElement} */ ($('#fac-n'));
+  runForm($('#fac-form'), $('#fac-run'), $('#fac-out'), async () => {
+    // Sent as a string: a JS number is exact only up to 2⁵³, the guest takes any u64.
+    const n = facN.value.trim();
+    const { value, ms } = await timed(pool, { fn: 'factorize', args: [n] });
+    const groups = groupFactors(value);
+    const prime = value.length === 1 && groups[0][1] === 1;
+    const chips = [];
+    groups.forEach(([f, power], i) => {
+      if (i > 0) chips.push(h('span', { class: 'times', text: '×' }));
+      chips.push(h('span', { class: 'factor' }, f, power > 1 ? h('sup', { text: String(power) }) : null));
+    });
+    return h('div', {},
+      h('div', { class: 'factors' }, value.length === 0 ? h('span', { class: 'muted', text: '1 has no prime factors' }) : chips),
+      h('div', { class: 'meta' },
+        prime ? h('span', { class: 'prime-tag', text: 'prime' }) : h('span', { text: `${value.length} prime factor${value.length === 1 ? '' : 's'}` }),
+        h('span', { class: 'times', text: `in ${formatDuration(ms)}` })));
+  });
+}
+
+// ---- 4. image playground ----
+
+/**
+ * Filters, their parameters and how the dedicated function takes them.
+ * `params` are in the order of the function's arguments after (data, w, h);
+ * `filterBand` gets the same values as a JSON object.
+ */
+const FILTERS = {
+  grayscale: { label: 'grayscale', params: [{ key: 'standard', choice: '#img-standard' }] },
+  gaussianBlur: { label: 'Gaussian blur', params: [{ key: 'sigma', label: 'Sigma (px)', min: 0, max: 20, step: 0.5, value: 4 }] },
+  boxBlur: { label: 'box blur', params: [{ key: 'radius', label: 'Radius (px)', min: 0, max: 40, step: 1, value: 6 }] },
+  sharpen: { label: 'sharpen', params: [{ key: 'amount', label: 'Amount', min: 0, max: 8, step: 0.1, value: 2 }] },
+  invert: { label: 'invert', params: [] },
+  brightnessContrast: {
+    label: 'brightness / contrast',
+    params: [
+      { key: 'brightness', label: 'Brightness', min: -1, max: 1, step: 0.05, value: 0.1 },
+      { key: 'contrast', label: 'Contrast', min: -1, max: 1, step: 0.05, value: 0.35 },
+    ],
+  },
+};
+
+/** Paints the built-in 640×400 test image: gradients, shapes, a spectrum, a grey ramp and text. */
+function drawTestImage(canvas) {
+  canvas.width = 640;
+  canvas.height = 400;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  const { width: w, height: hgt } = canvas;
+
+  const sky = ctx.createLinearGradient(0, 0, w, hgt);
+  sky.addColorStop(0, '#1c3faa');
+  sky.addColorStop(0.45, '#7b3fe4');
+  sky.addColorStop(0.75, '#e8467c');
+  sky.addColorStop(1, '#ffb347');
+  ctx.fillStyle = sky;
+  ctx.fillRect(0, 0, w, hgt);
+
+  const glow = ctx.createRadialGradient(470, 120, 10, 470, 120, 220);
+  glow.addColorStop(0, 'rgba(255, 246, 200, 0.95)');
+  glow.addColorStop(1, 'rgba(255, 246, 200, 0)');
+  ctx.fillStyle = glow;
+  ctx.fillRect(0, 0, w, hgt);
+
+  // Thin stripes and a checkerboard: fine detail that shows blur and sharpen clearly.
+  ctx.strokeStyle = 'rgba(255, 255, 255, 0.55)';
+  ctx.lineWidth = 2;
+  for (let i = 0; i < 9; i++) {
+    ctx.beginPath();
+    for (let x = 0; x <= w; x += 8) {
+      const y = 250 + i * 7 + Math.sin(x / 38 + i * 0.5) * 14;
+      if (x === 0) ctx.moveTo(x, y);
+      else ctx.lineTo(x, y);
+    }
+    ctx.stroke();
+  }
+  for (let y = 0; y < 6; y++) {
+    for (let x = 0; x < 6; x++) {
+      ctx.fillStyle = (x + y) % 2 === 0 ? '#ffffff' : '#111827';
+      ctx.fillRect(36 + x * 12, 40 + y * 12, 12, 12);
+    }
+  }
+
+  const shapes = [
+    { x: 200, y: 120, r: 48, color: '#22c55e' },
+    { x: 290, y: 170, r: 36, color: '#facc15' },
+    { x: 560, y: 250, r: 40, color: '#06b6d4' },
+  ];
+  for (const s of shapes) {
+    ctx.beginPath();
+    ctx.arc(s.x, s.y, s.r, 0, Math.PI * 2);
+    ctx.fillStyle = s.color;
+    ctx.fill();
+    ctx.lineWidth = 4;
+    ctx.strokeStyle = 'rgba(255,255,255,0.85)';
+    ctx.stroke();
+  }
+  ctx.save();
+  ctx.translate(390, 200);
+  ctx.rotate(-0.3);
+  ctx.fillStyle = '#ef4444';
+  ctx.fillRect(-34, -34, 68, 68);
+  ctx.restore();
+  ctx.beginPath();
+  ctx.moveTo(110, 230);
+  ctx.lineTo(160, 150);
+  ctx.lineTo(210, 230);
+  ctx.closePath();
+  ctx.fillStyle = '#f97316';
+  ctx.fill();
+
+  // A hue spectrum over a grey ramp: every filter's effect on colour and tone in one strip.
+  for (let x = 0; x < w; x++) {
+    ctx.fillStyle = `hsl(${(x / w) * 360}, 90%, 55%)`;
+    ctx.fillRect(x, hgt - 56, 1, 28);
+    const g = Math.round((x / (w - 1)) * 255);
+    ctx.fillStyle = `rgb(${g}, ${g}, ${g})`;
+    ctx.fillRect(x, hgt - 28, 1, 28);
+  }
+
+  ctx.fillStyle = '#ffffff';
+  ctx.shadowColor = 'rgba(0, 0, 0, 0.35)';
+  ctx.shadowBlur = 8;
+  ctx.font = '700 54px system-ui, sans-serif';
+  ctx.textBaseline = 'alphabetic';
+  ctx.fillText('wasmbridge', 28, 308);
+  ctx.shadowBlur = 0;
+  ctx.font = '500 16px system-ui, sans-serif';
+  ctx.fillText('Rust filters · 640 × 400 test image', 32, 332);
+}
+
+/** The RGBA pixels of a canvas. */
+function pixelsOf(canvas) {
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d', { willReadFrequently: true }));
+  return ctx.getImageData(0, 0, canvas.width, canvas.height);
+}
+
+/** Row ranges [start, end) cutting `height` rows into `n` bands of nearly equal size. */
+function bands(height, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const start = Math.floor((height * i) / n);
+    const end = Math.floor((height * (i + 1)) / n);
+    if (end > start) out.push([start, end]);
+  }
+  return out;
+}
+
+/** Clamped view of a guest result, as ImageData wants it. */
+function asClamped(bytes) {
+  return new Uint8ClampedArray(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Runs `filter` on the whole image in one call to its own function.
+ * The pixels are copied once and that copy is transferred, not cloned again.
+ */
+async function filterWhole(pool, filter, params, image) {
+  const data = image.data.slice();
+  const args = [data, image.width, image.height, ...FILTERS[filter].params.map((p) => params[p.key])];
+  const { value } = await timed(pool, { fn: filter, args, transfer: [data] });
+  return asClamped(value);
+}
+
+/**
+ * Runs `filter` as `bands` row bands in parallel with `filterBand` and
+ * stitches the answers. Each worker gets only its rows plus the halo the
+ * filter reads around them (from `filterHalo`), so less is copied; without
+ * `filterHalo` each gets the whole image, which `filterBand` also accepts.
+ */
+async function filterSplit(pool, filter, params, image, count, hasHalo) {
+  const { width, height } = image;
+  const json = JSON.stringify(params);
+  const rowBytes = width * 4;
+  const halo = hasHalo ? (await timed(pool, { fn: 'filterHalo', args: [filter, json] })).value : null;
+  const parts = bands(height, count).map(async ([start, end]) => {
+    let data;
+    if (halo === null) {
+      data = image.data.slice();
+    } else {
+      const from = Math.max(0, start - halo);
+      const to = Math.min(height, end + halo);
+      data = image.data.slice(from * rowBytes, to * rowBytes);
+    }
+    const { value } = await timed(pool, { fn: 'filterBand', args: [filter, json, data, width, height, start, end], transfer: [data] });
+    if (value.length !== (end - start) * rowBytes) {
+      throw new Error(`filterBand returned ${value.length} bytes for rows ${start}..${end}, expected ${(end - start) * rowBytes}`);
+    }
+    return { start, value };
+  });
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (const { start, value } of await Promise.all(parts)) out.set(value, start * rowBytes);
+  return out;
+}
+
+/**
+ * Before/after canvases, a filter with its parameters, a split toggle that
+ * spreads row bands over every worker, a file picker and drag & drop.
+ */
+function setupImages(pool) {
+  const before = /** @type {HTMLCanvasElement} */ ($('#img-before'));
+  const after = /** @type {HTMLCanvasElement} */ ($('#img-after'));
+  const filterSelect = /** @type {HTMLSelectElement} */ ($('#img-filter'));
+  const split = /** @type {HTMLInputElement} */ ($('#img-split'));
+  const time = $('#img-time');
+  const error = $('#img-error');
+  const sliders = [
+    { field: $('#img-param-field'), input: /** @type {HTMLInputElement} */ ($('#img-param')), label: $('#img-param-label'), value: $('#img-param-value') },
+    { field: $('#img-param2-field'), input: /** @type {HTMLInputElement} */ ($('#img-param2')), label: $('#img-param2-label'), value: $('#img-param2-value') },
+  ];
+  const standard = /** @type {HTMLSelectElement} */ ($('#img-standard'));
+  const canSplit = missingFunctions(pool, ['filterBand']).length === 0;
+  const hasHalo = missingFunctions(pool, ['filterHalo']).length === 0;
+  const next = latestOnly();
+  /** Slider values per filter, so switching filters back keeps what was set. */
+  const chosen = Object.fromEntries(Object.entries(FILTERS).map(([name, f]) => [name, Object.fromEntries(f.params.map((p) => [p.key, p.value]))]));
+  let image = /** @type {ImageData | null} */ (null);
+  let pending = 0;
+
+  for (const option of filterSelect.options) {
+    if (missingFunctions(pool, [option.value]).length > 0) {
+      option.disabled = true;
+      option.textContent += ' (not in this guest)';
+    }
+  }
+  if (filterSelect.selectedOptions[0]?.disabled) {
+    const first = [...filterSelect.options].find((o) => !o.disabled);
+    if (first) filterSelect.value = first.value;
+  }
+  if (!canSplit) {
+    split.disabled = true;
+    $('#img-split-label').textContent = 'Split across workers (filterBand is not in this guest)';
+  }
+
+  const workerCount = () => Math.max(1, pool.stats().workers.filter((w) => w.state === 'ready').length);
+
+  function showParams() {
+    const filter = filterSelect.value;
+    const numeric = FILTERS[filter].params.filter((p) => !p.choice);
+    sliders.forEach((s, i) => {
+      const p = numeric[i];
+      s.field.hidden = !p;
+      if (!p) return;
+      Object.assign(s.input, { min: String(p.min), max: String(p.max), step: String(p.step) });
+      s.input.value = String(chosen[filter][p.key]);
+      s.input.dataset.key = p.key;
+      s.label.textContent = p.label;
+      s.value.textContent = s.input.value;
+    });
+    $('#img-standard-field').hidden = !FILTERS[filter].params.some((p) => p.choice);
+  }
+
+  function currentParams() {
+    const filter = filterSelect.value;
+    const params = {};
+    for (const p of FILTERS[filter].params) {
+      params[p.key] = p.choice ? standard.value : chosen[filter][p.key];
+    }
+    return params;
+  }
+
+  function setImage(source) {
+    image = source;
+    after.width = source.width;
+    after.height = source.height;
+    $('#img-size').textContent = `${source.width} × ${source.height}`;
+    run();
+  }
+
+  async function run() {
+    if (!image || filterSelect.selectedOptions[0]?.disabled) return;
+    const isLatest = next();
+    const filter = filterSelect.value;
+    const params = currentParams();
+    const mode = split.checked && canSplit ? 'split' : 'single';
+    const workers = workerCount();
+    const source = image;
+    pending += 1;
+    after.classList.add('busy');
+    const t0 = performance.now();
+    try {
+      const pixels = mode === 'split'
+        ? await filterSplit(pool, filter, params, source, workers, hasHalo)
+        : await filterWhole(pool, filter, params, source);
+      const ms = performance.now() - t0;
+      if (!isLatest()) return;
+      if (pixels.length !== source.width * source.height * 4) {
+        throw new Error(`${filter} returned ${pixels.length} bytes for a ${source.width}×${source.height} image`);
+      }
+      after.width = source.width;
+      after.height = source.height;
+      after.getContext('2d')?.putImageData(new ImageData(pixels, source.width, source.height), 0, 0);
+      const where = mode === 'split' ? `split across ${workers} worker${workers === 1 ? '' : 's'}` : 'on one worker';
+      time.textContent = `· ${FILTERS[filter].label} in ${formatDuration(ms)} ${where}`;
+      error.textContent = '';
+      // For tests and the curious: what the after canvas currently shows.
+      after.dataset.rendered = `${filter}:${mode}`;
+    } catch (err) {
+      if (isLatest()) {
+        showError(error, err);
+        time.textContent = '';
+      }
+    } finally {
+      pending -= 1;
+      if (pending === 0) after.classList.remove('busy');
+    }
+  }
+
+  // Sliders re-run as they move, but at most one run per animation frame's worth of input.
+  let scheduled = 0;
+  const runSoon = () => {
+    clearTimeout(scheduled);
+    scheduled = setTimeout(run, 120);
+  };
+
+  filterSelect.addEventListener('change', () => { showParams(); run(); });
+  standard.addEventListener('change', run);
+  for (const s of sliders) {
+    s.input.addEventListener('input', () => {
+      chosen[filterSelect.value][s.input.dataset.key] = Number(s.input.value);
+      s.value.textContent = s.input.value;
+      runSoon();
+    });
+  }
+  split.addEventListener('change', run);
+  $('#img-run').addEventListener('click', run);
+  $('#img-reset').addEventListener('click', () => { drawTestImage(before); setImage(pixelsOf(before)); });
+
+  async function loadFile(file) {
+    if (!file || !file.type.startsWith('image/')) {
+      error.textContent = file ? `${file.name} is not an image` : '';
+      return;
+    }
+    try {
+      const bitmap = await createImageBitmap(file);
+      const scale = Math.min(1, MAX_IMAGE_SIDE / Math.max(bitmap.width, bitmap.height));
+      before.width = Math.max(1, Math.round(bitmap.width * scale));
+      before.height = Math.max(1, Math.round(bitmap.height * scale));
+      before.getContext('2d')?.drawImage(bitmap, 0, 0, before.width, before.height);
+      bitmap.close();
+      setImage(pixelsOf(before));
+    } catch (err) {
+      error.textContent = `could not read ${file.name}: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+
+  $('#img-file').addEventListener('change', (e) => {
+    const input = /** @type {HTMLInputElement} */ (e.currentTarget);
+    loadFile(input.files?.[0]);
+    input.value = '';
+  });
+  const dropZone = $('#image');
+  dropZone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    $('#img-drop').classList.add('dragging');
+  });
+  dropZone.addEventListener('dragleave', (e) => {
+    if (!dropZone.contains(/** @type {Node} */ (e.relatedTarget))) $('#img-drop').classList.remove('dragging');
+  });
+  dropZone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    $('#img-drop').classList.remove('dragging');
+    loadFile(e.dataTransfer?.files?.[0]);
+  });
+
+  const updateSplitLabel = () => {
+    if (canSplit) $('#img-split-label').textContent = `Split across ${workerCount()} workers`;
+  };
+  updateSplitLabel();
+  setInterval(updateSplitLabel, 1000);
+
+  showParams();
+  drawTestImage(before);
+  setImage(pixelsOf(before));
+}
+
+// ---- 5. dashboard ----
+
+/** Latency histogram bins: 1–3–10 steps from 0.1 ms to 3 s, plus the two open ends. */
+const LATENCY_EDGES = [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000];
+const EDGE_LABELS = ['0.1', '', '1 ms', '', '10', '', '100', '', '1 s', ''];
+
+function drawHistogram(canvas, values) {
+  const dpr = window.devicePixelRatio || 1;
+  const cssWidth = canvas.clientWidth || 480;
+  const cssHeight = canvas.clientHeight || 120;
+  if (canvas.width !== Math.round(cssWidth * dpr) || canvas.height !== Math.round(cssHeight * dpr)) {
+    canvas.width = Math.round(cssWidth * dpr);
+    canvas.height = Math.round(cssHeight * dpr);
+  }
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, cssWidth, cssHeight);
+
+  const counts = new Array(LATENCY_EDGES.length + 1).fill(0);
+  for (const v of values) {
+    let i = 0;
+    while (i < LATENCY_EDGES.length && v >= LATENCY_EDGES[i]) i++;
+    counts[i] += 1;
+  }
+  const max = Math.max(1, ...counts);
+  const pad = { left: 8, right: 8, top: 10, bottom: 20 };
+  const plotW = cssWidth - pad.left - pad.right;
+  const plotH = cssHeight - pad.top - pad.bottom;
+  const slot = plotW / counts.length;
+
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'top';
+  counts.forEach((count, i) => {
+    const barH = (count / max) * plotH;
+    const x = pad.left + i * slot + 2;
+    ctx.fillStyle = count > 0 ? '#3b5bdb' : '#dfe3ee';
+    ctx.fillRect(x, pad.top + plotH - Math.max(barH, 2), slot - 4, Math.max(barH, 2));
+    if (count > 0 && barH > 14) {
+      ctx.fillStyle = '#ffffff';
+      ctx.fillText(String(count), x + (slot - 4) / 2, pad.top + plotH - barH + 2);
+    }
+  });
+  ctx.fillStyle = '#5d6577';
+  LATENCY_EDGES.forEach((_, i) => {
+    if (EDGE_LABELS[i]) ctx.fillText(EDGE_LABELS[i], pad.left + (i + 1) * slot, cssHeight - pad.bottom + 5);
+  });
+  if (values.length === 0) {
+    ctx.textBaseline = 'middle';
+    ctx.fillText('no calls yet', cssWidth / 2, pad.top + plotH / 2);
+  }
+}
+
+/**
+ * Refreshes the dashboard from `pool.stats()` every 250 ms: workers, queue,
+ * calls in flight, errors by code, and the page's own latency histogram.
+ */
+function setupDashboard(pool) {
+  const tbody = $('#stats-workers');
+  const errors = $('#stats-errors');
+  const hist = /** @type {HTMLCanvasElement} */ ($('#stats-hist'));
+  const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
+  let errorsKey = '';
+  let drawn = -1;
+  let drawnWidth = 0;
+
+  function renderWorkers(workers) {
+    while (tbody.rows.length > workers.length) tbody.deleteRow(-1);
+    while (tbody.rows.length < workers.length) {
+      const row = tbody.insertRow();
+      row.append(h('td'), h('td', {}, h('span', { class: 'state' })), h('td'), h('td', { class: 'num' }), h('td', { class: 'num' }), h('td', { class: 'num' }));
+    }
+    workers.forEach((w, i) => {
+      const [id, state, busy, calls, failures, restarts] = tbody.rows[i].cells;
+      setText(id, `#${w.id}${w.pinned ? ' (pinned)' : ''}`);
+      const badge = /** @type {HTMLElement} */ (state.firstChild);
+      badge.className = `state ${w.state}`;
+      setText(badge, w.state);
+      setText(busy, w.busy ? `busy (${w.inFlight})` : 'idle');
+      busy.className = w.busy ? 'busy-yes' : '';
+      setText(calls, String(w.calls));
+      setText(failures, String(w.failures));
+      setText(restarts, String(w.restarts));
+    });
+  }
+
+  function renderErrors(functions) {
+    const byCode = {};
+    for (const f of Object.values(functions)) {
+      for (const [code, n] of Object.entries(f.errors)) byCode[code] = (byCode[code] ?? 0) + n;
+    }
+    const key = JSON.stringify(Object.entries(byCode).sort());
+    if (key === errorsKey) return;
+    errorsKey = key;
+    const codes = Object.keys(byCode).sort();
+    errors.replaceChildren(...(codes.length === 0
+      ? [h('li', { class: 'muted', text: 'none yet' })]
+      : codes.map((code) => h('li', { class: 'chip', dataset: { code } }, code, h('b', { text: String(byCode[code]) })))));
+  }
+
+  function render() {
+    const s = pool.stats();
+    renderWorkers(s.workers);
+    renderErrors(s.functions);
+    const calls = Object.values(s.functions).reduce((sum, f) => sum + f.count, 0);
+    setText($('#stats-calls'), calls.toLocaleString('en'));
+    setText($('#stats-inflight'), String(s.inFlight));
+    setText($('#stats-queued'), String(s.queued));
+    setText($('#stats-latency'), latencies.last ? formatDuration(latencies.last.ms) : '–');
+    $('#stats-latency').title = latencies.last ? `${latencies.last.fn}` : '';
+    // Redraw only when there is something new or the canvas was resized.
+    if (drawn !== latencies.version || drawnWidth !== hist.clientWidth) {
+      drawn = latencies.version;
+      drawnWidth = hist.clientWidth;
+      drawHistogram(hist, latencies.recent);
+    }
+  }
+
+  render();
+  setInterval(render, 250);
+}
+
+// ---- 6. fault tolerance ----
+
+/**
+ * Buttons that provoke each kind of failure; the log shows the code that
+ * came back, and the dashboard shows a stuck worker being replaced.
+ */
+function setupFaults(pool) {
+  const log = $('#fault-out');
+  const has = (name) => missingFunctions(pool, [name]).length === 0;
+  // Something slow enough to time out or cancel: trial division of a large
+  // semiprime takes seconds; F(1 000 000) is the fallback.
+  const slow = has('trialDivision') ? { fn: 'trialDivision', args: [SLOW_SEMIPRIME] }
+    : has('fibonacci') ? { fn: 'fibonacci', args: [1_000_000] }
+      : null;
+
+  function show(label, promise) {
+    const t0 = performance.now();
+    const entry = h('li', {}, h('span', { class: 'code', text: '…' }), label);
+    log.prepend(entry);
+    while (log.children.length > 6) log.lastElementChild?.remove();
+    promise.then(
+      (value) => {
+        entry.className = 'ok';
+        entry.replaceChildren(h('span', { class: 'code', text: 'OK' }), `${label} returned ${JSON.stringify(value).slice(0, 80)}`);
+      },
+      (err) => {
+        entry.dataset.code = err.code ?? 'ERROR';
+        entry.replaceChildren(
+          h('span', { class: 'code', text: err.code ?? 'ERROR' }),
+          `${err.message ?? err} `,
+          h('span', { class: 'muted', text: `(${label} · ${formatDuration(performance.now() - t0)})` }));
+      });
+  }
+
+  $('#fault-bad').addEventListener('click', () => show('factorize("abc")', timed(pool, { fn: 'factorize', args: ['abc'] })));
+  $('#fault-guest').addEventListener('click', () => show('divide(1, 0)', timed(pool, { fn: 'divide', args: [1, 0] })));
+  $('#fault-unknown').addEventListener('click', () => show('launchRockets()', timed(pool, { fn: 'launchRockets', args: [] })));
+
+  const timeoutButton = /** @type {HTMLButtonElement} */ ($('#fault-timeout'));
+  const cancelButton = /** @type {HTMLButtonElement} */ ($('#fault-cancel'));
+  if (!slow) {
+    for (const b of [timeoutButton, cancelButton]) {
+      b.disabled = true;
+      b.title = 'not in this guest: no slow function (trialDivision or fibonacci)';
+    }
+    return;
+  }
+  const slowLabel = `${slow.fn}(${JSON.stringify(slow.args[0])})`;
+  timeoutButton.addEventListener('click', () => {
+    show(`${slowLabel}, 50 ms timeout`, timed(pool, { ...slow, timeout: 50 }));
+  });
+  cancelButton.addEventListener('click', () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    show(`${slowLabel}, aborted after 30 ms`, timed(pool, { ...slow, signal: controller.signal }));
+  });
+}
+
+// ---- start ----
+
+/** Pool size: `?workers=N` when given, else the machine's cores (2 to 4), so split mode has something to split over. */
+function poolSize() {
+  const asked = Number(new URLSearchParams(location.search).get('workers'));
+  if (Number.isInteger(asked) && asked >= 1 && asked <= 16) return asked;
+  return Math.max(2, Math.min(navigator.hardwareConcurrency || 2, 4));
+}
+
+async function main() {
+  const size = poolSize();
+  const loading = loadingState(size);
+  let pool;
+  try {
+    pool = await createPool({ size, onLoadProgress: loading.progress });
+  } catch (err) {
+    loading.fail(err);
+    return;
+  }
+  loading.ready(pool);
+  markMissing(pool);
+  setupCalculator(pool);
+  setupBigNumbers(pool);
+  setupImages(pool);
+  setupDashboard(pool);
+  setupFaults(pool);
+  window.addEventListener('pagehide', () => pool.close());
+}
+
+main();
