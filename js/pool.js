@@ -380,7 +380,7 @@ export class Pool {
           if (r.ok) this.#settle(call, true, r.value);
           else this.#settle(call, false, new WasmBridgeError(r.error.code, r.error.message, { functionName: call.fn, data: r.error.data, callId: call.id }));
         }
-        this.#watchHead(slot);
+        this.#watch(slot);
         if (slot.inflight.size === 0) this.#maybeIdle(slot);
         this.#pump();
         break;
@@ -392,9 +392,11 @@ export class Pool {
         }
         break;
       }
+      case FROM_WORKER.ALIVE:
+        this.#watchLife(slot);
+        break;
       case FROM_WORKER.READY:
         slot.state = 'ready';
-        this.#watchLife(slot);
         this.#respawnFailures = 0;
         slot.onReady?.();
         for (const call of slot.held.splice(0)) if (!call.settled) this.#dispatch(call, slot);
@@ -447,34 +449,56 @@ export class Pool {
     if (call.settled) return;
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.TIMEOUT, `${call.fn} did not finish within ${call.timeout} ms`, { functionName: call.fn, callId: call.id }));
-    if (call.slot) this.#watchHead(call.slot);
+    if (call.slot) this.#watch(call.slot);
   }
 
   #cancel(call) {
     if (call.settled) return;
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.CANCELLED, `${call.fn} was cancelled`, { functionName: call.fn, callId: call.id }));
-    if (call.slot) this.#watchHead(call.slot);
+    if (call.slot) this.#watch(call.slot);
   }
 
   /**
-   * A worker runs its calls in order, so the first unanswered call is the one
-   * running. If nobody waits for it any more (it timed out or was cancelled),
-   * ask it to stop through the control block, and stop the worker if it is
-   * still running that call after the grace period.
+   * Watches a worker that holds abandoned calls (timed out or cancelled while
+   * dispatched) until none is left. Each `cancelGrace` tick finds the call the
+   * worker is running: from the control block when the page is isolated (the
+   * worker writes the running id there), else as the first unanswered call
+   * (the worker runs calls in order and, without a control block, reports each
+   * result before it starts the next call). A running abandoned call is asked
+   * to stop through the control block; if it still runs one tick later, the
+   * worker is recycled.
    */
-  #watchHead(slot) {
-    const head = slot.inflight.values().next().value;
-    if (!head || !head.settled || slot.state === 'dead') return;
-    if (slot.graceFor === head.id) return;
-    slot.graceFor = head.id;
-    if (slot.control) Atomics.store(slot.control, CONTROL.CANCEL, head.id);
-    clearTimeout(slot.graceTimer);
-    slot.graceTimer = setTimeout(() => {
-      slot.graceFor = 0;
-      const still = slot.inflight.values().next().value;
-      if (still === head && slot.state !== 'dead') this.#recycle(slot, head);
-    }, this.#opts.cancelGrace);
+  #watch(slot) {
+    if (slot.watchTimer || slot.state === 'dead') return;
+    slot.suspect = 0;
+    if (this.#inspect(slot)) slot.watchTimer = setInterval(() => this.#inspect(slot), this.#opts.cancelGrace);
+  }
+
+  /** One tick of `#watch`; false when there is nothing left to watch. */
+  #inspect(slot) {
+    let abandoned = false;
+    for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
+    if (!abandoned || slot.state === 'dead') {
+      clearInterval(slot.watchTimer);
+      slot.watchTimer = 0;
+      return false;
+    }
+    const runningId = slot.control ? Atomics.load(slot.control, CONTROL.RUNNING) : slot.inflight.keys().next().value;
+    const running = slot.inflight.get(runningId);
+    if (!running?.settled) {
+      slot.suspect = 0;
+      return true;
+    }
+    if (slot.suspect !== running.id) {
+      slot.suspect = running.id;
+      if (slot.control) Atomics.store(slot.control, CONTROL.CANCEL, running.id);
+      return true;
+    }
+    clearInterval(slot.watchTimer);
+    slot.watchTimer = 0;
+    this.#recycle(slot, running);
+    return false;
   }
 
   /** Stops a worker stuck in an abandoned call; calls queued behind it run elsewhere. */
@@ -511,7 +535,7 @@ export class Pool {
         this.#settle(c, false, new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was lost (${why}) while ${c.fn} was in flight`, { functionName: c.fn, callId: c.id }));
       }
     }
-    if (starting) slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `the worker failed to start: ${why}`));
+    if (starting) slot.onInitFailed?.(new WasmBridgeError(CODES.WORKER_LOST, `a starting worker was lost: ${why}`));
     else this.#replace(slot);
     this.#pump();
   }
@@ -526,7 +550,7 @@ export class Pool {
 
   #stopSlot(slot) {
     slot.state = 'dead';
-    clearTimeout(slot.graceTimer);
+    clearInterval(slot.watchTimer);
     clearTimeout(slot.idleTimer);
     slot.worker.onmessage = null;
     slot.worker.onerror = null;
@@ -560,8 +584,9 @@ export class Pool {
       this.#pump();
       return this;
     } catch (err) {
-      const error = err instanceof WasmBridgeError ? err : new WasmBridgeError(CODES.INIT_FAILED, `the pool failed to start: ${err instanceof Error ? err.message : String(err)}`);
-      this.#failed = error.code === CODES.INIT_FAILED ? error : new WasmBridgeError(CODES.INIT_FAILED, error.message);
+      const message = err instanceof Error ? err.message : String(err);
+      this.#failed = err instanceof WasmBridgeError && err.code === CODES.INIT_FAILED
+        ? err : new WasmBridgeError(CODES.INIT_FAILED, `the pool failed to start: ${message}`);
       for (const c of [...this.#pending.values()]) this.#settle(c, false, this.#failed);
       this.#queue.clear();
       for (const s of this.#slots) this.#stopSlot(s);
@@ -577,7 +602,7 @@ export class Pool {
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(), held: [],
       outbox: [], transfers: [], calls: 0, failures: 0, restarts: 0, baseRestarts: 0, pins: 0,
-      graceFor: 0, graceTimer: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null,
+      watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null,
     };
     slot.readyPromise = new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -622,6 +647,8 @@ export class Pool {
     slot.baseRestarts = dead.restarts + 1;
     slot.restarts = slot.baseRestarts;
     slot.readyPromise.catch((err) => {
+      // Only a guest that fails to start counts against it; a lost worker is just replaced.
+      if (err.code !== CODES.INIT_FAILED) return this.#replace(slot);
       this.#respawnFailures += 1;
       if (this.#respawnFailures >= this.#opts.maxRespawnFailures) {
         this.#failed = new WasmBridgeError(CODES.INIT_FAILED, `workers keep failing to start (${err.message}); the pool gave up`);
@@ -634,9 +661,9 @@ export class Pool {
   }
 
   #grow() {
-    const live = this.#slots.filter((s) => s.state !== 'dead').length;
+    // Dead slots still listed are about to be replaced: they count as workers here.
     const starting = this.#slots.some((s) => s.state === 'starting');
-    if (live < this.#opts.maxSize && !starting && !this.#closed) this.#spawn();
+    if (this.#slots.length < this.#opts.maxSize && !starting && !this.#closed) this.#spawn();
   }
 
   #maybeIdle(slot) {

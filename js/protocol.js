@@ -34,13 +34,14 @@ export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
 /**
  * Message kinds, worker → page.
  *
- * - `ready`: `{ functions: string[] }` the glue's callable exports, after instantiation and
- *   after the worker holds its lock.
+ * - `alive`: `{}` the worker holds its lock; from now on its death is noticed.
+ * - `ready`: `{ functions: string[] }` the glue's callable exports, after instantiation.
  * - `init-failed`: `{ error: WireError }`; the worker is useless and is terminated.
  * - `results`: `{ results: WireResult[], restarts: number }`; buffers in values are transferred.
  * - `progress`: `{ id: number, fraction: number }` from `wasmbridge_guest::progress`.
  */
 export const FROM_WORKER = Object.freeze({
+  ALIVE: 'alive',
   READY: 'ready',
   INIT_FAILED: 'init-failed',
   RESULTS: 'results',

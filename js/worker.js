@@ -35,7 +35,7 @@ let outbox = [];
 /** @type {Transferable[]} */
 let outboxTransfers = [];
 let lastFlush = 0;
-/** Results older than this are sent before the next call starts, so a later hang loses little. */
+/** With a control block, results wait at most this long for company before the next call starts. */
 const FLUSH_AFTER_MS = 1;
 
 const post = (kind, body, transfer) => self.postMessage({ wb: PROTOCOL, kind, ...body }, transfer ?? []);
@@ -171,8 +171,12 @@ async function drain() {
       const call = inbox[inboxHead];
       inbox[inboxHead] = undefined;
       inboxHead += 1;
-      if (outbox.length > 0 && performance.now() - lastFlush >= FLUSH_AFTER_MS) flush();
-      const result = await run(call);
+      // Without a control block the page learns which call runs only from the
+      // results that came before it, so they must be out before it starts.
+      if (outbox.length > 0 && (control === null || performance.now() - lastFlush >= FLUSH_AFTER_MS)) flush();
+      const result = call.deadline && performance.timeOrigin + performance.now() > call.deadline
+        ? { id: call.id, ok: false, error: { code: CODES.TIMEOUT, message: `${call.fn} timed out before it started` } }
+        : await run(call);
       outbox.push(result);
       if (result.ok) transfersOf(result.value, outboxTransfers);
     }
@@ -200,6 +204,7 @@ self.onmessage = async (event) => {
         // Held until this context dies, however it dies: that is how the page
         // learns of a crash or an outside terminate(), which fire no event.
         await new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }));
+        post(FROM_WORKER.ALIVE, {});
       }
       await instantiate();
       callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));

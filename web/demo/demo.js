@@ -105,8 +105,8 @@ async function timed(pool, spec) {
 }
 
 /**
- * Serialises clicks on one control: only the newest request's answer is shown,
- * since answers from a pool can arrive out of order.
+ * Numbers the requests of one control so only the newest one's answer is
+ * shown: answers from a pool of workers can arrive out of order.
  */
 function latestOnly() {
   let current = 0;
@@ -135,7 +135,7 @@ function markMissing(pool) {
     if (missing.length === 0) continue;
     const note = `not in this guest: ${missing.join(', ')}`;
     if (el.classList.contains('card')) {
-      // A card needs all of its functions only for its main control; keep it usable if any is there.
+      // Grey out a whole card only when none of its functions exist; partial gaps are marked on their controls.
       const all = el.dataset.needs.split(/\s+/);
       if (missing.length < all.length) continue;
       el.classList.add('missing');
@@ -148,7 +148,8 @@ function markMissing(pool) {
         control.disabled = true;
         control.title = note;
       }
-      el.after(h('p', { class: 'missing-note', text: note }));
+      // Inside a card that already says what is missing, one note is enough.
+      if (!el.closest('.card.missing')) el.after(h('p', { class: 'missing-note', text: note }));
     }
   }
 }
@@ -201,13 +202,21 @@ function loadingState(size) {
 
 // ---- 2. calculator ----
 
+/** Entries kept in the calculator's "Recent" list. */
+const CALC_HISTORY = 5;
+
 /** Four operations on two f64s; errors (division by zero, empty inputs) come back as typed errors. */
 function setupCalculator(pool) {
   const a = /** @type {HTMLInputElement} */ ($('#calc-a'));
   const b = /** @type {HTMLInputElement} */ ($('#calc-b'));
   const result = $('#calc-result');
   const error = $('#calc-error');
+  const history = $('#calc-history');
   const next = latestOnly();
+  const remember = (expr, ms, failed) => {
+    history.prepend(h('li', { class: failed ? 'failed' : '' }, h('span', { class: 'expr', text: expr }), h('span', { class: 'took', text: formatDuration(ms) })));
+    while (history.children.length > CALC_HISTORY) history.lastElementChild?.remove();
+  };
   // Negative operands in parentheses, so "7 − −2" reads as "7 − (−2)".
   const operand = (x) => (x < 0 || Object.is(x, -0) ? `(${x})` : String(x));
 
@@ -217,12 +226,15 @@ function setupCalculator(pool) {
       // valueAsNumber is NaN for an empty box: the guest reports that as BAD_ARGUMENT.
       const x = a.valueAsNumber;
       const y = b.valueAsNumber;
+      const expr = `${operand(x)} ${button.dataset.sign} ${operand(y)}`;
       try {
-        const { value } = await timed(pool, { fn: button.dataset.fn, args: [x, y] });
+        const { value, ms } = await timed(pool, { fn: button.dataset.fn, args: [x, y] });
+        remember(`${expr} = ${value}`, ms, false);
         if (!isLatest()) return;
         error.textContent = '';
-        result.textContent = `${operand(x)} ${button.dataset.sign} ${operand(y)} = ${value}`;
+        result.textContent = `${expr} = ${value}`;
       } catch (err) {
+        remember(`${expr}: ${err.code ?? 'ERROR'}`, err.ms ?? 0, true);
         if (!isLatest()) return;
         result.textContent = '';
         showError(error, err);
@@ -355,6 +367,11 @@ function setupBigNumbers(pool) {
         prime ? h('span', { class: 'prime-tag', text: 'prime' }) : h('span', { text: `${value.length} prime factor${value.length === 1 ? '' : 's'}` }),
         h('span', { class: 'times', text: `in ${formatDuration(ms)}` })));
   });
+
+  // Show an answer for the defaults straight away; both are quick.
+  for (const form of ['#fib-form', '#fac-form']) {
+    if (!$(`${form} button`).disabled) /** @type {HTMLFormElement} */ ($(form)).requestSubmit();
+  }
 }
 
 // ---- 4. image playground ----
@@ -500,6 +517,15 @@ async function filterWhole(pool, filter, params, image) {
   return asClamped(value);
 }
 
+/** `filterHalo` answers, by filter and parameters: they never change, so ask once. */
+const halos = new Map();
+
+async function haloOf(pool, filter, json) {
+  const key = `${filter} ${json}`;
+  if (!halos.has(key)) halos.set(key, (await timed(pool, { fn: 'filterHalo', args: [filter, json] })).value);
+  return halos.get(key);
+}
+
 /**
  * Runs `filter` as `bands` row bands in parallel with `filterBand` and
  * stitches the answers. Each worker gets only its rows plus the halo the
@@ -510,7 +536,7 @@ async function filterSplit(pool, filter, params, image, count, hasHalo) {
   const { width, height } = image;
   const json = JSON.stringify(params);
   const rowBytes = width * 4;
-  const halo = hasHalo ? (await timed(pool, { fn: 'filterHalo', args: [filter, json] })).value : null;
+  const halo = hasHalo ? await haloOf(pool, filter, json) : null;
   const parts = bands(height, count).map(async ([start, end]) => {
     let data;
     if (halo === null) {
@@ -528,7 +554,7 @@ async function filterSplit(pool, filter, params, image, count, hasHalo) {
   });
   const out = new Uint8ClampedArray(width * height * 4);
   for (const { start, value } of await Promise.all(parts)) out.set(value, start * rowBytes);
-  return out;
+  return { pixels: out, halo };
 }
 
 /**
@@ -597,10 +623,9 @@ function setupImages(pool) {
     return params;
   }
 
+  // The after canvas keeps the previous picture until the new one is ready, instead of flashing blank.
   function setImage(source) {
     image = source;
-    after.width = source.width;
-    after.height = source.height;
     $('#img-size').textContent = `${source.width} × ${source.height}`;
     run();
   }
@@ -617,9 +642,9 @@ function setupImages(pool) {
     after.classList.add('busy');
     const t0 = performance.now();
     try {
-      const pixels = mode === 'split'
+      const { pixels, halo } = mode === 'split'
         ? await filterSplit(pool, filter, params, source, workers, hasHalo)
-        : await filterWhole(pool, filter, params, source);
+        : { pixels: await filterWhole(pool, filter, params, source), halo: null };
       const ms = performance.now() - t0;
       if (!isLatest()) return;
       if (pixels.length !== source.width * source.height * 4) {
@@ -628,7 +653,8 @@ function setupImages(pool) {
       after.width = source.width;
       after.height = source.height;
       after.getContext('2d')?.putImageData(new ImageData(pixels, source.width, source.height), 0, 0);
-      const where = mode === 'split' ? `split across ${workers} worker${workers === 1 ? '' : 's'}` : 'on one worker';
+      const overlap = halo ? `, halo of ${halo} row${halo === 1 ? '' : 's'}` : '';
+      const where = mode === 'split' ? `split across ${workers} worker${workers === 1 ? '' : 's'}${overlap}` : 'on one worker';
       time.textContent = `· ${FILTERS[filter].label} in ${formatDuration(ms)} ${where}`;
       error.textContent = '';
       // For tests and the curious: what the after canvas currently shows.
@@ -644,7 +670,7 @@ function setupImages(pool) {
     }
   }
 
-  // Sliders re-run as they move, but at most one run per animation frame's worth of input.
+  // Sliders re-run the filter once they rest for 120 ms, not on every step of a drag.
   let scheduled = 0;
   const runSoon = () => {
     clearTimeout(scheduled);
@@ -765,14 +791,20 @@ function drawHistogram(canvas, values) {
   }
 }
 
+/** Rows in the dashboard's per-function table. */
+const BUSIEST_FUNCTIONS = 5;
+
 /**
  * Refreshes the dashboard from `pool.stats()` every 250 ms: workers, queue,
- * calls in flight, errors by code, and the page's own latency histogram.
+ * calls in flight, errors by code, the busiest functions, and the page's own
+ * latency histogram.
  */
 function setupDashboard(pool) {
   const tbody = $('#stats-workers');
   const errors = $('#stats-errors');
   const hist = /** @type {HTMLCanvasElement} */ ($('#stats-hist'));
+  const fnBody = $('#stats-functions');
+  let functionsKey = '';
   const setText = (el, text) => { if (el.textContent !== text) el.textContent = text; };
   let errorsKey = '';
   let drawn = -1;
@@ -812,10 +844,26 @@ function setupDashboard(pool) {
       : codes.map((code) => h('li', { class: 'chip', dataset: { code } }, code, h('b', { text: String(byCode[code]) })))));
   }
 
+  function renderFunctions(functions) {
+    const top = Object.entries(functions).sort((x, y) => y[1].count - x[1].count).slice(0, BUSIEST_FUNCTIONS);
+    const key = JSON.stringify(top);
+    if (key === functionsKey) return;
+    functionsKey = key;
+    fnBody.replaceChildren(...(top.length === 0
+      ? [h('tr', {}, h('td', { class: 'muted', colspan: '5', text: 'no calls yet' }))]
+      : top.map(([name, f]) => h('tr', {},
+        h('td', { class: 'mono', text: name }),
+        h('td', { class: 'num', text: String(f.count) }),
+        h('td', { class: 'num', text: formatDuration(f.p50) }),
+        h('td', { class: 'num', text: formatDuration(f.p99) }),
+        h('td', {}, h('span', { class: `state ${f.circuit === 'open' ? 'dead' : 'ready'}`, title: `circuit ${f.circuit}`, text: f.circuit }))))));
+  }
+
   function render() {
     const s = pool.stats();
     renderWorkers(s.workers);
     renderErrors(s.functions);
+    renderFunctions(s.functions);
     const calls = Object.values(s.functions).reduce((sum, f) => sum + f.count, 0);
     setText($('#stats-calls'), calls.toLocaleString('en'));
     setText($('#stats-inflight'), String(s.inFlight));

@@ -1,0 +1,152 @@
+// The chaos test: tens of thousands of calls mixing normal calls, panics,
+// timeouts, cancels, batches and pinned calls while workers are terminated
+// from outside at random. Afterwards every call has settled exactly once with
+// an outcome allowed for its kind, every value is right, and nothing leaked.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { bundle, makeSite, startServer, launchBrowser, openPage } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer(makeSite('chaos', { guest: bundle('test-guest') }));
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('chaos: 20 000+ calls, every one settles once with an allowed outcome, nothing leaks', async () => {
+  const { page, errors, close } = await openPage(browser, server.url);
+  try {
+    const r = await page.evaluate(async ({ waves, perWave, seed }) => {
+      const live = new Set();
+      let spawned = 0;
+      const Original = globalThis.Worker;
+      globalThis.Worker = class extends Original {
+        constructor(...a) { super(...a); spawned += 1; live.add(this); }
+        terminate() { live.delete(this); super.terminate(); }
+      };
+      // Terminated "from outside": bypasses the pool and the bookkeeping above on purpose.
+      const killFromOutside = (w) => { live.delete(w); Original.prototype.terminate.call(w); };
+
+      let s = seed >>> 0;
+      const rand = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+
+      const { createPool } = await import('/guest/wasmbridge.js');
+      const SIZE = 3;
+      const pool = await createPool({ size: SIZE, window: 32, cancelGrace: 30, breakerThreshold: 1e9 });
+      const allowed = {
+        add: ['WORKER_LOST'],
+        panic: ['PANIC', 'WORKER_LOST'],
+        timeout: ['TIMEOUT', 'WORKER_LOST'],
+        cancelSpin: ['CANCELLED', 'WORKER_LOST'],
+        cancelAdd: ['CANCELLED', 'WORKER_LOST'],
+        batch: ['WORKER_LOST'],
+        pinned: ['WORKER_LOST'],
+      };
+      const outcomes = {};
+      const bad = [];
+      let issued = 0;
+      let settledCount = 0;
+      let doubleSettled = 0;
+      let kills = 0;
+
+      const track = (kind, promise, expected) => {
+        issued += 1;
+        let settled = false;
+        const done = (ok, valueOrErr) => {
+          if (settled) { doubleSettled += 1; return; }
+          settled = true;
+          settledCount += 1;
+          const key = ok ? `${kind}:ok` : `${kind}:${valueOrErr?.code}`;
+          outcomes[key] = (outcomes[key] ?? 0) + 1;
+          if (ok) {
+            if (expected !== undefined && !Object.is(valueOrErr, expected)) bad.push(`${kind}: got ${valueOrErr}, expected ${expected}`);
+            if (expected === undefined && kind !== 'pinned' && kind !== 'cancelAdd') bad.push(`${kind}: resolved with ${valueOrErr}`);
+          } else if (!allowed[kind].includes(valueOrErr?.code)) {
+            bad.push(`${kind}: ${valueOrErr?.code} ${valueOrErr?.message}`);
+          }
+        };
+        return promise.then((v) => done(true, v), (e) => done(false, e));
+      };
+
+      let pin = await pool.pin();
+      for (let wave = 0; wave < waves; wave++) {
+        const work = [];
+        for (let i = 0; i < perWave; i++) {
+          const x = rand();
+          const a = Math.floor(rand() * 1e6);
+          if (x < 0.80) {
+            work.push(track('add', pool.call('add', a, 0.5), a + 0.5));
+          } else if (x < 0.82) {
+            work.push(track('panic', pool.call('panicWith', `chaos ${a}`)));
+          } else if (x < 0.825) {
+            work.push(track('timeout', pool.call({ fn: 'loopForever', timeout: 20 + Math.floor(rand() * 30) })));
+          } else if (x < 0.83) {
+            const ac = new AbortController();
+            setTimeout(() => ac.abort(), Math.floor(rand() * 20));
+            work.push(track('cancelSpin', pool.call({ fn: 'spinUntilCancelled', signal: ac.signal })));
+          } else if (x < 0.86) {
+            const ac = new AbortController();
+            const p = pool.call({ fn: 'add', args: [a, 1], signal: ac.signal });
+            if (rand() < 0.5) ac.abort(); else setTimeout(() => ac.abort(), 1);
+            work.push(track('cancelAdd', p.then((v) => { if (v !== a + 1) throw new Error(`wrong ${v}`); return v; })));
+          } else if (x < 0.98) {
+            const n = 20;
+            const calls = Array.from({ length: n }, (_, j) => ['add', a, j]);
+            issued += 0;
+            work.push(pool.batch(calls).then((results) => Promise.all(results.map((res, j) =>
+              track('batch', res.ok ? Promise.resolve(res.value) : Promise.reject(res.error), a + j)))));
+          } else {
+            if (pin.lost) { pin.release(); pin = await pool.pin(); }
+            work.push(track('pinned', pin.call('count', 1)));
+          }
+        }
+        if (rand() < 0.5) {
+          const victims = [...live];
+          const victim = victims[Math.floor(rand() * victims.length)];
+          setTimeout(() => { if (victim && live.has(victim)) { kills += 1; killFromOutside(victim); } }, Math.floor(rand() * 30));
+        }
+        await Promise.all(work);
+      }
+      pin.release();
+      // Replacements start on their own; a worker killed before it held its
+      // lock is only noticed at initTimeout, so allow for that.
+      for (let waited = 0; waited < 12_000 && pool.stats().workers.filter((w) => w.state === 'ready').length !== SIZE; waited += 100) {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const check = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.call('add', i, i)));
+      const stats = pool.stats();
+      const liveBeforeClose = live.size;
+      pool.close();
+      return {
+        issued, settledCount, doubleSettled, bad: bad.slice(0, 10), badCount: bad.length, outcomes, kills, spawned,
+        checkOk: check.every((v, i) => v === 2 * i), liveBeforeClose, liveAfterClose: live.size,
+        poolWorkers: stats.workers.filter((w) => w.state === 'ready').length, inFlight: stats.inFlight, queued: stats.queued, SIZE,
+      };
+    }, { waves: 40, perWave: 300, seed: 20261122 });
+
+    console.log(`chaos: ${r.issued} calls, ${r.kills} workers killed from outside, ${r.spawned} workers spawned in all`);
+    console.log(`chaos outcomes: ${JSON.stringify(r.outcomes)}`);
+    assert.deepEqual(errors, []);
+    assert.ok(r.issued >= 20_000, `only ${r.issued} calls`);
+    assert.equal(r.settledCount, r.issued, 'every call settled');
+    assert.equal(r.doubleSettled, 0, 'no call settled twice');
+    assert.deepEqual(r.bad, [], `${r.badCount} calls had outcomes not allowed for their kind`);
+    assert.ok(r.kills > 0, 'workers were killed from outside');
+    assert.ok((r.outcomes['timeout:TIMEOUT'] ?? 0) > 0 && (r.outcomes['panic:PANIC'] ?? 0) > 0 && (r.outcomes['cancelSpin:CANCELLED'] ?? 0) > 0);
+    assert.ok(r.checkOk, 'the pool answers correctly afterwards');
+    assert.equal(r.inFlight, 0);
+    assert.equal(r.queued, 0);
+    assert.equal(r.poolWorkers, r.SIZE, 'the pool is back to its size');
+    assert.equal(r.liveBeforeClose, r.SIZE, 'no worker leaked: live workers equal the pool size');
+    assert.equal(r.liveAfterClose, 0, 'close() terminated every worker');
+  } finally {
+    await close();
+  }
+});
