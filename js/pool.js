@@ -87,7 +87,10 @@ export class Pool {
     if (!(Number.isInteger(minSize) && Number.isInteger(maxSize) && minSize >= 1 && maxSize >= minSize)) {
       throw new WasmBridgeError(CODES.BAD_ARGUMENT, `pool size must be whole numbers with 1 ≤ minSize ≤ maxSize, got minSize ${minSize} and maxSize ${maxSize}`);
     }
-    this.#opts = { ...DEFAULTS, ...options, minSize, maxSize, maxQueue: options.maxQueue ?? Infinity, timeout: options.timeout ?? 0 };
+    this.#opts = {
+      ...DEFAULTS, ...options, minSize, maxSize,
+      maxQueue: options.maxQueue ?? Infinity, timeout: options.timeout ?? 0, maxArgBytes: options.maxArgBytes ?? 256 * 1024 * 1024,
+    };
     /** Resolves with the pool once every initial worker is ready; rejects with INIT_FAILED. */
     this.ready = this.#start();
     this.ready.catch(() => {});
@@ -282,6 +285,11 @@ export class Pool {
       if (!fitsType(p, call.args[i])) {
         return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: argument ${p.name} must be ${p.type}, got ${got}`, { functionName: call.fn, callId: call.id, data: { parameter: p.name, expected: p.type, got } });
       }
+    }
+    const limit = this.#opts.maxArgBytes;
+    const size = argBytes(call.args, limit);
+    if (size > limit) {
+      return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: the arguments take more than ${limit} bytes (maxArgBytes), got at least ${size}`, { functionName: call.fn, callId: call.id });
     }
     return null;
   }
@@ -626,6 +634,7 @@ export class Pool {
     worker.onmessageerror = () => this.#onLost(slot, 'a message from the worker could not be read');
     worker.postMessage({
       wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
+      glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
       functions: [...this.#functions.keys()], workerId: id, control: control ? control.buffer : null,
       lock: globalThis.navigator?.locks ? slot.lock : null, memoryLimit: this.#opts.memoryLimit ?? 0,
     });
@@ -745,6 +754,27 @@ async function compileModule(url, manifest, onLoadProgress) {
   } catch (err) {
     throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a valid WebAssembly module: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** Approximate bytes a value occupies on the wire; stops counting once past `limit`. */
+function argBytes(value, limit) {
+  let total = 0;
+  const stack = [value];
+  const seen = new Set();
+  while (stack.length > 0 && total <= limit) {
+    const v = stack.pop();
+    if (typeof v === 'string') total += v.length * 2;
+    else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') total += 8;
+    else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) total += v.byteLength;
+    else if (v !== null && typeof v === 'object' && !seen.has(v)) {
+      seen.add(v);
+      for (const key of Object.keys(v)) {
+        total += key.length * 2;
+        stack.push(v[key]);
+      }
+    }
+  }
+  return total;
 }
 
 function describeType(v) {

@@ -24,6 +24,7 @@ export const GUEST_ERROR_MARKER = '__wasmbridgeError';
  * Message kinds, page → worker.
  *
  * - `init`: `{ module: WebAssembly.Module, glue: string (URL of the wasm-bindgen JS glue),
+ *   glueIntegrity: string | null (its SRI hash from the manifest, checked before the import),
  *   functions: string[] (callable names), workerId: number, control: SharedArrayBuffer | null,
  *   lock: string (a Web Lock the worker holds until it dies; the page's request for it is
  *   granted when the worker is gone), memoryLimit: number (bytes, 0 = none) }`.

@@ -34,6 +34,8 @@ export interface PoolOptions {
   timeout?: number;
   /** Calls that may wait for a worker before new ones fail with QUEUE_FULL; default unlimited. */
   maxQueue?: number;
+  /** Arguments of one call larger than this (bytes, approximate) reject with BAD_ARGUMENT; default 256 MiB. */
+  maxArgBytes?: number;
   /** Bytes of wasm memory one instance may hold; past it the call fails with MEMORY_LIMIT and the instance is recycled. */
   memoryLimit?: number;
   /** Calls in flight per worker before others wait in the pool's queue; default 64. */

@@ -206,6 +206,15 @@ self.onmessage = async (event) => {
         await new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }));
         post(FROM_WORKER.ALIVE, {});
       }
+      if (msg.glueIntegrity) {
+        // import() cannot check integrity itself: fetch with it first, so a
+        // tampered glue fails here and the import then comes from the cache.
+        try {
+          await fetch(glueUrl, { integrity: msg.glueIntegrity });
+        } catch (err) {
+          throw new Error(`${glueUrl} does not match its integrity hash ${msg.glueIntegrity} (${err.message})`);
+        }
+      }
       await instantiate();
       callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
       const missing = msg.functions.filter((f) => !callable.has(f));

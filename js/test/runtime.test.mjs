@@ -26,6 +26,7 @@ before(async () => {
   broken('missing', (m) => { m.wasm = 'nothing-here.wasm'; delete m.files; });
   broken('corrupt', (m, dir) => { writeFileSync(join(dir, m.wasm), Buffer.from('\0asm\x01\0\0\0garbage that is not a module')); delete m.files; });
   broken('mime', (m, dir) => { cpSync(join(dir, m.wasm), join(dir, 'module.bin')); m.wasm = 'module.bin'; delete m.files; });
+  broken('tampered', (m, dir) => { writeFileSync(join(dir, m.glue), `${readFileSync(join(dir, m.glue), 'utf8')}\n// changed after the build\n`); });
   broken('throws', (m, dir) => { writeFileSync(join(dir, m.glue), 'export default async function () { throw new Error("guest start failed on purpose"); }\n'); delete m.files; });
   server = await startServer(site);
   browser = await launchBrowser();
@@ -292,6 +293,7 @@ for (const [dir, pattern] of [
   ['corrupt', /not a valid WebAssembly module/],
   ['mime', /served as "application\/octet-stream", expected "application\/wasm"/],
   ['throws', /guest start failed on purpose/],
+  ['tampered', /does not match its integrity hash sha256-/],
   ['no-such-bundle', /manifest\.json failed: 404/],
 ]) {
   test(`createPool rejects with INIT_FAILED within a second: ${dir}`, async () => {

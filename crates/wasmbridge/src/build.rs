@@ -180,8 +180,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .generate(&staging)
         .map_err(|e| anyhow::anyhow!("wasm-bindgen on {}: {e:#}", input.display()))?;
 
-    let glue = format!("{}.js", ws.lib_name);
-    let wasm = format!("{}_bg.wasm", ws.lib_name);
+    let mut glue = format!("{}.js", ws.lib_name);
+    let mut wasm = format!("{}_bg.wasm", ws.lib_name);
     let wasm_path = staging.join(&wasm);
     let wasm_opt_skipped = if opts.release && !opts.no_opt {
         optimise(&ws.root, &wasm_path, opts.simd)?
@@ -198,6 +198,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         }
     }
 
+    if opts.release {
+        (glue, wasm) = content_hash_names(&staging, &glue, &wasm)?;
+    }
     let dts = std::fs::read_to_string(staging.join(format!("{}.d.ts", ws.lib_name)))
         .context("reading the TypeScript definitions wasm-bindgen wrote")?;
     let functions = manifest::functions_from_dts(&dts).context("reading the guest's functions")?;
@@ -246,6 +249,32 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         manifest,
         wasm_opt_skipped,
     })
+}
+
+/// Renames the module and its glue to `name.<hash>.ext` so servers can cache
+/// them forever; the glue's default module URL follows the rename.
+fn content_hash_names(dir: &Path, glue: &str, wasm: &str) -> Result<(String, String)> {
+    let short = |bytes: &[u8]| FileInfo::of(bytes).sha256[..10].to_string();
+    let wasm_bytes = std::fs::read(dir.join(wasm)).with_context(|| format!("reading {wasm}"))?;
+    let hashed_wasm = format!(
+        "{}.{}.wasm",
+        wasm.trim_end_matches(".wasm"),
+        short(&wasm_bytes)
+    );
+    std::fs::rename(dir.join(wasm), dir.join(&hashed_wasm))
+        .with_context(|| format!("renaming {wasm}"))?;
+    let text =
+        std::fs::read_to_string(dir.join(glue)).with_context(|| format!("reading {glue}"))?;
+    let text = text.replace(&format!("'{wasm}'"), &format!("'{hashed_wasm}'"));
+    let hashed_glue = format!(
+        "{}.{}.js",
+        glue.trim_end_matches(".js"),
+        short(text.as_bytes())
+    );
+    std::fs::write(dir.join(&hashed_glue), text)
+        .with_context(|| format!("writing {hashed_glue}"))?;
+    std::fs::remove_file(dir.join(glue)).with_context(|| format!("removing {glue}"))?;
+    Ok((hashed_glue, hashed_wasm))
 }
 
 /// Moves the finished bundle into place, so a failed build never leaves half a bundle.
