@@ -23,6 +23,8 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("worker.js", include_str!("../../../js/worker.js")),
     ("protocol.js", include_str!("../../../js/protocol.js")),
     ("error.js", include_str!("../../../js/error.js")),
+    ("godot.js", include_str!("../../../js/godot.js")),
+    ("godot.d.ts", include_str!("../../../js/godot.d.ts")),
 ];
 
 #[derive(Debug, Clone)]

@@ -1,6 +1,8 @@
-//! The `wasmbridge` CLI's library half: bundle building, the manifest format and
-//! the static server, kept out of `main.rs` so they are tested without a process.
+//! The `wasmbridge` CLI's library half: bundle building, the manifest format,
+//! the static server and the Godot installer, kept out of `main.rs` so they are
+//! tested without a process.
 
 pub mod build;
+pub mod godot;
 pub mod manifest;
 pub mod server;

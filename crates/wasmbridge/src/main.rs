@@ -27,6 +27,21 @@ enum Command {
     Serve(ServeArgs),
     /// Build the demo guest and serve the demo page
     Demo(DemoArgs),
+    /// Godot web exports
+    #[command(subcommand)]
+    Godot(GodotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum GodotCommand {
+    /// Copy a bundle into <export-dir>/wasmbridge/ and load it from the export's index.html
+    Install {
+        /// The directory of a Godot web export (holding index.html)
+        export_dir: PathBuf,
+        /// The bundle to install [default: target/wasmbridge/demo-guest/]
+        #[arg(long)]
+        bundle: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -88,6 +103,18 @@ fn main() -> Result<()> {
         }
         Command::Serve(args) => serve(&args.dir, &args.net),
         Command::Demo(args) => demo(&args),
+        Command::Godot(GodotCommand::Install { export_dir, bundle }) => {
+            let bundle = bundle.unwrap_or_else(|| PathBuf::from("target/wasmbridge/demo-guest"));
+            let report = wasmbridge::godot::install(&export_dir, &bundle).with_context(|| {
+                format!(
+                    "installing {} into {}",
+                    bundle.display(),
+                    export_dir.display()
+                )
+            })?;
+            println!("{report}");
+            Ok(())
+        }
     }
 }
 

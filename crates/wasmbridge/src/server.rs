@@ -321,13 +321,22 @@ struct Site {
 #[derive(Clone, Copy)]
 struct Compressible;
 
+/// Larger files are sent as they are unless precompressed: compressing tens of
+/// megabytes (a Godot engine) on every request would take seconds.
+const MAX_ON_THE_FLY: u64 = 8 << 20;
+
 fn marked_compressible(
     status: StatusCode,
     _version: Version,
-    _headers: &HeaderMap,
+    headers: &HeaderMap,
     extensions: &Extensions,
 ) -> bool {
-    status == StatusCode::OK && extensions.get::<Compressible>().is_some()
+    let small = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_none_or(|len| len <= MAX_ON_THE_FLY);
+    status == StatusCode::OK && small && extensions.get::<Compressible>().is_some()
 }
 
 async fn handle(State(site): State<Arc<Site>>, req: Request) -> Response {
