@@ -10,19 +10,29 @@ use std::time::Duration;
 const SEMIPRIME: u64 = 1_000_000_016_000_000_063;
 
 fn fibonacci(c: &mut Criterion) {
-    c.bench_function("fibonacci/100000", |b| b.iter(|| fib::fibonacci(black_box(100_000)).unwrap()));
+    c.bench_function("fibonacci/100000", |b| {
+        b.iter(|| fib::fibonacci(black_box(100_000)).unwrap())
+    });
 }
 
 fn factorize(c: &mut Criterion) {
     let mut group = c.benchmark_group("factorize");
-    group.bench_function("fermat_then_rho/1000000007x1000000009", |b| b.iter(|| factor::factorize(black_box(SEMIPRIME)).unwrap()));
+    group.bench_function("fermat_then_rho/1000000007x1000000009", |b| {
+        b.iter(|| factor::factorize(black_box(SEMIPRIME)).unwrap())
+    });
     group.bench_function("rho/1000000007x1500000001", |b| {
         b.iter(|| factor::factorize(black_box(1_000_000_007 * 1_500_000_001)).unwrap())
     });
-    group.bench_function("rho/2^64-1", |b| b.iter(|| factor::factorize(black_box(u64::MAX)).unwrap()));
-    group.bench_function("is_prime/2^64-59", |b| b.iter(|| factor::is_prime(black_box(18_446_744_073_709_551_557))));
+    group.bench_function("rho/2^64-1", |b| {
+        b.iter(|| factor::factorize(black_box(u64::MAX)).unwrap())
+    });
+    group.bench_function("is_prime/2^64-59", |b| {
+        b.iter(|| factor::is_prime(black_box(18_446_744_073_709_551_557)))
+    });
     // About a second per call: a handful of samples is plenty.
-    group.sample_size(10).measurement_time(Duration::from_secs(15));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(15));
     group.bench_function("trial_division/1000000007x1000000009", |b| {
         b.iter(|| factor::trial_division(black_box(SEMIPRIME)).unwrap())
     });
@@ -33,8 +43,12 @@ fn matrices(c: &mut Criterion) {
     let mut group = c.benchmark_group("matmul");
     group.sample_size(20);
     for size in [256usize, 512] {
-        let a: Vec<f64> = (0..size * size).map(|i| (i % 17) as f64 * 0.25 - 2.0).collect();
-        let b: Vec<f64> = (0..size * size).map(|i| (i % 13) as f64 * 0.5 - 3.0).collect();
+        let a: Vec<f64> = (0..size * size)
+            .map(|i| (i % 17) as f64 * 0.25 - 2.0)
+            .collect();
+        let b: Vec<f64> = (0..size * size)
+            .map(|i| (i % 13) as f64 * 0.5 - 3.0)
+            .collect();
         let a32: Vec<f32> = a.iter().map(|&x| x as f32).collect();
         let b32: Vec<f32> = b.iter().map(|&x| x as f32).collect();
         group.throughput(Throughput::Elements((2 * size * size * size) as u64));
@@ -53,7 +67,9 @@ fn matrices(c: &mut Criterion) {
 
 fn filters(c: &mut Criterion) {
     let (w, h) = (1920u32, 1080u32);
-    let src: Vec<u8> = (0..w * h * 4).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let src: Vec<u8> = (0..w * h * 4)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
     let mut group = c.benchmark_group("image_1920x1080");
     group.sample_size(20);
     group.throughput(Throughput::Elements(u64::from(w * h)));
@@ -66,20 +82,37 @@ fn filters(c: &mut Criterion) {
             b.iter(|| image::gaussian_blur(&src, w, h, s).unwrap())
         });
     }
-    group.bench_function("box_blur/8", |b| b.iter(|| image::box_blur(&src, w, h, 8).unwrap()));
-    group.bench_function("sharpen", |b| b.iter(|| image::sharpen(&src, w, h, 1.0).unwrap()));
+    group.bench_function("box_blur/8", |b| {
+        b.iter(|| image::box_blur(&src, w, h, 8).unwrap())
+    });
+    group.bench_function("sharpen", |b| {
+        b.iter(|| image::sharpen(&src, w, h, 1.0).unwrap())
+    });
     group.finish();
 }
 
 fn downsampling(c: &mut Criterion) {
-    let points: Vec<(f64, f64)> = (0..1_000_000).map(|i| (i as f64, (i as f64 * 0.001).sin())).collect();
+    let points: Vec<(f64, f64)> = (0..1_000_000)
+        .map(|i| (i as f64, (i as f64 * 0.001).sin()))
+        .collect();
     let mut group = c.benchmark_group("chart");
     group.sample_size(20);
-    group.bench_function("lttb/1e6_to_1000", |b| b.iter(|| chart::lttb(black_box(&points), 1000)));
+    group.bench_function("lttb/1e6_to_1000", |b| {
+        b.iter(|| chart::lttb(black_box(&points), 1000))
+    });
     let values: Vec<f64> = points.iter().map(|p| p.1).collect();
-    group.bench_function("histogram/1e6_100_bins", |b| b.iter(|| chart::histogram(black_box(&values), 100).unwrap()));
+    group.bench_function("histogram/1e6_100_bins", |b| {
+        b.iter(|| chart::histogram(black_box(&values), 100).unwrap())
+    });
     group.finish();
 }
 
-criterion_group!(benches, fibonacci, factorize, matrices, filters, downsampling);
+criterion_group!(
+    benches,
+    fibonacci,
+    factorize,
+    matrices,
+    filters,
+    downsampling
+);
 criterion_main!(benches);

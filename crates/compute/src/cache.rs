@@ -104,7 +104,10 @@ impl<K: Hash + Eq + Clone, V, C: Clock> LruCache<K, V, C> {
             capacity,
             ttl_ms: ttl.map(duration_ms),
             clock,
-            stats: CacheStats { capacity: capacity.get(), ..CacheStats::default() },
+            stats: CacheStats {
+                capacity: capacity.get(),
+                ..CacheStats::default()
+            },
         }
     }
 
@@ -145,7 +148,9 @@ impl<K: Hash + Eq + Clone, V, C: Clock> LruCache<K, V, C> {
     /// its time to live, and returns the value it replaced. When the cache is
     /// full the least recently used entry is dropped first.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        let expires_at = self.ttl_ms.map(|ttl| self.clock.now_ms().saturating_add(ttl));
+        let expires_at = self
+            .ttl_ms
+            .map(|ttl| self.clock.now_ms().saturating_add(ttl));
         if let Some(&i) = self.map.get(&key) {
             self.unlink(i);
             self.push_front(i);
@@ -162,7 +167,13 @@ impl<K: Hash + Eq + Clone, V, C: Clock> LruCache<K, V, C> {
             self.remove_at(lru);
         }
         let i = self.nodes.len();
-        self.nodes.push(Node { key: key.clone(), value, expires_at, prev: NIL, next: NIL });
+        self.nodes.push(Node {
+            key: key.clone(),
+            value,
+            expires_at,
+            prev: NIL,
+            next: NIL,
+        });
         self.map.insert(key, i);
         self.push_front(i);
         None
@@ -231,11 +242,16 @@ impl<K: Hash + Eq + Clone, V, C: Clock> LruCache<K, V, C> {
     }
 
     pub fn stats(&self) -> CacheStats {
-        CacheStats { len: self.nodes.len(), ..self.stats }
+        CacheStats {
+            len: self.nodes.len(),
+            ..self.stats
+        }
     }
 
     fn is_expired(&self, i: usize) -> bool {
-        self.nodes[i].expires_at.is_some_and(|at| self.clock.now_ms() >= at)
+        self.nodes[i]
+            .expires_at
+            .is_some_and(|at| self.clock.now_ms() >= at)
     }
 
     fn unlink(&mut self, i: usize) {
@@ -293,10 +309,16 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::VecDeque;
 
-    fn cache(capacity: usize, ttl_ms: Option<u64>) -> (LruCache<u32, String, ManualClock>, ManualClock) {
+    fn cache(
+        capacity: usize,
+        ttl_ms: Option<u64>,
+    ) -> (LruCache<u32, String, ManualClock>, ManualClock) {
         let clock = ManualClock::new(1_000);
         let ttl = ttl_ms.map(Duration::from_millis);
-        (LruCache::new(NonZeroUsize::new(capacity).unwrap(), ttl, clock.clone()), clock)
+        (
+            LruCache::new(NonZeroUsize::new(capacity).unwrap(), ttl, clock.clone()),
+            clock,
+        )
     }
 
     #[test]
@@ -313,7 +335,16 @@ mod tests {
         c.insert(5, "5".into());
         assert_eq!(c.keys().copied().collect::<Vec<_>>(), [5, 3, 4]);
         let stats = c.stats();
-        assert_eq!((stats.hits, stats.misses, stats.evictions, stats.len, stats.capacity), (1, 1, 2, 3, 3));
+        assert_eq!(
+            (
+                stats.hits,
+                stats.misses,
+                stats.evictions,
+                stats.len,
+                stats.capacity
+            ),
+            (1, 1, 2, 3, 3)
+        );
     }
 
     #[test]
@@ -351,7 +382,8 @@ mod tests {
 
     #[test]
     fn closures_are_clocks() {
-        let mut c: LruCache<&str, u8, _> = LruCache::new(NonZeroUsize::MIN, Some(Duration::from_secs(1)), || 5u64);
+        let mut c: LruCache<&str, u8, _> =
+            LruCache::new(NonZeroUsize::MIN, Some(Duration::from_secs(1)), || 5u64);
         c.insert("k", 1);
         assert_eq!(c.get("k"), Some(&1));
     }
@@ -375,14 +407,24 @@ mod tests {
         ]
     }
 
+    type Model = VecDeque<(u32, String, u64)>;
+
+    fn take(model: &mut Model, key: u32) -> Option<String> {
+        let p = model.iter().position(|e| e.0 == key)?;
+        model.remove(p).map(|e| e.1)
+    }
+
     proptest! {
         /// Against a model: a deque of (key, value, inserted at) from most to
         /// least recently used.
         #[test]
-        fn matches_a_simple_model(capacity in 1usize..6, ops in prop::collection::vec(op(), 0..200)) {
+        fn matches_a_simple_model(
+            capacity in 1usize..6,
+            ops in prop::collection::vec(op(), 0..200),
+        ) {
             let ttl = 50u64;
             let (mut c, clock) = cache(capacity, Some(ttl));
-            let mut model: VecDeque<(u32, String, u64)> = VecDeque::new();
+            let mut model = Model::new();
             for (n, op) in ops.into_iter().enumerate() {
                 let now = clock.now_ms();
                 match op {
@@ -390,7 +432,12 @@ mod tests {
                         let k = u32::from(k);
                         let want = match model.iter().position(|e| e.0 == k) {
                             Some(p) if now >= model[p].2 + ttl => { model.remove(p); None }
-                            Some(p) => { let e = model.remove(p).unwrap(); let v = e.1.clone(); model.push_front(e); Some(v) }
+                            Some(p) => {
+                                let entry = model.remove(p).unwrap();
+                                let value = entry.1.clone();
+                                model.push_front(entry);
+                                Some(value)
+                            }
                             None => None,
                         };
                         prop_assert_eq!(c.get(&k).cloned(), want);
@@ -398,7 +445,7 @@ mod tests {
                     Op::Insert(k) => {
                         let k = u32::from(k);
                         let value = format!("{k}@{n}");
-                        let old = model.iter().position(|e| e.0 == k).and_then(|p| model.remove(p)).map(|e| e.1);
+                        let old = take(&mut model, k);
                         if old.is_none() && model.len() == capacity {
                             model.pop_back();
                         }
@@ -407,7 +454,7 @@ mod tests {
                     }
                     Op::Remove(k) => {
                         let k = u32::from(k);
-                        let want = model.iter().position(|e| e.0 == k).and_then(|p| model.remove(p)).map(|e| e.1);
+                        let want = take(&mut model, k);
                         prop_assert_eq!(c.remove(&k), want);
                     }
                     Op::Advance(ms) => clock.advance(Duration::from_millis(u64::from(ms))),

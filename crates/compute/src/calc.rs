@@ -21,7 +21,12 @@ fn finite(name: &'static str, value: f64) -> Result<f64, CalcError> {
     }
 }
 
-fn checked(op: &'static str, a: f64, b: f64, f: impl Fn(f64, f64) -> f64) -> Result<f64, CalcError> {
+fn checked(
+    op: &'static str,
+    a: f64,
+    b: f64,
+    f: impl Fn(f64, f64) -> f64,
+) -> Result<f64, CalcError> {
     let value = f(finite("a", a)?, finite("b", b)?);
     if value.is_finite() {
         Ok(value)
@@ -64,8 +69,14 @@ mod tests {
     #[test]
     fn typed_errors() {
         assert_eq!(divide(7.0, 0.0), Err(CalcError::DivisionByZero(0.0)));
-        assert!(matches!(add(f64::NAN, 1.0), Err(CalcError::NonFinite { name: "a", .. })));
-        assert!(matches!(multiply(1e308, 10.0), Err(CalcError::Overflow { op: "multiply", .. })));
+        assert!(matches!(
+            add(f64::NAN, 1.0),
+            Err(CalcError::NonFinite { name: "a", .. })
+        ));
+        assert!(matches!(
+            multiply(1e308, 10.0),
+            Err(CalcError::Overflow { op: "multiply", .. })
+        ));
         assert_eq!(
             divide(1.0, 0.0).map_err(|e| e.to_string()),
             Err("division by zero: the divisor must be non-zero, got 0".to_string())

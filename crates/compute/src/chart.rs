@@ -54,18 +54,31 @@ pub fn default_labels(n: usize) -> Vec<String> {
     (1..=n).map(|i| i.to_string()).collect()
 }
 
-fn series(kind: ChartKind, labels: Option<Vec<String>>, values: Vec<f64>) -> Result<Series, ChartError> {
+fn series(
+    kind: ChartKind,
+    labels: Option<Vec<String>>,
+    values: Vec<f64>,
+) -> Result<Series, ChartError> {
     // JSON has no NaN or infinity: serde_json would write them as null.
     if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(ChartError::NonFinite { index, value });
     }
     let labels = labels.unwrap_or_else(|| default_labels(values.len()));
     if labels.len() != values.len() {
-        return Err(ChartError::LengthMismatch { labels: labels.len(), values: values.len() });
+        return Err(ChartError::LengthMismatch {
+            labels: labels.len(),
+            values: values.len(),
+        });
     }
     let min = values.iter().copied().reduce(f64::min);
     let max = values.iter().copied().reduce(f64::max);
-    Ok(Series { kind, labels, values, min, max })
+    Ok(Series {
+        kind,
+        labels,
+        values,
+        min,
+        max,
+    })
 }
 
 /// Downsamples `points` (sorted by x) to `threshold` points that keep the
@@ -101,8 +114,14 @@ pub fn lttb(points: &[(f64, f64)], threshold: usize) -> Vec<(f64, f64)> {
     out.push(first);
     let mut previous = first;
     for i in 0..buckets {
-        let next = if i + 1 < buckets { &points[bound(i + 1)..bound(i + 2)] } else { &points[n - 1..] };
-        let (sx, sy) = next.iter().fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x, sy + y));
+        let next = if i + 1 < buckets {
+            &points[bound(i + 1)..bound(i + 2)]
+        } else {
+            &points[n - 1..]
+        };
+        let (sx, sy) = next
+            .iter()
+            .fold((0.0, 0.0), |(sx, sy), &(x, y)| (sx + x, sy + y));
         let (cx, cy) = (sx / next.len() as f64, sy / next.len() as f64);
         let (ax, ay) = previous;
         let bucket = &points[bound(i)..bound(i + 1)];
@@ -153,7 +172,11 @@ pub fn histogram(values: &[f64], bins: usize) -> Result<Histogram, ChartError> {
         .map(|i| {
             let t = i as f64 / bins as f64;
             // lo·(1−t) + hi·t cannot overflow where hi − lo does.
-            if width.is_finite() { lo + width * t } else { lo * (1.0 - t) + hi * t }
+            if width.is_finite() {
+                lo + width * t
+            } else {
+                lo * (1.0 - t) + hi * t
+            }
         })
         .collect();
     edges[0] = lo;
@@ -169,12 +192,28 @@ pub fn histogram(values: &[f64], bins: usize) -> Result<Histogram, ChartError> {
             skipped += 1;
             continue;
         }
-        // Searching the edges themselves keeps every count consistent with
-        // the edges reported, whatever the rounding in computing them.
-        let bin = edges.partition_point(|&e| e <= v).saturating_sub(1).min(bins - 1);
+        // Estimate the bin arithmetically, then settle it against the edges
+        // themselves so every count agrees with the edges reported, whatever
+        // the rounding in computing them.
+        let estimate = if width.is_finite() {
+            ((v - lo) / width * bins as f64) as usize
+        } else {
+            edges.partition_point(|&e| e <= v).saturating_sub(1)
+        };
+        let mut bin = estimate.min(bins - 1);
+        while bin > 0 && v < edges[bin] {
+            bin -= 1;
+        }
+        while bin + 1 < bins && v >= edges[bin + 1] {
+            bin += 1;
+        }
         counts[bin] += 1;
     }
-    Ok(Histogram { edges, counts, skipped })
+    Ok(Histogram {
+        edges,
+        counts,
+        skipped,
+    })
 }
 
 #[cfg(test)]
@@ -234,12 +273,20 @@ mod tests {
         let h = histogram(&[-f64::MAX, f64::MAX], 2).unwrap();
         assert_eq!(h.counts, vec![1, 1]);
         assert!(h.edges.iter().all(|e| e.is_finite()));
-        assert_eq!(histogram(&[1.0], 0).map_err(|e| e.to_string()), Err(format!("bins: expected an integer in 1..={MAX_BINS}, got 0")));
+        assert_eq!(
+            histogram(&[1.0], 0).map_err(|e| e.to_string()),
+            Err(format!(
+                "bins: expected an integer in 1..={MAX_BINS}, got 0"
+            ))
+        );
     }
 
     proptest! {
         #[test]
-        fn lttb_keeps_ends_and_count(ys in prop::collection::vec(-1e6..1e6f64, 3..400), threshold in 3usize..500) {
+        fn lttb_keeps_ends_and_count(
+            ys in prop::collection::vec(-1e6..1e6f64, 3..400),
+            threshold in 3usize..500,
+        ) {
             let pts: Vec<(f64, f64)> = ys.iter().enumerate().map(|(i, &y)| (i as f64, y)).collect();
             let out = lttb(&pts, threshold);
             prop_assert_eq!(out.len(), threshold.min(pts.len()));
@@ -250,13 +297,21 @@ mod tests {
         }
 
         #[test]
-        fn histogram_counts_every_finite_value(values in prop::collection::vec(prop_oneof![any::<f64>(), -1e3..1e3f64], 0..300), bins in 1usize..50) {
+        fn histogram_counts_every_finite_value(
+            values in prop::collection::vec(prop_oneof![any::<f64>(), -1e3..1e3f64], 0..300),
+            bins in 1usize..50,
+        ) {
             let h = histogram(&values, bins).unwrap();
             let finite = values.iter().filter(|v| v.is_finite()).count() as u64;
             prop_assert_eq!(h.counts.iter().sum::<u64>(), finite);
             prop_assert_eq!(h.skipped, values.len() as u64 - finite);
             prop_assert_eq!(h.edges.len(), bins + 1);
             prop_assert!(h.edges.windows(2).all(|w| w[0] <= w[1]));
+            for (i, &count) in h.counts.iter().enumerate() {
+                let last = i + 1 == bins;
+                let inside = |v: f64| h.edges[i] <= v && (v < h.edges[i + 1] || last && v == h.edges[i + 1]);
+                prop_assert_eq!(count, values.iter().filter(|&&v| inside(v)).count() as u64, "bin {}", i);
+            }
         }
     }
 }

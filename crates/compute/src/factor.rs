@@ -44,11 +44,17 @@ pub fn parse_u64(text: &str) -> Result<u64, ParseError> {
     let mut overflowed = false;
     for (i, c) in digits.char_indices() {
         let Some(d) = c.to_digit(10) else {
-            return Err(ParseError::InvalidDigit { index: offset + i, found: c });
+            return Err(ParseError::InvalidDigit {
+                index: offset + i,
+                found: c,
+            });
         };
         // Keep scanning after an overflow so a stray letter is still reported
         // as the more useful "invalid digit" error.
-        match value.checked_mul(10).and_then(|v| v.checked_add(u64::from(d))) {
+        match value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d)))
+        {
             Some(v) => value = v,
             None => overflowed = true,
         }
@@ -376,15 +382,18 @@ fn mul_wide_by_halves(a: u64, b: u64) -> (u64, u64) {
     let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
     // Each term is below 2³², so the sum of three cannot overflow.
     let middle = (p00 >> 32) + (p01 & LOW) + (p10 & LOW);
-    ((middle << 32) | (p00 & LOW), p11 + (p01 >> 32) + (p10 >> 32) + (middle >> 32))
+    (
+        (middle << 32) | (p00 & LOW),
+        p11 + (p01 >> 32) + (p10 >> 32) + (middle >> 32),
+    )
 }
 
 /// The primes below 257: trial division by these first removes the factors
 /// rho is worst at, and lets [`split`] call anything below 257² prime.
 const SMALL_PRIMES: &[u16] = &[
-    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
-    97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191,
-    193, 197, 199, 211, 223, 227, 229, 233, 239, 241, 251,
+    2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
+    101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167, 173, 179, 181, 191, 193,
+    197, 199, 211, 223, 227, 229, 233, 239, 241, 251,
 ];
 
 #[cfg(test)]
@@ -394,7 +403,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn is_prime_by_trial(n: u64) -> bool {
-        n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
+        n >= 2
+            && (2..)
+                .take_while(|d| d * d <= n)
+                .all(|d| !n.is_multiple_of(d))
     }
 
     #[test]
@@ -403,22 +415,43 @@ mod tests {
         assert_eq!(factorize(0), Err(FactorError::Zero));
         assert_eq!(factorize(2), Ok(vec![2]));
         assert_eq!(factorize(360), Ok(vec![2, 2, 2, 3, 3, 5]));
-        assert_eq!(factorize(1_000_000_016_000_000_063), Ok(vec![1_000_000_007, 1_000_000_009]));
-        assert_eq!(factorize(u64::MAX), Ok(vec![3, 5, 17, 257, 641, 65537, 6_700_417]));
+        assert_eq!(
+            factorize(1_000_000_016_000_000_063),
+            Ok(vec![1_000_000_007, 1_000_000_009])
+        );
+        assert_eq!(
+            factorize(u64::MAX),
+            Ok(vec![3, 5, 17, 257, 641, 65537, 6_700_417])
+        );
         assert_eq!(factorize(1 << 63), Ok(vec![2; 63]));
         // The largest prime below 2⁶⁴, and the square of the largest prime below 2³².
-        assert_eq!(factorize(18_446_744_073_709_551_557), Ok(vec![18_446_744_073_709_551_557]));
-        assert_eq!(factorize(4_294_967_291 * 4_294_967_291), Ok(vec![4_294_967_291; 2]));
+        assert_eq!(
+            factorize(18_446_744_073_709_551_557),
+            Ok(vec![18_446_744_073_709_551_557])
+        );
+        assert_eq!(
+            factorize(4_294_967_291 * 4_294_967_291),
+            Ok(vec![4_294_967_291; 2])
+        );
         // A cube and a product of three primes near 2²¹.
         assert_eq!(factorize(2_097_143u64.pow(3)), Ok(vec![2_097_143; 3]));
         assert_eq!(factorize(257 * 263 * 269), Ok(vec![257, 263, 269]));
         // Far-apart factors that Fermat's steps cannot reach: rho has to work.
-        assert_eq!(factorize(1_000_000_007 * 1_500_000_001), Ok(vec![1_000_000_007, 1_500_000_001]));
+        assert_eq!(
+            factorize(1_000_000_007 * 1_500_000_001),
+            Ok(vec![1_000_000_007, 1_500_000_001])
+        );
     }
 
     #[test]
     fn wide_product_by_halves_matches_u128() {
-        let cases = [(0, 0), (u64::MAX, u64::MAX), (u64::MAX, 1), (1 << 32, 1 << 32), (0xdead_beef_1234_5678, 0x8765_4321_0fed_cba9)];
+        let cases = [
+            (0, 0),
+            (u64::MAX, u64::MAX),
+            (u64::MAX, 1),
+            (1 << 32, 1 << 32),
+            (0xdead_beef_1234_5678, 0x8765_4321_0fed_cba9),
+        ];
         for (a, b) in cases {
             let p = u128::from(a) * u128::from(b);
             assert_eq!(mul_wide_by_halves(a, b), (p as u64, (p >> 64) as u64));
@@ -427,8 +460,14 @@ mod tests {
 
     #[test]
     fn fermat_finds_close_factors_only() {
-        assert_eq!(fermat(1_000_000_016_000_000_063, FERMAT_STEPS), Some(1_000_000_007));
-        assert_eq!(fermat(4_294_967_291 * 4_294_967_291, 1), Some(4_294_967_291));
+        assert_eq!(
+            fermat(1_000_000_016_000_000_063, FERMAT_STEPS),
+            Some(1_000_000_007)
+        );
+        assert_eq!(
+            fermat(4_294_967_291 * 4_294_967_291, 1),
+            Some(4_294_967_291)
+        );
         assert_eq!(fermat(1_000_000_007 * 1_500_000_001, FERMAT_STEPS), None);
         // Rho alone on the benchmark semiprime, as if Fermat had not caught it.
         let m = Montgomery::new(1_000_000_016_000_000_063);
@@ -438,11 +477,28 @@ mod tests {
 
     #[test]
     fn known_primes_and_composites() {
-        for p in [2, 3, 5, 41, 1_000_000_007, 2_305_843_009_213_693_951, 18_446_744_073_709_551_557] {
+        for p in [
+            2,
+            3,
+            5,
+            41,
+            1_000_000_007,
+            2_305_843_009_213_693_951,
+            18_446_744_073_709_551_557,
+        ] {
             assert!(is_prime(p), "{p} is prime");
         }
         // Strong pseudoprimes to several small bases, and Carmichael numbers.
-        for c in [0, 1, 4, 561, 1_373_653, 3_215_031_751, 3_825_123_056_546_413_051, u64::MAX] {
+        for c in [
+            0,
+            1,
+            4,
+            561,
+            1_373_653,
+            3_215_031_751,
+            3_825_123_056_546_413_051,
+            u64::MAX,
+        ] {
             assert!(!is_prime(c), "{c} is composite");
         }
     }
@@ -464,17 +520,46 @@ mod tests {
         assert_eq!(parse_u64("  "), Err(ParseError::Empty));
         assert_eq!(parse_u64("+"), Err(ParseError::Empty));
         assert_eq!(parse_u64("-3"), Err(ParseError::Negative("-3".into())));
-        assert_eq!(parse_u64("-"), Err(ParseError::InvalidDigit { index: 0, found: '-' }));
-        assert_eq!(parse_u64(" 12a"), Err(ParseError::InvalidDigit { index: 3, found: 'a' }));
-        assert_eq!(parse_u64("1e3"), Err(ParseError::InvalidDigit { index: 1, found: 'e' }));
-        assert_eq!(parse_u64("١٢"), Err(ParseError::InvalidDigit { index: 0, found: '١' }));
+        assert_eq!(
+            parse_u64("-"),
+            Err(ParseError::InvalidDigit {
+                index: 0,
+                found: '-'
+            })
+        );
+        assert_eq!(
+            parse_u64(" 12a"),
+            Err(ParseError::InvalidDigit {
+                index: 3,
+                found: 'a'
+            })
+        );
+        assert_eq!(
+            parse_u64("1e3"),
+            Err(ParseError::InvalidDigit {
+                index: 1,
+                found: 'e'
+            })
+        );
+        assert_eq!(
+            parse_u64("١٢"),
+            Err(ParseError::InvalidDigit {
+                index: 0,
+                found: '١'
+            })
+        );
         assert_eq!(
             parse_u64("18446744073709551616").map_err(|e| e.to_string()),
-            Err("expected an integer at most 18446744073709551615, got 18446744073709551616".into())
+            Err(
+                "expected an integer at most 18446744073709551615, got 18446744073709551616".into()
+            )
         );
         assert_eq!(
             parse_u64("99999999999999999999x"),
-            Err(ParseError::InvalidDigit { index: 20, found: 'x' })
+            Err(ParseError::InvalidDigit {
+                index: 20,
+                found: 'x'
+            })
         );
     }
 
@@ -500,7 +585,10 @@ mod tests {
         }
 
         #[test]
-        fn semiprimes_of_random_32_bit_primes_split(a in 2u32..4_294_967_291, b in 2u32..4_294_967_291) {
+        fn semiprimes_of_random_32_bit_primes_split(
+            a in 2u32..4_294_967_291,
+            b in 2u32..4_294_967_291,
+        ) {
             let p = (u64::from(a)..).find(|&x| is_prime(x)).unwrap();
             let q = (u64::from(b)..).find(|&x| is_prime(x)).unwrap();
             let mut want = vec![p, q];

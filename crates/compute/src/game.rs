@@ -20,7 +20,11 @@ pub enum GameError {
     #[error("expected valid JSON, got {0}")]
     Json(String),
     #[error("{path}: expected {expected}, got {got}")]
-    Field { path: String, expected: &'static str, got: String },
+    Field {
+        path: String,
+        expected: &'static str,
+        got: String,
+    },
     #[error("input: expected \"up\", \"down\", \"left\" or \"right\", got {0:?}")]
     UnknownInput(String),
 }
@@ -40,7 +44,12 @@ pub struct GameState {
 impl Default for GameState {
     /// A new game: the player in the middle of the field.
     fn default() -> Self {
-        GameState { x: FIELD_WIDTH / 2.0, y: FIELD_HEIGHT / 2.0, score: 0, game_over: false }
+        GameState {
+            x: FIELD_WIDTH / 2.0,
+            y: FIELD_HEIGHT / 2.0,
+            score: 0,
+            game_over: false,
+        }
     }
 }
 
@@ -81,8 +90,16 @@ impl GameState {
         Ok(GameState {
             x: state.field("x").number()?,
             y: state.field("y").number()?,
-            score: state.optional("score").map(|s| s.count()).transpose()?.unwrap_or(0),
-            game_over: state.optional("gameOver").map(|g| g.boolean()).transpose()?.unwrap_or(false),
+            score: state
+                .optional("score")
+                .map(|s| s.count())
+                .transpose()?
+                .unwrap_or(0),
+            game_over: state
+                .optional("gameOver")
+                .map(|g| g.boolean())
+                .transpose()?
+                .unwrap_or(false),
         })
     }
 
@@ -104,7 +121,11 @@ impl GameState {
         GameState {
             x,
             y,
-            score: if inside { self.score.saturating_add(1) } else { self.score },
+            score: if inside {
+                self.score.saturating_add(1)
+            } else {
+                self.score
+            },
             game_over: !inside,
         }
     }
@@ -185,8 +206,16 @@ pub fn process_game_data(json: &str) -> Result<GameSummary, GameError> {
         summary.enemy_count += 1;
         *summary.enemies_by_type.entry(kind.to_string()).or_default() += 1;
         summary.total_enemy_health += health;
-        if summary.nearest_enemy.as_ref().is_none_or(|n| distance < n.distance) {
-            summary.nearest_enemy = Some(NearestEnemy { index, kind: kind.to_string(), distance });
+        if summary
+            .nearest_enemy
+            .as_ref()
+            .is_none_or(|n| distance < n.distance)
+        {
+            summary.nearest_enemy = Some(NearestEnemy {
+                index,
+                kind: kind.to_string(),
+                distance,
+            });
         }
     }
     Ok(summary)
@@ -194,7 +223,10 @@ pub fn process_game_data(json: &str) -> Result<GameSummary, GameError> {
 
 fn position(parent: &Obj) -> Result<Position, GameError> {
     let at = parent.field("position").object()?;
-    Ok(Position { x: at.field("x").number()?, y: at.field("y").number()? })
+    Ok(Position {
+        x: at.field("x").number()?,
+        y: at.field("y").number()?,
+    })
 }
 
 fn parse(json: &str) -> Result<Value, GameError> {
@@ -216,16 +248,26 @@ struct Obj<'a> {
 
 impl<'a> At<'a> {
     fn root(value: &'a Value) -> Self {
-        At { value: Some(value), path: "$".to_string() }
+        At {
+            value: Some(value),
+            path: "$".to_string(),
+        }
     }
 
     fn error<T>(&self, expected: &'static str) -> Result<T, GameError> {
-        Err(GameError::Field { path: self.path.clone(), expected, got: describe(self.value) })
+        Err(GameError::Field {
+            path: self.path.clone(),
+            expected,
+            got: describe(self.value),
+        })
     }
 
     fn object(&self) -> Result<Obj<'a>, GameError> {
         match self.value {
-            Some(Value::Object(map)) => Ok(Obj { map, path: self.path.clone() }),
+            Some(Value::Object(map)) => Ok(Obj {
+                map,
+                path: self.path.clone(),
+            }),
             _ => self.error("an object"),
         }
     }
@@ -235,7 +277,10 @@ impl<'a> At<'a> {
             Some(Value::Array(items)) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, value)| At { value: Some(value), path: format!("{}[{i}]", self.path) })
+                .map(|(i, value)| At {
+                    value: Some(value),
+                    path: format!("{}[{i}]", self.path),
+                })
                 .collect()),
             _ => self.error("an array"),
         }
@@ -272,7 +317,11 @@ impl<'a> At<'a> {
     /// A non-negative integer; `10.0` counts as 10.
     fn count(&self) -> Result<u64, GameError> {
         let value = self.value.and_then(|v| {
-            v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && (0.0..=9.0e15).contains(f)).map(|f| f as u64))
+            v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..=9.0e15).contains(f))
+                    .map(|f| f as u64)
+            })
         });
         match value {
             Some(n) => Ok(n),
@@ -283,8 +332,15 @@ impl<'a> At<'a> {
 
 impl<'a> Obj<'a> {
     fn field(&self, name: &str) -> At<'a> {
-        let path = if self.path == "$" { name.to_string() } else { format!("{}.{name}", self.path) };
-        At { value: self.map.get(name), path }
+        let path = if self.path == "$" {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.path)
+        };
+        At {
+            value: self.map.get(name),
+            path,
+        }
     }
 
     /// The field, or `None` when it is absent or `null`.
@@ -301,7 +357,10 @@ fn describe(value: Option<&Value>) -> String {
         Some(Value::Bool(b)) => b.to_string(),
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(s)) if s.chars().count() > 40 => {
-            format!("{:?}", format!("{}…", s.chars().take(40).collect::<String>()))
+            format!(
+                "{:?}",
+                format!("{}…", s.chars().take(40).collect::<String>())
+            )
         }
         Some(Value::String(s)) => format!("{s:?}"),
         Some(Value::Array(_)) => "an array".to_string(),
@@ -323,7 +382,10 @@ mod tests {
         assert_eq!(s.player.name, "Hero");
         assert_eq!(s.player.level, 10);
         assert_eq!(s.enemy_count, 2);
-        assert_eq!(s.enemies_by_type, BTreeMap::from([("goblin".to_string(), 1), ("orc".to_string(), 1)]));
+        assert_eq!(
+            s.enemies_by_type,
+            BTreeMap::from([("goblin".to_string(), 1), ("orc".to_string(), 1)])
+        );
         assert_eq!(s.total_enemy_health, 130.0);
         let nearest = s.nearest_enemy.clone().unwrap();
         assert_eq!((nearest.index, nearest.kind.as_str()), (0, "goblin"));
@@ -362,15 +424,30 @@ mod tests {
 
     #[test]
     fn moves_and_bounds() {
-        let moved = update_game_state(r#"{"x":400,"y":300,"score":0,"gameOver":false}"#, "up").unwrap();
+        let moved =
+            update_game_state(r#"{"x":400,"y":300,"score":0,"gameOver":false}"#, "up").unwrap();
         assert_eq!(moved, r#"{"x":400.0,"y":290.0,"score":1,"gameOver":false}"#);
         let out = update_game_state(r#"{"x":795,"y":10}"#, "right").unwrap();
         assert_eq!(out, r#"{"x":805.0,"y":10.0,"score":0,"gameOver":true}"#);
         // A finished game ignores input.
         assert_eq!(update_game_state(&out, "left").unwrap(), out);
         // On the edge is still inside.
-        let edge = GameState { x: 790.0, y: 0.0, score: 3, game_over: false }.step(Input::Right);
-        assert_eq!(edge, GameState { x: 800.0, y: 0.0, score: 4, game_over: false });
+        let edge = GameState {
+            x: 790.0,
+            y: 0.0,
+            score: 3,
+            game_over: false,
+        }
+        .step(Input::Right);
+        assert_eq!(
+            edge,
+            GameState {
+                x: 800.0,
+                y: 0.0,
+                score: 4,
+                game_over: false
+            }
+        );
         assert_eq!(GameState::from_json("").unwrap(), GameState::default());
         assert_eq!(
             update_game_state("{}", "jump").map_err(|e| e.to_string()),
@@ -388,7 +465,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn states_round_trip_and_stay_consistent(x in -50.0..850.0f64, y in -50.0..650.0f64, score in 0u64..1000, moves in prop::collection::vec(0usize..4, 0..200)) {
+        fn states_round_trip_and_stay_consistent(
+            x in -50.0..850.0f64,
+            y in -50.0..650.0f64,
+            score in 0u64..1000,
+            moves in prop::collection::vec(0usize..4, 0..200),
+        ) {
             let inputs = ["up", "down", "left", "right"];
             let mut json = serde_json::to_string(&GameState { x, y, score, game_over: false }).unwrap();
             for m in moves {
@@ -397,8 +479,9 @@ mod tests {
                 let after = GameState::from_json(&json).unwrap();
                 prop_assert!(after.score >= before.score);
                 prop_assert!(!before.game_over || after == before);
-                let inside = (0.0..=FIELD_WIDTH).contains(&after.x) && (0.0..=FIELD_HEIGHT).contains(&after.y);
-                prop_assert!(after.game_over || inside);
+                let inside_x = (0.0..=FIELD_WIDTH).contains(&after.x);
+                let inside_y = (0.0..=FIELD_HEIGHT).contains(&after.y);
+                prop_assert!(after.game_over || (inside_x && inside_y));
             }
         }
 

@@ -27,7 +27,12 @@ pub const SHARPEN_SIGMA: f32 = 1.0;
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ImageError {
     #[error("expected {width}×{height}×4 = {expected} bytes of RGBA, got {got}")]
-    LengthMismatch { width: u32, height: u32, expected: usize, got: usize },
+    LengthMismatch {
+        width: u32,
+        height: u32,
+        expected: usize,
+        got: usize,
+    },
     #[error("expected a {width}×{height} image to fit in memory, got a byte count that overflows")]
     SizeOverflow { width: u32, height: u32 },
     #[error("expected whole rows of {row_bytes} bytes, got {got} bytes")]
@@ -36,14 +41,24 @@ pub enum ImageError {
     BandOutOfRange { start: u32, end: u32, height: u32 },
     #[error("expected source rows within 0..{height}, got rows {start}..{end}")]
     SourceOutOfRange { start: u32, end: u32, height: u32 },
-    #[error("expected source rows covering {}..{} (band plus halo), got rows {}..{}", needed.start, needed.end, got.start, got.end)]
+    #[error(
+        "expected source rows covering {}..{} (band plus halo), got rows {}..{}",
+        needed.start, needed.end, got.start, got.end
+    )]
     MissingHalo { needed: Range<u32>, got: Range<u32> },
     #[error("{name}: expected {expected}, got {got}")]
-    InvalidParameter { name: &'static str, expected: &'static str, got: String },
+    InvalidParameter {
+        name: &'static str,
+        expected: &'static str,
+        got: String,
+    },
     #[error("unknown filter: expected one of {names}, got {0:?}", names = FILTER_NAMES.join(", "))]
     UnknownFilter(String),
     #[error("{filter} params: {message}")]
-    BadParams { filter: &'static str, message: String },
+    BadParams {
+        filter: &'static str,
+        message: String,
+    },
 }
 
 /// The luma weights [`Filter::Grayscale`] uses.
@@ -103,8 +118,14 @@ pub enum Filter {
 }
 
 /// The names [`Filter::from_json`] accepts, as JS spells them.
-pub const FILTER_NAMES: [&str; 6] =
-    ["grayscale", "gaussianBlur", "boxBlur", "sharpen", "invert", "brightnessContrast"];
+pub const FILTER_NAMES: [&str; 6] = [
+    "grayscale",
+    "gaussianBlur",
+    "boxBlur",
+    "sharpen",
+    "invert",
+    "brightnessContrast",
+];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,7 +167,10 @@ struct BrightnessContrastParams {
 
 fn params<'a, T: Deserialize<'a>>(filter: &'static str, json: &'a str) -> Result<T, ImageError> {
     let json = if json.trim().is_empty() { "{}" } else { json };
-    serde_json::from_str(json).map_err(|e| ImageError::BadParams { filter, message: e.to_string() })
+    serde_json::from_str(json).map_err(|e| ImageError::BadParams {
+        filter,
+        message: e.to_string(),
+    })
 }
 
 impl Filter {
@@ -156,17 +180,28 @@ impl Filter {
     /// validated.
     pub fn from_json(name: &str, params_json: &str) -> Result<Filter, ImageError> {
         let filter = match name {
-            "grayscale" => Filter::Grayscale(params::<GrayscaleParams>("grayscale", params_json)?.standard),
-            "gaussianBlur" => Filter::GaussianBlur { sigma: params::<SigmaParams>("gaussianBlur", params_json)?.sigma },
-            "boxBlur" => Filter::BoxBlur { radius: params::<RadiusParams>("boxBlur", params_json)?.radius },
-            "sharpen" => Filter::Sharpen { amount: params::<AmountParams>("sharpen", params_json)?.amount },
+            "grayscale" => {
+                Filter::Grayscale(params::<GrayscaleParams>("grayscale", params_json)?.standard)
+            }
+            "gaussianBlur" => Filter::GaussianBlur {
+                sigma: params::<SigmaParams>("gaussianBlur", params_json)?.sigma,
+            },
+            "boxBlur" => Filter::BoxBlur {
+                radius: params::<RadiusParams>("boxBlur", params_json)?.radius,
+            },
+            "sharpen" => Filter::Sharpen {
+                amount: params::<AmountParams>("sharpen", params_json)?.amount,
+            },
             "invert" => {
                 params::<NoParams>("invert", params_json)?;
                 Filter::Invert
             }
             "brightnessContrast" => {
                 let p = params::<BrightnessContrastParams>("brightnessContrast", params_json)?;
-                Filter::BrightnessContrast { brightness: p.brightness, contrast: p.contrast }
+                Filter::BrightnessContrast {
+                    brightness: p.brightness,
+                    contrast: p.contrast,
+                }
             }
             other => return Err(ImageError::UnknownFilter(other.to_string())),
         };
@@ -176,24 +211,45 @@ impl Filter {
 
     /// Checks the parameters are finite and in range.
     pub fn validate(&self) -> Result<(), ImageError> {
-        fn within(name: &'static str, expected: &'static str, value: f32, range: RangeInclusive<f32>) -> Result<(), ImageError> {
+        fn within(
+            name: &'static str,
+            expected: &'static str,
+            value: f32,
+            range: RangeInclusive<f32>,
+        ) -> Result<(), ImageError> {
             if range.contains(&value) {
                 Ok(())
             } else {
-                Err(ImageError::InvalidParameter { name, expected, got: value.to_string() })
+                Err(ImageError::InvalidParameter {
+                    name,
+                    expected,
+                    got: value.to_string(),
+                })
             }
         }
         match *self {
             Filter::Grayscale(_) | Filter::Invert => Ok(()),
-            Filter::GaussianBlur { sigma } => within("sigma", "a number in 0..=100", sigma, 0.0..=MAX_SIGMA),
-            Filter::BoxBlur { radius } if radius > MAX_BOX_RADIUS => Err(ImageError::InvalidParameter {
-                name: "radius",
-                expected: "an integer in 0..=2000",
-                got: radius.to_string(),
-            }),
+            Filter::GaussianBlur { sigma } => {
+                within("sigma", "a number in 0..=100", sigma, 0.0..=MAX_SIGMA)
+            }
+            Filter::BoxBlur { radius } if radius > MAX_BOX_RADIUS => {
+                Err(ImageError::InvalidParameter {
+                    name: "radius",
+                    expected: "an integer in 0..=2000",
+                    got: radius.to_string(),
+                })
+            }
             Filter::BoxBlur { .. } => Ok(()),
-            Filter::Sharpen { amount } => within("amount", "a number in 0..=20", amount, 0.0..=MAX_SHARPEN_AMOUNT),
-            Filter::BrightnessContrast { brightness, contrast } => {
+            Filter::Sharpen { amount } => within(
+                "amount",
+                "a number in 0..=20",
+                amount,
+                0.0..=MAX_SHARPEN_AMOUNT,
+            ),
+            Filter::BrightnessContrast {
+                brightness,
+                contrast,
+            } => {
                 within("brightness", "a number in -1..=1", brightness, -1.0..=1.0)?;
                 within("contrast", "a number in -1..=1", contrast, -1.0..=1.0)
             }
@@ -241,7 +297,12 @@ fn check_image(data: &[u8], width: u32, height: u32) -> Result<usize, ImageError
     let row = row_bytes(width, height)?;
     let expected = row * height as usize;
     if data.len() != expected {
-        return Err(ImageError::LengthMismatch { width, height, expected, got: data.len() });
+        return Err(ImageError::LengthMismatch {
+            width,
+            height,
+            expected,
+            got: data.len(),
+        });
     }
     Ok(row)
 }
@@ -253,7 +314,13 @@ pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec
 
 /// Output rows `rows` of `filter` over the whole image `src`: what
 /// `apply(filter, src, width, height)` has in those rows, byte for byte.
-pub fn apply_band(filter: &Filter, src: &[u8], width: u32, height: u32, rows: Range<u32>) -> Result<Vec<u8>, ImageError> {
+pub fn apply_band(
+    filter: &Filter,
+    src: &[u8],
+    width: u32,
+    height: u32,
+    rows: Range<u32>,
+) -> Result<Vec<u8>, ImageError> {
     check_image(src, width, height)?;
     apply_band_from(filter, src, 0, width, height, rows)
 }
@@ -273,62 +340,102 @@ pub fn apply_band_from(
     filter.validate()?;
     let row = row_bytes(width, height)?;
     if rows.start > rows.end || rows.end > height {
-        return Err(ImageError::BandOutOfRange { start: rows.start, end: rows.end, height });
+        return Err(ImageError::BandOutOfRange {
+            start: rows.start,
+            end: rows.end,
+            height,
+        });
     }
     if row == 0 || rows.is_empty() {
         return Ok(Vec::new());
     }
     if !src.len().is_multiple_of(row) {
-        return Err(ImageError::PartialRow { row_bytes: row, got: src.len() });
+        return Err(ImageError::PartialRow {
+            row_bytes: row,
+            got: src.len(),
+        });
     }
     let src_rows = u32::try_from(src.len() / row).unwrap_or(u32::MAX);
     let got = src_first_row..src_first_row.saturating_add(src_rows);
     let needed = source_rows(filter, height, rows.clone());
     if got.end > height {
-        return Err(ImageError::SourceOutOfRange { start: got.start, end: got.end, height });
+        return Err(ImageError::SourceOutOfRange {
+            start: got.start,
+            end: got.end,
+            height,
+        });
     }
     if got.start > needed.start || got.end < needed.end {
         return Err(ImageError::MissingHalo { needed, got });
     }
-    let source = Source { data: src, first_row: src_first_row, row_bytes: row, height };
-    let band = &src[(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
+    let source = Source {
+        data: src,
+        first_row: src_first_row,
+        row_bytes: row,
+        height,
+    };
+    let band = &src
+        [(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
     Ok(match *filter {
         Filter::Grayscale(standard) => pointwise(band, |px| gray_pixel(px, standard.weights())),
         Filter::Invert => pointwise(band, invert_pixel),
-        Filter::BrightnessContrast { brightness, contrast } => {
+        Filter::BrightnessContrast {
+            brightness,
+            contrast,
+        } => {
             let lut = brightness_contrast_lut(brightness, contrast);
             pointwise(band, |px| lut_pixel(px, &lut))
         }
         Filter::GaussianBlur { sigma } => {
-            gaussian_band(&source, rows, &gaussian_weights(sigma), |_, blurred| ((blurred + (1 << 23)) >> 24) as u8)
+            gaussian_band(&source, rows, &gaussian_weights(sigma), |_, blurred| {
+                ((blurred + (1 << 23)) >> 24) as u8
+            })
         }
         Filter::Sharpen { amount } => {
             // p + amount·(p − blur) in fixed point: amount in 16.16, the
             // difference in 8.24, so the product needs 40 fraction bits and
             // stays below 2⁵³. Integer rounding avoids a libm call per channel on wasm.
             let amount = i64::from((amount * 65_536.0).round() as u32);
-            gaussian_band(&source, rows, &gaussian_weights(SHARPEN_SIGMA), move |original, blurred| {
-                let difference = (i64::from(original) << 24) - i64::from(blurred);
-                let delta = (amount * difference + (1 << 39)) >> 40;
-                (i64::from(original) + delta).clamp(0, 255) as u8
-            })
+            gaussian_band(
+                &source,
+                rows,
+                &gaussian_weights(SHARPEN_SIGMA),
+                move |original, blurred| {
+                    let difference = (i64::from(original) << 24) - i64::from(blurred);
+                    let delta = (amount * difference + (1 << 39)) >> 40;
+                    (i64::from(original) + delta).clamp(0, 255) as u8
+                },
+            )
         }
         Filter::BoxBlur { radius } => box_band(&source, rows, radius),
     })
 }
 
 /// Grayscale in place.
-pub fn grayscale(pixels: &mut [u8], width: u32, height: u32, standard: GrayStandard) -> Result<(), ImageError> {
+pub fn grayscale(
+    pixels: &mut [u8],
+    width: u32,
+    height: u32,
+    standard: GrayStandard,
+) -> Result<(), ImageError> {
     check_image(pixels, width, height)?;
     let weights = standard.weights();
-    pixels.as_chunks_mut::<4>().0.iter_mut().for_each(|px| gray_pixel(px, weights));
+    pixels
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .for_each(|px| gray_pixel(px, weights));
     Ok(())
 }
 
 /// Colour inversion in place.
 pub fn invert(pixels: &mut [u8], width: u32, height: u32) -> Result<(), ImageError> {
     check_image(pixels, width, height)?;
-    pixels.as_chunks_mut::<4>().0.iter_mut().for_each(invert_pixel);
+    pixels
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .for_each(invert_pixel);
     Ok(())
 }
 
@@ -340,15 +447,28 @@ pub fn brightness_contrast(
     brightness: f32,
     contrast: f32,
 ) -> Result<(), ImageError> {
-    Filter::BrightnessContrast { brightness, contrast }.validate()?;
+    Filter::BrightnessContrast {
+        brightness,
+        contrast,
+    }
+    .validate()?;
     check_image(pixels, width, height)?;
     let lut = brightness_contrast_lut(brightness, contrast);
-    pixels.as_chunks_mut::<4>().0.iter_mut().for_each(|px| lut_pixel(px, &lut));
+    pixels
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .for_each(|px| lut_pixel(px, &lut));
     Ok(())
 }
 
 /// Gaussian blur; see [`Filter::GaussianBlur`].
-pub fn gaussian_blur(src: &[u8], width: u32, height: u32, sigma: f32) -> Result<Vec<u8>, ImageError> {
+pub fn gaussian_blur(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    sigma: f32,
+) -> Result<Vec<u8>, ImageError> {
     apply(&Filter::GaussianBlur { sigma }, src, width, height)
 }
 
@@ -370,7 +490,8 @@ fn pointwise(band: &[u8], f: impl Fn(&mut [u8; 4])) -> Vec<u8> {
 
 #[inline]
 fn gray_pixel(px: &mut [u8; 4], [wr, wg, wb]: [u32; 3]) {
-    let y = ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15)) >> 16) as u8;
+    let y = ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15))
+        >> 16) as u8;
     px[..3].fill(y);
 }
 
@@ -426,8 +547,15 @@ fn gaussian_weights(sigma: f32) -> Vec<u32> {
     let r = gaussian_radius(sigma) as usize;
     let sigma = f64::from(sigma);
     // The centre is 1 by definition; computing it would give 0/0 for σ = 0.
-    let raw: Vec<f64> =
-        (0..=r).map(|d| if d == 0 { 1.0 } else { (-((d * d) as f64) / (2.0 * sigma * sigma)).exp() }).collect();
+    let raw: Vec<f64> = (0..=r)
+        .map(|d| {
+            if d == 0 {
+                1.0
+            } else {
+                (-((d * d) as f64) / (2.0 * sigma * sigma)).exp()
+            }
+        })
+        .collect();
     let sides: f64 = raw[1..].iter().sum();
     let total = raw[0] + 2.0 * sides;
     let mut center = (raw[0] / total * 65_536.0).round() as u32;
@@ -438,7 +566,11 @@ fn gaussian_weights(sigma: f32) -> Vec<u32> {
     let (mut cumulative, mut given) = (0.0, 0u32);
     for &w in &raw[1..] {
         cumulative += w;
-        let upto = if sides > 0.0 { (cumulative / sides * half).round() as u32 } else { 0 };
+        let upto = if sides > 0.0 {
+            (cumulative / sides * half).round() as u32
+        } else {
+            0
+        };
         weights.push(upto - given);
         given = upto;
     }
@@ -449,7 +581,12 @@ fn gaussian_weights(sigma: f32) -> Vec<u32> {
 /// go through the horizontal pass. Each pass is a sum of whole shifted rows
 /// times a weight, which vectorises. `finish` turns (source byte, blurred value
 /// in 8.24 fixed point) into the output byte.
-fn gaussian_band(source: &Source, rows: Range<u32>, weights: &[u32], finish: impl Fn(u8, u32) -> u8) -> Vec<u8> {
+fn gaussian_band(
+    source: &Source,
+    rows: Range<u32>,
+    weights: &[u32],
+    finish: impl Fn(u8, u32) -> u8,
+) -> Vec<u8> {
     let row_bytes = source.row_bytes;
     let r = weights.len() - 1;
     let mut out = Vec::with_capacity(rows.len() * row_bytes);
@@ -460,43 +597,87 @@ fn gaussian_band(source: &Source, rows: Range<u32>, weights: &[u32], finish: imp
     for y in rows {
         let y = i64::from(y);
         let centre = source.row(y);
-        for (acc, &p) in vertical.iter_mut().zip(centre) {
-            *acc = weights[0] * u32::from(p);
-        }
-        for (d, &w) in weights.iter().enumerate().skip(1) {
-            let (above, below) = (source.row(y - d as i64), source.row(y + d as i64));
-            for ((acc, &a), &b) in vertical.iter_mut().zip(above).zip(below) {
-                *acc += w * (u32::from(a) + u32::from(b));
-            }
-        }
+        let pairs: Vec<_> = (1..=r)
+            .map(|d| {
+                (
+                    weights[d],
+                    source.row(y - d as i64),
+                    source.row(y + d as i64),
+                )
+            })
+            .collect();
+        weighted_sum(&mut vertical, weights[0], centre, &pairs);
         let (left, rest) = padded.split_at_mut(4 * r);
         let (middle, right) = rest.split_at_mut(row_bytes);
         for (v, &acc) in middle.iter_mut().zip(&vertical) {
             *v = ((acc + 128) >> 8) as u16;
         }
-        let (first, last) = (<[u16; 4]>::try_from(&middle[..4]), <[u16; 4]>::try_from(&middle[row_bytes - 4..]));
+        let (first, last) = (
+            <[u16; 4]>::try_from(&middle[..4]),
+            <[u16; 4]>::try_from(&middle[row_bytes - 4..]),
+        );
         if let (Ok(first), Ok(last)) = (first, last) {
             left.as_chunks_mut::<4>().0.fill(first);
             right.as_chunks_mut::<4>().0.fill(last);
         }
-        for (acc, &v) in horizontal.iter_mut().zip(&padded[4 * r..]) {
-            *acc = weights[0] * u32::from(v);
-        }
-        for (d, &w) in weights.iter().enumerate().skip(1) {
-            let before = &padded[4 * (r - d)..];
-            let after = &padded[4 * (r + d)..];
-            for ((acc, &a), &b) in horizontal.iter_mut().zip(before).zip(after) {
-                *acc += w * (u32::from(a) + u32::from(b));
-            }
-        }
+        let pairs: Vec<_> = (1..=r)
+            .map(|d| (weights[d], &padded[4 * (r - d)..], &padded[4 * (r + d)..]))
+            .collect();
+        weighted_sum(&mut horizontal, weights[0], &padded[4 * r..], &pairs);
         let start = out.len();
         out.resize(start + row_bytes, 0);
-        let pixels = out[start..].as_chunks_mut::<4>().0.iter_mut().zip(centre.as_chunks::<4>().0);
+        let pixels = out[start..]
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(centre.as_chunks::<4>().0);
         for ((o, px), acc) in pixels.zip(horizontal.as_chunks::<4>().0) {
-            *o = [finish(px[0], acc[0]), finish(px[1], acc[1]), finish(px[2], acc[2]), px[3]];
+            *o = [
+                finish(px[0], acc[0]),
+                finish(px[1], acc[1]),
+                finish(px[2], acc[2]),
+                px[3],
+            ];
         }
     }
     out
+}
+
+/// `acc[i] = w0·centre[i] + Σ w·(a[i] + b[i])` over the symmetric tap pairs,
+/// two pairs per pass over the row so each accumulator is loaded and stored
+/// half as often. Every partial sum is at most the full one, which fits `u32`
+/// because the weights sum to 2¹⁶ and the values are below 2¹⁶.
+fn weighted_sum<T: Copy + Into<u32>>(
+    acc: &mut [u32],
+    w0: u32,
+    centre: &[T],
+    pairs: &[(u32, &[T], &[T])],
+) {
+    let Some((&(w, a, b), rest)) = pairs.split_first() else {
+        for (o, &c) in acc.iter_mut().zip(centre) {
+            *o = w0 * c.into();
+        }
+        return;
+    };
+    for (((o, &c), &x), &y) in acc.iter_mut().zip(centre).zip(a).zip(b) {
+        *o = w0 * c.into() + w * (x.into() + y.into());
+    }
+    for two in rest.chunks(2) {
+        match *two {
+            [(w1, a1, b1), (w2, a2, b2)] => {
+                let rows = a1.iter().zip(b1).zip(a2).zip(b2);
+                for (o, (((&p, &q), &r), &s)) in acc.iter_mut().zip(rows) {
+                    *o += w1 * (p.into() + q.into()) + w2 * (r.into() + s.into());
+                }
+            }
+            [(w, a, b)] => {
+                for ((o, &x), &y) in acc.iter_mut().zip(a).zip(b) {
+                    *o += w * (x.into() + y.into());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The exact rounded mean over each `(2r+1)²` window: running column sums
@@ -519,7 +700,10 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
     for (y, out_row) in rows.zip(out.chunks_exact_mut(row_bytes)) {
         let y = i64::from(y);
         if y > first {
-            let (entering, leaving) = (source.row(y + i64::from(radius)), source.row(y - i64::from(radius) - 1));
+            let (entering, leaving) = (
+                source.row(y + i64::from(radius)),
+                source.row(y - i64::from(radius) - 1),
+            );
             for ((sum, &e), &l) in columns.iter_mut().zip(entering).zip(leaving) {
                 *sum = *sum + u32::from(e) - u32::from(l);
             }
@@ -527,7 +711,10 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
         let (left, rest) = padded.split_at_mut(4 * r);
         let (middle, right) = rest.split_at_mut(row_bytes);
         middle.copy_from_slice(&columns);
-        let (first_px, last_px) = (<[u32; 4]>::try_from(&columns[..4]), <[u32; 4]>::try_from(&columns[row_bytes - 4..]));
+        let (first_px, last_px) = (
+            <[u32; 4]>::try_from(&columns[..4]),
+            <[u32; 4]>::try_from(&columns[row_bytes - 4..]),
+        );
         if let (Ok(first_px), Ok(last_px)) = (first_px, last_px) {
             left.as_chunks_mut::<4>().0.fill(first_px);
             right.as_chunks_mut::<4>().0.fill(last_px);
@@ -540,7 +727,13 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
             }
         }
         let centre = source.row(y);
-        for (x, (o, src)) in out_row.as_chunks_mut::<4>().0.iter_mut().zip(centre.as_chunks::<4>().0).enumerate() {
+        for (x, (o, src)) in out_row
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(centre.as_chunks::<4>().0)
+            .enumerate()
+        {
             if x > 0 {
                 let (entering, leaving) = (padded_px[x + 2 * r], padded_px[x - 1]);
                 for c in 0..4 {
@@ -567,7 +760,9 @@ mod tests {
 
     fn image(width: u32, height: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
         let f = &f;
-        (0..height).flat_map(|y| (0..width).flat_map(move |x| f(x, y))).collect()
+        (0..height)
+            .flat_map(|y| (0..width).flat_map(move |x| f(x, y)))
+            .collect()
     }
 
     fn all_filters() -> Vec<Filter> {
@@ -582,7 +777,10 @@ mod tests {
             Filter::BoxBlur { radius: 4 },
             Filter::Sharpen { amount: 1.5 },
             Filter::Invert,
-            Filter::BrightnessContrast { brightness: 0.1, contrast: 0.3 },
+            Filter::BrightnessContrast {
+                brightness: 0.1,
+                contrast: 0.3,
+            },
         ]
     }
 
@@ -590,9 +788,18 @@ mod tests {
     fn one_row_bands_and_tiny_images() {
         for filter in all_filters() {
             for (w, h) in [(1, 1), (3, 7), (8, 2)] {
-                let src = image(w, h, |x, y| [(x * 40) as u8, (y * 30) as u8, ((x + y) * 20) as u8, (x * y) as u8]);
+                let src = image(w, h, |x, y| {
+                    [
+                        (x * 40) as u8,
+                        (y * 30) as u8,
+                        ((x + y) * 20) as u8,
+                        (x * y) as u8,
+                    ]
+                });
                 let whole = apply(&filter, &src, w, h).unwrap();
-                let rows: Vec<u8> = (0..h).flat_map(|y| apply_band(&filter, &src, w, h, y..y + 1).unwrap()).collect();
+                let rows: Vec<u8> = (0..h)
+                    .flat_map(|y| apply_band(&filter, &src, w, h, y..y + 1).unwrap())
+                    .collect();
                 assert_eq!(rows, whole, "{filter:?} on {w}×{h}");
             }
         }
@@ -620,9 +827,18 @@ mod tests {
 
     #[test]
     fn box_blur_is_the_clamped_window_mean() {
-        let src = image(3, 1, |x, _| if x == 1 { [90, 0, 0, 200] } else { [0, 0, 0, 100] });
+        let src = image(3, 1, |x, _| {
+            if x == 1 {
+                [90, 0, 0, 200]
+            } else {
+                [0, 0, 0, 100]
+            }
+        });
         // Radius 1: every window holds the bright pixel three times among nine.
-        assert_eq!(box_blur(&src, 3, 1, 1).unwrap(), [30, 0, 0, 100, 30, 0, 0, 200, 30, 0, 0, 100]);
+        assert_eq!(
+            box_blur(&src, 3, 1, 1).unwrap(),
+            [30, 0, 0, 100, 30, 0, 0, 200, 30, 0, 0, 100]
+        );
     }
 
     #[test]
@@ -635,16 +851,29 @@ mod tests {
                 let half = (2 * k + 1) * area / 2;
                 [half.saturating_sub(1), half, half + 1, k * area]
             });
-            for sum in near_halves.chain([0, 1, max - 1, max]).filter(|&s| s <= max) {
+            for sum in near_halves
+                .chain([0, 1, max - 1, max])
+                .filter(|&s| s <= max)
+            {
                 let want = (sum + area / 2) / area;
-                assert_eq!((sum as f64 * inverse + 0.5) as u64, want, "sum {sum}, area {area}");
+                assert_eq!(
+                    (sum as f64 * inverse + 0.5) as u64,
+                    want,
+                    "sum {sum}, area {area}"
+                );
             }
         }
     }
 
     #[test]
     fn gaussian_spreads_an_impulse_symmetrically() {
-        let src = image(9, 9, |x, y| if (x, y) == (4, 4) { [255, 255, 255, 255] } else { [0, 0, 0, 255] });
+        let src = image(9, 9, |x, y| {
+            if (x, y) == (4, 4) {
+                [255, 255, 255, 255]
+            } else {
+                [0, 0, 0, 255]
+            }
+        });
         let out = gaussian_blur(&src, 9, 9, 1.0).unwrap();
         let at = |x: usize, y: usize| out[(y * 9 + x) * 4];
         assert!(at(4, 4) > at(3, 4) && at(3, 4) > at(2, 4) && at(2, 4) > 0);
@@ -658,8 +887,15 @@ mod tests {
     fn weights_sum_exactly() {
         for sigma in [0.0, 0.01, 0.5, 1.0, 3.3, 17.0, 100.0] {
             let w = gaussian_weights(sigma);
-            assert_eq!(w[0] + 2 * w[1..].iter().sum::<u32>(), 65_536, "sigma {sigma}");
-            assert!(w.windows(2).all(|p| p[0] + 1 >= p[1]), "sigma {sigma}: {w:?}");
+            assert_eq!(
+                w[0] + 2 * w[1..].iter().sum::<u32>(),
+                65_536,
+                "sigma {sigma}"
+            );
+            assert!(
+                w.windows(2).all(|p| p[0] + 1 >= p[1]),
+                "sigma {sigma}: {w:?}"
+            );
         }
     }
 
@@ -669,36 +905,67 @@ mod tests {
             grayscale(&mut [0; 15], 2, 2, GrayStandard::Rec601).map_err(|e| e.to_string()),
             Err("expected 2×2×4 = 16 bytes of RGBA, got 15".to_string())
         );
-        assert!(matches!(invert(&mut [], u32::MAX, u32::MAX), Err(ImageError::SizeOverflow { .. })));
-        assert!(matches!(gaussian_blur(&[0; 16], 2, 2, f32::NAN), Err(ImageError::InvalidParameter { name: "sigma", .. })));
+        assert!(matches!(
+            invert(&mut [], u32::MAX, u32::MAX),
+            Err(ImageError::SizeOverflow { .. })
+        ));
+        assert!(matches!(
+            gaussian_blur(&[0; 16], 2, 2, f32::NAN),
+            Err(ImageError::InvalidParameter { name: "sigma", .. })
+        ));
         assert!(matches!(
             apply_band(&Filter::Invert, &[0; 16], 2, 2, 1..3),
-            Err(ImageError::BandOutOfRange { start: 1, end: 3, height: 2 })
+            Err(ImageError::BandOutOfRange {
+                start: 1,
+                end: 3,
+                height: 2
+            })
         ));
         let blur = Filter::BoxBlur { radius: 1 };
         assert_eq!(
             apply_band_from(&blur, &[0; 16], 2, 2, 6, 3..4).map_err(|e| e.to_string()),
             Err("expected source rows covering 2..5 (band plus halo), got rows 2..4".to_string())
         );
-        assert!(matches!(apply_band_from(&blur, &[0; 12], 0, 2, 6, 0..1), Err(ImageError::PartialRow { .. })));
+        assert!(matches!(
+            apply_band_from(&blur, &[0; 12], 0, 2, 6, 0..1),
+            Err(ImageError::PartialRow { .. })
+        ));
         assert_eq!(apply(&Filter::Invert, &[], 0, 5), Ok(vec![]));
     }
 
     #[test]
     fn filters_from_json() {
-        assert_eq!(Filter::from_json("gaussianBlur", r#"{"sigma": 2}"#), Ok(Filter::GaussianBlur { sigma: 2.0 }));
-        assert_eq!(Filter::from_json("grayscale", ""), Ok(Filter::Grayscale(GrayStandard::Rec601)));
+        assert_eq!(
+            Filter::from_json("gaussianBlur", r#"{"sigma": 2}"#),
+            Ok(Filter::GaussianBlur { sigma: 2.0 })
+        );
+        assert_eq!(
+            Filter::from_json("grayscale", ""),
+            Ok(Filter::Grayscale(GrayStandard::Rec601))
+        );
         assert_eq!(
             Filter::from_json("grayscale", r#"{"standard":"rec709"}"#),
             Ok(Filter::Grayscale(GrayStandard::Rec709))
         );
         assert_eq!(
             Filter::from_json("brightnessContrast", r#"{"contrast":0.5}"#),
-            Ok(Filter::BrightnessContrast { brightness: 0.0, contrast: 0.5 })
+            Ok(Filter::BrightnessContrast {
+                brightness: 0.0,
+                contrast: 0.5
+            })
         );
-        assert!(matches!(Filter::from_json("blur", "{}"), Err(ImageError::UnknownFilter(_))));
-        assert!(matches!(Filter::from_json("boxBlur", r#"{"radius": -1}"#), Err(ImageError::BadParams { .. })));
-        assert!(matches!(Filter::from_json("invert", r#"{"x": 1}"#), Err(ImageError::BadParams { .. })));
+        assert!(matches!(
+            Filter::from_json("blur", "{}"),
+            Err(ImageError::UnknownFilter(_))
+        ));
+        assert!(matches!(
+            Filter::from_json("boxBlur", r#"{"radius": -1}"#),
+            Err(ImageError::BadParams { .. })
+        ));
+        assert!(matches!(
+            Filter::from_json("invert", r#"{"x": 1}"#),
+            Err(ImageError::BadParams { .. })
+        ));
         assert_eq!(
             Filter::from_json("sharpen", r#"{"amount": 30}"#).map_err(|e| e.to_string()),
             Err("amount: expected a number in 0..=20, got 30".to_string())
@@ -710,23 +977,39 @@ mod tests {
     }
 
     fn any_image() -> impl Strategy<Value = (u32, u32, Vec<u8>)> {
-        (1u32..14, 1u32..14).prop_flat_map(|(w, h)| (Just(w), Just(h), prop::collection::vec(any::<u8>(), (w * h * 4) as usize)))
+        (1u32..14, 1u32..14).prop_flat_map(|(w, h)| {
+            (
+                Just(w),
+                Just(h),
+                prop::collection::vec(any::<u8>(), (w * h * 4) as usize),
+            )
+        })
     }
 
     fn any_filter() -> impl Strategy<Value = Filter> {
         prop_oneof![
-            prop_oneof![Just(GrayStandard::Rec601), Just(GrayStandard::Rec709)].prop_map(Filter::Grayscale),
+            prop_oneof![Just(GrayStandard::Rec601), Just(GrayStandard::Rec709)]
+                .prop_map(Filter::Grayscale),
             (0.0f32..6.0).prop_map(|sigma| Filter::GaussianBlur { sigma }),
             (0u32..9).prop_map(|radius| Filter::BoxBlur { radius }),
             (0.0f32..5.0).prop_map(|amount| Filter::Sharpen { amount }),
             Just(Filter::Invert),
-            (-1.0f32..=1.0, -1.0f32..=1.0).prop_map(|(brightness, contrast)| Filter::BrightnessContrast { brightness, contrast }),
+            (-1.0f32..=1.0, -1.0f32..=1.0).prop_map(|(brightness, contrast)| {
+                Filter::BrightnessContrast {
+                    brightness,
+                    contrast,
+                }
+            }),
         ]
     }
 
     proptest! {
         #[test]
-        fn bands_concatenate_to_the_whole((w, h, src) in any_image(), filter in any_filter(), cuts in prop::collection::vec(0u32..14, 0..4)) {
+        fn bands_concatenate_to_the_whole(
+            (w, h, src) in any_image(),
+            filter in any_filter(),
+            cuts in prop::collection::vec(0u32..14, 0..4),
+        ) {
             let whole = apply(&filter, &src, w, h).unwrap();
             let mut cuts: Vec<u32> = cuts.into_iter().map(|c| c.min(h)).chain([0, h]).collect();
             cuts.sort_unstable();
@@ -756,7 +1039,14 @@ mod tests {
         }
 
         #[test]
-        fn blurs_keep_a_flat_image_flat(w in 1u32..20, h in 1u32..20, px in any::<[u8; 4]>(), sigma in 0.0f32..=MAX_SIGMA, radius in 0u32..50, amount in 0.0f32..=MAX_SHARPEN_AMOUNT) {
+        fn blurs_keep_a_flat_image_flat(
+            w in 1u32..20,
+            h in 1u32..20,
+            px in any::<[u8; 4]>(),
+            sigma in 0.0f32..=MAX_SIGMA,
+            radius in 0u32..50,
+            amount in 0.0f32..=MAX_SHARPEN_AMOUNT,
+        ) {
             let src = image(w, h, |_, _| px);
             prop_assert_eq!(&gaussian_blur(&src, w, h, sigma).unwrap(), &src);
             prop_assert_eq!(&box_blur(&src, w, h, radius).unwrap(), &src);
@@ -782,7 +1072,12 @@ mod tests {
         }
 
         #[test]
-        fn wrong_lengths_never_panic(w in 0u32..40, h in 0u32..40, len in 0usize..7000, filter in any_filter()) {
+        fn wrong_lengths_never_panic(
+            w in 0u32..40,
+            h in 0u32..40,
+            len in 0usize..7000,
+            filter in any_filter(),
+        ) {
             let src = vec![7u8; len];
             let result = apply(&filter, &src, w, h);
             prop_assert_eq!(result.is_ok(), len == (w * h * 4) as usize);

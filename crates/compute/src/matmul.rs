@@ -13,9 +13,22 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MatmulError {
     #[error("{operand}: expected {rows}×{cols} = {expected} elements, got {got}")]
-    LengthMismatch { operand: &'static str, rows: usize, cols: usize, expected: usize, got: usize },
-    #[error("{operand}: expected at most {} elements, got {rows}×{cols}, which overflows", usize::MAX)]
-    SizeOverflow { operand: &'static str, rows: usize, cols: usize },
+    LengthMismatch {
+        operand: &'static str,
+        rows: usize,
+        cols: usize,
+        expected: usize,
+        got: usize,
+    },
+    #[error(
+        "{operand}: expected at most {} elements, got {rows}×{cols}, which overflows",
+        usize::MAX
+    )]
+    SizeOverflow {
+        operand: &'static str,
+        rows: usize,
+        cols: usize,
+    },
     #[error("result: expected memory for {rows}×{cols} elements, got an allocation failure")]
     OutOfMemory { rows: usize, cols: usize },
 }
@@ -36,14 +49,26 @@ mod sealed {
 }
 
 /// `a (m×k) · b (k×n)` in `f64`.
-pub fn matmul_f64(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Result<Vec<f64>, MatmulError> {
+pub fn matmul_f64(
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<f64>, MatmulError> {
     let mut c = checked_output(a, b, m, k, n)?;
     gemm(a, b, &mut c, m, k, n);
     Ok(c)
 }
 
 /// `a (m×k) · b (k×n)` in `f32`.
-pub fn matmul_f32(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<Vec<f32>, MatmulError> {
+pub fn matmul_f32(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<f32>, MatmulError> {
     let mut c = checked_output(a, b, m, k, n)?;
     gemm(a, b, &mut c, m, k, n);
     Ok(c)
@@ -51,37 +76,64 @@ pub fn matmul_f32(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Result<
 
 /// The textbook triple loop, each dot product summed in order: the reference
 /// the blocked kernels are tested and benchmarked against.
-pub fn matmul_naive<T: Element>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -> Result<Vec<T>, MatmulError> {
+pub fn matmul_naive<T: Element>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<T>, MatmulError> {
     let mut c = checked_output(a, b, m, k, n)?;
-    for i in 0..m {
-        for j in 0..n {
+    // Iterating result rows, not 0..m, keeps a 2⁶⁴×0 product from looping.
+    if n == 0 {
+        return Ok(c);
+    }
+    for (i, row) in c.chunks_exact_mut(n).enumerate() {
+        for (j, cij) in row.iter_mut().enumerate() {
             let mut sum = T::default();
             for p in 0..k {
                 sum = sum + a[i * k + p] * b[p * n + j];
             }
-            c[i * n + j] = sum;
+            *cij = sum;
         }
     }
     Ok(c)
 }
 
 fn elements(operand: &'static str, rows: usize, cols: usize) -> Result<usize, MatmulError> {
-    rows.checked_mul(cols).ok_or(MatmulError::SizeOverflow { operand, rows, cols })
+    rows.checked_mul(cols).ok_or(MatmulError::SizeOverflow {
+        operand,
+        rows,
+        cols,
+    })
 }
 
 /// Validates the shapes and allocates the zeroed `m×n` result.
-fn checked_output<T: Element>(a: &[T], b: &[T], m: usize, k: usize, n: usize) -> Result<Vec<T>, MatmulError> {
+fn checked_output<T: Element>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<T>, MatmulError> {
     for (operand, data, rows, cols) in [("a", a, m, k), ("b", b, k, n)] {
         let expected = elements(operand, rows, cols)?;
         if data.len() != expected {
-            return Err(MatmulError::LengthMismatch { operand, rows, cols, expected, got: data.len() });
+            return Err(MatmulError::LengthMismatch {
+                operand,
+                rows,
+                cols,
+                expected,
+                got: data.len(),
+            });
         }
     }
     let len = elements("result", m, n)?;
     // A 0×k by k×n product can ask for a huge result from empty inputs:
     // report that as an error rather than aborting the worker.
     let mut c = Vec::new();
-    c.try_reserve_exact(len).map_err(|_| MatmulError::OutOfMemory { rows: m, cols: n })?;
+    c.try_reserve_exact(len)
+        .map_err(|_| MatmulError::OutOfMemory { rows: m, cols: n })?;
     c.resize(len, T::default());
     Ok(c)
 }
@@ -103,13 +155,29 @@ trait Kernel: Element {
     /// `c[r][j] += Σ_p a[p][r] · b[p][j]` for `r < rows`, `j < cols`, where `a`
     /// is a packed `kc×MR` strip and `b` a packed `kc×NR` strip, both
     /// zero-padded, and row `r` of `c` starts at `r·ldc`.
-    fn kernel(kc: usize, a: &[Self], b: &[Self], c: &mut [Self], ldc: usize, rows: usize, cols: usize);
+    fn kernel(
+        kc: usize,
+        a: &[Self],
+        b: &[Self],
+        c: &mut [Self],
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    );
 }
 
 impl Kernel for f64 {
     const NR: usize = 4;
 
-    fn kernel(kc: usize, a: &[f64], b: &[f64], c: &mut [f64], ldc: usize, rows: usize, cols: usize) {
+    fn kernel(
+        kc: usize,
+        a: &[f64],
+        b: &[f64],
+        c: &mut [f64],
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         simd::kernel_f64(kc, a, b, c, ldc, rows, cols);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -127,7 +195,15 @@ const F32_NR: usize = 4;
 impl Kernel for f32 {
     const NR: usize = F32_NR;
 
-    fn kernel(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, rows: usize, cols: usize) {
+    fn kernel(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
         simd::kernel_f32(kc, a, b, c, ldc, rows, cols);
         #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -140,6 +216,11 @@ impl Kernel for f32 {
 /// strips of A in the micro-kernel. Packing turns every kernel read into a
 /// sequential one and pads the edges with zeros, so the kernel has no edge cases.
 fn gemm<T: Kernel>(a: &[T], b: &[T], c: &mut [T], m: usize, k: usize, n: usize) {
+    // An empty product is all zeros already; returning early also keeps a
+    // 0×0 by 0×2⁶⁴ product from walking 2⁵⁴ empty column blocks.
+    if m == 0 || k == 0 || n == 0 {
+        return;
+    }
     let nr = T::NR;
     let mut b_pack = vec![T::default(); KC * NC.min(n).next_multiple_of(nr)];
     let mut a_pack = vec![T::default(); KC * MC.min(m).next_multiple_of(MR)];
@@ -166,7 +247,15 @@ fn gemm<T: Kernel>(a: &[T], b: &[T], c: &mut [T], m: usize, k: usize, n: usize) 
 
 /// Packs `a[ic..ic+mc][pc..pc+kc]` as consecutive `kc×MR` strips, each laid
 /// out depth-major (`strip[p·MR + r]`), zero-padding the last strip's rows.
-fn pack_a<T: Element>(a: &[T], k: usize, ic: usize, mc: usize, pc: usize, kc: usize, pack: &mut [T]) {
+fn pack_a<T: Element>(
+    a: &[T],
+    k: usize,
+    ic: usize,
+    mc: usize,
+    pc: usize,
+    kc: usize,
+    pack: &mut [T],
+) {
     for (ir, strip) in (0..mc).step_by(MR).zip(pack.chunks_exact_mut(kc * MR)) {
         for r in 0..MR {
             if ir + r < mc {
@@ -186,7 +275,16 @@ fn pack_a<T: Element>(a: &[T], k: usize, ic: usize, mc: usize, pc: usize, kc: us
 /// Packs `b[pc..pc+kc][jc..jc+nc]` as consecutive `kc×NR` strips laid out
 /// row by row (`strip[p·NR + j]`), zero-padding the last strip's columns.
 #[allow(clippy::too_many_arguments)]
-fn pack_b<T: Element>(b: &[T], n: usize, pc: usize, kc: usize, jc: usize, nc: usize, nr: usize, pack: &mut [T]) {
+fn pack_b<T: Element>(
+    b: &[T],
+    n: usize,
+    pc: usize,
+    kc: usize,
+    jc: usize,
+    nc: usize,
+    nr: usize,
+    pack: &mut [T],
+) {
     for (jr, strip) in (0..nc).step_by(nr).zip(pack.chunks_exact_mut(kc * nr)) {
         let cols = nr.min(nc - jr);
         for (p, dst) in strip.chunks_exact_mut(nr).enumerate() {
@@ -199,7 +297,10 @@ fn pack_b<T: Element>(b: &[T], n: usize, pc: usize, kc: usize, jc: usize, nc: us
 
 /// The micro-kernel in plain Rust: a fixed-size tile of accumulators that
 /// LLVM keeps in registers and vectorises where the target allows.
-#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 fn kernel_portable<T: Element, const NR: usize>(
     kc: usize,
     a: &[T],
@@ -236,7 +337,15 @@ mod simd {
 
     use super::MR;
 
-    pub fn kernel_f64(kc: usize, a: &[f64], b: &[f64], c: &mut [f64], ldc: usize, rows: usize, cols: usize) {
+    pub fn kernel_f64(
+        kc: usize,
+        a: &[f64],
+        b: &[f64],
+        c: &mut [f64],
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
         let mut acc = [[f64x2_splat(0.0); 2]; MR];
         let (a, _) = a.as_chunks::<MR>();
         let (b, _) = b.as_chunks::<4>();
@@ -262,7 +371,15 @@ mod simd {
         }
     }
 
-    pub fn kernel_f32(kc: usize, a: &[f32], b: &[f32], c: &mut [f32], ldc: usize, rows: usize, cols: usize) {
+    pub fn kernel_f32(
+        kc: usize,
+        a: &[f32],
+        b: &[f32],
+        c: &mut [f32],
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+    ) {
         let mut acc = [[f32x4_splat(0.0); 2]; MR];
         let (a, _) = a.as_chunks::<MR>();
         let (b, _) = b.as_chunks::<8>();
@@ -303,17 +420,43 @@ mod tests {
     fn small_known_product() {
         let a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [7.0, 8.0, 9.0, 10.0, 11.0, 12.0];
-        assert_eq!(matmul_f64(&a, &b, 2, 3, 2).unwrap(), vec![58.0, 64.0, 139.0, 154.0]);
+        assert_eq!(
+            matmul_f64(&a, &b, 2, 3, 2).unwrap(),
+            vec![58.0, 64.0, 139.0, 154.0]
+        );
         let a32 = a.map(|x| x as f32);
         let b32 = b.map(|x| x as f32);
-        assert_eq!(matmul_f32(&a32, &b32, 2, 3, 2).unwrap(), vec![58.0, 64.0, 139.0, 154.0]);
+        assert_eq!(
+            matmul_f32(&a32, &b32, 2, 3, 2).unwrap(),
+            vec![58.0, 64.0, 139.0, 154.0]
+        );
     }
 
     #[test]
     fn degenerate_shapes() {
         assert_eq!(matmul_f64(&[], &[], 0, 0, 0).unwrap(), Vec::<f64>::new());
         assert_eq!(matmul_f64(&[], &[], 2, 0, 3).unwrap(), vec![0.0; 6]);
-        assert_eq!(matmul_f64(&[], &[1.0, 2.0], 0, 1, 2).unwrap(), Vec::<f64>::new());
+        assert_eq!(
+            matmul_f64(&[], &[1.0, 2.0], 0, 1, 2).unwrap(),
+            Vec::<f64>::new()
+        );
+    }
+
+    #[test]
+    fn huge_empty_products_return_at_once() {
+        // Found by the matmul_dims fuzz target: these used to loop 2⁵⁴–2⁶⁴ times.
+        assert_eq!(
+            matmul_naive::<f64>(&[], &[], usize::MAX, 0, 0).unwrap(),
+            Vec::<f64>::new()
+        );
+        assert_eq!(
+            matmul_f64(&[], &[], 0, 0, usize::MAX).unwrap(),
+            Vec::<f64>::new()
+        );
+        assert_eq!(
+            matmul_f32(&[], &[], usize::MAX, 0, 0).unwrap(),
+            Vec::<f32>::new()
+        );
     }
 
     #[test]
@@ -324,7 +467,12 @@ mod tests {
         );
         assert!(matches!(
             matmul_f32(&[1.0; 6], &[1.0; 7], 2, 3, 2),
-            Err(MatmulError::LengthMismatch { operand: "b", expected: 6, got: 7, .. })
+            Err(MatmulError::LengthMismatch {
+                operand: "b",
+                expected: 6,
+                got: 7,
+                ..
+            })
         ));
         assert!(matches!(
             matmul_f64(&[], &[], usize::MAX, 2, 1),
@@ -332,7 +480,10 @@ mod tests {
         ));
         assert!(matches!(
             matmul_f64(&[], &[], 1 << 40, 0, 1 << 40),
-            Err(MatmulError::SizeOverflow { operand: "result", .. })
+            Err(MatmulError::SizeOverflow {
+                operand: "result",
+                ..
+            })
         ));
         assert!(matches!(
             matmul_f64(&[], &[], 1 << 31, 0, 1 << 31),
@@ -344,13 +495,29 @@ mod tests {
     fn blocked_equals_naive_across_block_edges() {
         // Sizes straddling MR, NR, MC, KC and NC; small integers keep every
         // sum exact, so the two orders of summation must agree bit for bit.
-        for (m, k, n) in [(1, 1, 1), (5, 3, 9), (65, 257, 13), (3, 600, 1030), (130, 2, 70)] {
-            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7 + 3) % 17) as f64 - 8.0).collect();
-            let b: Vec<f64> = (0..k * n).map(|i| ((i * 5 + 1) % 13) as f64 - 6.0).collect();
-            assert_eq!(matmul_f64(&a, &b, m, k, n).unwrap(), matmul_naive(&a, &b, m, k, n).unwrap());
+        for (m, k, n) in [
+            (1, 1, 1),
+            (5, 3, 9),
+            (65, 257, 13),
+            (3, 600, 1030),
+            (130, 2, 70),
+        ] {
+            let a: Vec<f64> = (0..m * k)
+                .map(|i| ((i * 7 + 3) % 17) as f64 - 8.0)
+                .collect();
+            let b: Vec<f64> = (0..k * n)
+                .map(|i| ((i * 5 + 1) % 13) as f64 - 6.0)
+                .collect();
+            assert_eq!(
+                matmul_f64(&a, &b, m, k, n).unwrap(),
+                matmul_naive(&a, &b, m, k, n).unwrap()
+            );
             let a: Vec<f32> = a.iter().map(|&x| x as f32).collect();
             let b: Vec<f32> = b.iter().map(|&x| x as f32).collect();
-            assert_eq!(matmul_f32(&a, &b, m, k, n).unwrap(), matmul_naive(&a, &b, m, k, n).unwrap());
+            assert_eq!(
+                matmul_f32(&a, &b, m, k, n).unwrap(),
+                matmul_naive(&a, &b, m, k, n).unwrap()
+            );
         }
     }
 
@@ -368,7 +535,10 @@ mod tests {
 
     /// |x − y| within `rel` of the sum of |terms|, the bound for reordered sums.
     fn close<T: Into<f64> + Copy>(got: &[T], want: &[T], scale: &[f64], rel: f64) -> bool {
-        got.iter().zip(want).zip(scale).all(|((&g, &w), &s)| (g.into() - w.into()).abs() <= rel * s + 1e-30)
+        got.iter()
+            .zip(want)
+            .zip(scale)
+            .all(|((&g, &w), &s)| (g.into() - w.into()).abs() <= rel * s + 1e-30)
     }
 
     fn abs_product(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {

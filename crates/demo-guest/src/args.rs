@@ -21,7 +21,9 @@ pub fn integer(name: &str, value: f64, max: u64) -> Result<u64> {
     if value.fract() == 0.0 && value >= 0.0 && value <= max as f64 {
         Ok(value as u64)
     } else {
-        Err(Error::bad_argument(format!("{name}: expected an integer in 0..={max}, got {value}")))
+        Err(Error::bad_argument(format!(
+            "{name}: expected an integer in 0..={max}, got {value}"
+        )))
     }
 }
 
@@ -30,7 +32,9 @@ pub fn u32_arg(name: &str, value: f64) -> Result<u32> {
 }
 
 pub fn usize_arg(name: &str, value: f64) -> Result<usize> {
-    let max = u64::try_from(usize::MAX).unwrap_or(u64::MAX).min(MAX_SAFE_INTEGER);
+    let max = u64::try_from(usize::MAX)
+        .unwrap_or(u64::MAX)
+        .min(MAX_SAFE_INTEGER);
     integer(name, value, max).map(|v| v as usize)
 }
 
@@ -41,7 +45,9 @@ pub fn u64_arg(name: &str, value: &JsValue) -> Result<u64> {
     }
     if value.is_bigint() {
         let big: &js_sys::BigInt = value.unchecked_ref();
-        let text = big.to_string(10).map_err(|_| Error::guest(format!("{name}: BigInt.toString(10) failed")))?;
+        let text = big
+            .to_string(10)
+            .map_err(|_| Error::guest(format!("{name}: BigInt.toString(10) failed")))?;
         return decimal(name, &String::from(text));
     }
     match value.as_f64() {
@@ -60,7 +66,8 @@ pub fn decimal(name: &str, text: &str) -> Result<u64> {
 
 /// `value` as JSON; only a bug (a map with non-string keys) can make this fail.
 pub fn to_json(value: &impl serde::Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::guest(format!("could not serialise the result: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| Error::guest(format!("could not serialise the result: {e}")))
 }
 
 #[cfg(test)]
@@ -75,7 +82,12 @@ mod tests {
         for bad in [-1.0, 2.5, f64::NAN, f64::INFINITY, 4_294_967_296.0] {
             let err = u32_arg("n", bad).unwrap_err();
             assert_eq!(err.code(), "BAD_ARGUMENT");
-            assert!(err.message().starts_with("n: expected an integer in 0..=4294967295, got "), "{}", err.message());
+            assert!(
+                err.message()
+                    .starts_with("n: expected an integer in 0..=4294967295, got "),
+                "{}",
+                err.message()
+            );
         }
         assert_eq!(usize_arg("m", 9_007_199_254_740_991.0), Ok((1 << 53) - 1));
     }
@@ -84,6 +96,12 @@ mod tests {
     fn decimals_name_the_argument() {
         assert_eq!(decimal("n", "42"), Ok(42));
         let err = decimal("n", "4x").unwrap_err();
-        assert_eq!((err.code(), err.message()), ("BAD_ARGUMENT", "n: expected a decimal digit at byte 1, got 'x'"));
+        assert_eq!(
+            (err.code(), err.message()),
+            (
+                "BAD_ARGUMENT",
+                "n: expected a decimal digit at byte 1, got 'x'"
+            )
+        );
     }
 }

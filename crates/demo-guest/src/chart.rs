@@ -13,7 +13,8 @@ fn labels(json: &str) -> Result<Option<Vec<String>>> {
         return Ok(None);
     }
     let expected = "labelsJson: expected a JSON array of strings or numbers, or null";
-    let value: Value = serde_json::from_str(json).map_err(|e| Error::bad_argument(format!("{expected}, got invalid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| Error::bad_argument(format!("{expected}, got invalid JSON: {e}")))?;
     match value {
         Value::Null => Ok(None),
         Value::Array(items) => items
@@ -22,7 +23,9 @@ fn labels(json: &str) -> Result<Option<Vec<String>>> {
             .map(|(i, item)| match item {
                 Value::String(s) => Ok(s),
                 Value::Number(n) => Ok(n.to_string()),
-                other => Err(Error::bad_argument(format!("labelsJson[{i}]: expected a string or a number, got {other}"))),
+                other => Err(Error::bad_argument(format!(
+                    "labelsJson[{i}]: expected a string or a number, got {other}"
+                ))),
             })
             .collect::<Result<Vec<_>>>()
             .map(Some),
@@ -55,11 +58,18 @@ pub fn bar_chart(labels_json: String, values: Vec<f64>) -> Result<String> {
 #[wasm_bindgen]
 pub fn downsample(xs: &[f64], ys: &[f64], threshold: f64) -> Result<Vec<f64>> {
     if xs.len() != ys.len() {
-        return Err(Error::bad_argument(format!("ys: expected as many values as xs ({}), got {}", xs.len(), ys.len())));
+        return Err(Error::bad_argument(format!(
+            "ys: expected as many values as xs ({}), got {}",
+            xs.len(),
+            ys.len()
+        )));
     }
     let threshold = u32_arg("threshold", threshold)? as usize;
     let points: Vec<(f64, f64)> = xs.iter().copied().zip(ys.iter().copied()).collect();
-    Ok(chart::lttb(&points, threshold).into_iter().flat_map(|(x, y)| [x, y]).collect())
+    Ok(chart::lttb(&points, threshold)
+        .into_iter()
+        .flat_map(|(x, y)| [x, y])
+        .collect())
 }
 
 /// Histogram JSON `{"edges":[...],"counts":[...],"skipped":n}` with `bins` equal bins; NaN and ±Infinity are skipped.
@@ -84,9 +94,20 @@ mod tests {
             bar_chart(r#"["a", 2]"#.into(), vec![3.0, 4.0]).unwrap(),
             r#"{"type":"bar","labels":["a","2"],"values":[3.0,4.0],"min":3.0,"max":4.0}"#
         );
-        assert_eq!(bar_chart("[true]".into(), vec![1.0]).unwrap_err().message(), "labelsJson[0]: expected a string or a number, got true");
-        assert_eq!(line_chart("{".into(), vec![]).unwrap_err().code(), "BAD_ARGUMENT");
-        assert_eq!(line_chart("null".into(), vec![f64::NAN]).unwrap_err().code(), "BAD_ARGUMENT");
+        assert_eq!(
+            bar_chart("[true]".into(), vec![1.0]).unwrap_err().message(),
+            "labelsJson[0]: expected a string or a number, got true"
+        );
+        assert_eq!(
+            line_chart("{".into(), vec![]).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
+        assert_eq!(
+            line_chart("null".into(), vec![f64::NAN])
+                .unwrap_err()
+                .code(),
+            "BAD_ARGUMENT"
+        );
     }
 
     #[test]
@@ -94,13 +115,19 @@ mod tests {
         let xs: Vec<f64> = (0..10).map(f64::from).collect();
         let ys = vec![0.0; 10];
         assert_eq!(downsample(&xs, &ys, 2.0).unwrap(), [0.0, 0.0, 9.0, 0.0]);
-        assert_eq!(downsample(&xs, &ys[..9], 2.0).unwrap_err().code(), "BAD_ARGUMENT");
+        assert_eq!(
+            downsample(&xs, &ys[..9], 2.0).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
         assert_eq!(downsample(&xs, &ys, 5.0).unwrap().len(), 10);
     }
 
     #[test]
     fn histogram_json() {
-        assert_eq!(histogram(&[0.0, 1.0, f64::NAN], 1.0).unwrap(), r#"{"edges":[0.0,1.0],"counts":[2],"skipped":1}"#);
+        assert_eq!(
+            histogram(&[0.0, 1.0, f64::NAN], 1.0).unwrap(),
+            r#"{"edges":[0.0,1.0],"counts":[2],"skipped":1}"#
+        );
         assert_eq!(histogram(&[1.0], 0.0).unwrap_err().code(), "BAD_ARGUMENT");
     }
 }

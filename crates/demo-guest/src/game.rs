@@ -24,12 +24,22 @@ mod tests {
 
     #[test]
     fn json_in_json_out() {
-        assert_eq!(update_game_state("".into(), "left".into()).unwrap(), r#"{"x":390.0,"y":300.0,"score":1,"gameOver":false}"#);
+        assert_eq!(
+            update_game_state("".into(), "left".into()).unwrap(),
+            r#"{"x":390.0,"y":300.0,"score":1,"gameOver":false}"#
+        );
         let level = r#"{"player": {"name": "Hero", "level": 10, "health": 100, "position": {"x": 100, "y": 200}}, "enemies": [{"type": "goblin", "health": 50, "position": {"x": 150, "y": 250}}]}"#;
-        let summary: serde_json::Value = serde_json::from_str(&process_game_data(level.into()).unwrap()).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(&process_game_data(level.into()).unwrap()).unwrap();
         assert_eq!(summary["enemyCount"], 1);
         assert_eq!(summary["nearestEnemy"]["index"], 0);
         let err = process_game_data("{}".into()).unwrap_err();
-        assert_eq!((err.code(), err.message()), ("BAD_ARGUMENT", "player: expected an object, got nothing (the field is missing)"));
+        assert_eq!(
+            (err.code(), err.message()),
+            (
+                "BAD_ARGUMENT",
+                "player: expected an object, got nothing (the field is missing)"
+            )
+        );
     }
 }

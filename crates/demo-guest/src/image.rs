@@ -55,9 +55,16 @@ pub fn invert(mut data: Vec<u8>, width: f64, height: f64) -> Result<Vec<u8>> {
 
 /// Brightness shift and contrast, each in -1..=1 (0 leaves the image alone); alpha kept.
 #[wasm_bindgen(js_name = "brightnessContrast")]
-pub fn brightness_contrast(mut data: Vec<u8>, width: f64, height: f64, brightness: f64, contrast: f64) -> Result<Vec<u8>> {
+pub fn brightness_contrast(
+    mut data: Vec<u8>,
+    width: f64,
+    height: f64,
+    brightness: f64,
+    contrast: f64,
+) -> Result<Vec<u8>> {
     let (w, h) = size(width, height)?;
-    filters::brightness_contrast(&mut data, w, h, brightness as f32, contrast as f32).map_err(bad)?;
+    filters::brightness_contrast(&mut data, w, h, brightness as f32, contrast as f32)
+        .map_err(bad)?;
     Ok(data)
 }
 
@@ -76,17 +83,25 @@ pub fn filter_band(
     let filter = Filter::from_json(&filter, &params_json).map_err(bad)?;
     let (w, h) = size(width, height)?;
     let rows = u32_arg("rowStart", row_start)?..u32_arg("rowEnd", row_end)?;
-    let whole_image = (w as usize).checked_mul(h as usize).and_then(|p| p.checked_mul(4));
+    let whole_image = (w as usize)
+        .checked_mul(h as usize)
+        .and_then(|p| p.checked_mul(4));
     // The two layouts differ in length unless the halo spans the whole image,
     // and then they are the same bytes.
-    let first_row = if whole_image == Some(data.len()) { 0 } else { filters::source_rows(&filter, h, rows.clone()).start };
+    let first_row = if whole_image == Some(data.len()) {
+        0
+    } else {
+        filters::source_rows(&filter, h, rows.clone()).start
+    };
     filters::apply_band_from(&filter, data, first_row, w, h, rows).map_err(bad)
 }
 
 /// Rows a band of `filter` reads above and below itself, for `filterBand` callers.
 #[wasm_bindgen(js_name = "filterHalo")]
 pub fn filter_halo(filter: String, params_json: String) -> Result<u32> {
-    Ok(Filter::from_json(&filter, &params_json).map_err(bad)?.halo())
+    Ok(Filter::from_json(&filter, &params_json)
+        .map_err(bad)?
+        .halo())
 }
 
 #[cfg(test)]
@@ -95,7 +110,9 @@ mod tests {
     use super::*;
 
     fn gradient(w: u32, h: u32) -> Vec<u8> {
-        (0..w * h).flat_map(|i| [(i * 7) as u8, (i * 13) as u8, (i * 29) as u8, 200]).collect()
+        (0..w * h)
+            .flat_map(|i| [(i * 7) as u8, (i * 13) as u8, (i * 29) as u8, 200])
+            .collect()
     }
 
     #[test]
@@ -111,8 +128,24 @@ mod tests {
             let lo = start.saturating_sub(halo) as usize;
             let hi = (end + halo).min(h) as usize;
             let window = &src[lo * 20..hi * 20];
-            let band = filter_band("gaussianBlur".into(), params.into(), window, 5.0, 9.0, start.into(), end.into());
-            let from_whole = filter_band("gaussianBlur".into(), params.into(), &src, 5.0, 9.0, start.into(), end.into());
+            let band = filter_band(
+                "gaussianBlur".into(),
+                params.into(),
+                window,
+                5.0,
+                9.0,
+                start.into(),
+                end.into(),
+            );
+            let from_whole = filter_band(
+                "gaussianBlur".into(),
+                params.into(),
+                &src,
+                5.0,
+                9.0,
+                start.into(),
+                end.into(),
+            );
             assert_eq!(band.clone().unwrap(), from_whole.unwrap());
             joined.extend(band.unwrap());
         }
@@ -122,12 +155,34 @@ mod tests {
     #[test]
     fn bad_inputs_are_bad_arguments() {
         let src = gradient(2, 2);
-        assert_eq!(grayscale(src.clone(), 2.0, 2.0, "rec2020".into()).unwrap_err().code(), "BAD_ARGUMENT");
-        assert_eq!(invert(src.clone(), 3.0, 2.0).unwrap_err().code(), "BAD_ARGUMENT");
-        assert_eq!(box_blur(&src, 2.0, 2.0, 0.5).unwrap_err().code(), "BAD_ARGUMENT");
-        assert_eq!(sharpen(&src, 2.0, 2.0, f64::NAN).unwrap_err().code(), "BAD_ARGUMENT");
+        assert_eq!(
+            grayscale(src.clone(), 2.0, 2.0, "rec2020".into())
+                .unwrap_err()
+                .code(),
+            "BAD_ARGUMENT"
+        );
+        assert_eq!(
+            invert(src.clone(), 3.0, 2.0).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
+        assert_eq!(
+            box_blur(&src, 2.0, 2.0, 0.5).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
+        assert_eq!(
+            sharpen(&src, 2.0, 2.0, f64::NAN).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
         let err = filter_band("blur".into(), "".into(), &src, 2.0, 2.0, 0.0, 1.0).unwrap_err();
-        assert!(err.message().starts_with("unknown filter: expected one of grayscale, gaussianBlur"), "{}", err.message());
-        assert_eq!(brightness_contrast(src, 2.0, 2.0, 0.0, 0.0).unwrap(), gradient(2, 2));
+        assert!(
+            err.message()
+                .starts_with("unknown filter: expected one of grayscale, gaussianBlur"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(
+            brightness_contrast(src, 2.0, 2.0, 0.0, 0.0).unwrap(),
+            gradient(2, 2)
+        );
     }
 }

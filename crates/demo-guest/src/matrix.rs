@@ -37,10 +37,19 @@ mod tests {
 
     #[test]
     fn products_and_shape_errors() {
-        assert_eq!(matmul_f64(&[1.0, 2.0], &[3.0, 4.0], 1.0, 2.0, 1.0).unwrap(), [11.0]);
+        assert_eq!(
+            matmul_f64(&[1.0, 2.0], &[3.0, 4.0], 1.0, 2.0, 1.0).unwrap(),
+            [11.0]
+        );
         assert_eq!(matmul_f32(&[2.0], &[3.0], 1.0, 1.0, 1.0).unwrap(), [6.0]);
         let err = matmul_f64(&[1.0], &[1.0], 1.0, 2.0, 1.0).unwrap_err();
-        assert_eq!((err.code(), err.message()), ("BAD_ARGUMENT", "a: expected 1×2 = 2 elements, got 1"));
-        assert_eq!(matmul_f64(&[], &[], -1.0, 0.0, 0.0).unwrap_err().code(), "BAD_ARGUMENT");
+        assert_eq!(
+            (err.code(), err.message()),
+            ("BAD_ARGUMENT", "a: expected 1×2 = 2 elements, got 1")
+        );
+        assert_eq!(
+            matmul_f64(&[], &[], -1.0, 0.0, 0.0).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
     }
 }

@@ -90,7 +90,10 @@ pub fn trial_division(n: JsValue) -> Result<Vec<String>> {
     factors(factor::trial_division, u64_arg("n", &n)?)
 }
 
-fn factors(method: fn(u64) -> Result<Vec<u64>, factor::FactorError>, n: u64) -> Result<Vec<String>> {
+fn factors(
+    method: fn(u64) -> Result<Vec<u64>, factor::FactorError>,
+    n: u64,
+) -> Result<Vec<String>> {
     Ok(method(n).map_err(bad)?.iter().map(u64::to_string).collect())
 }
 
@@ -103,7 +106,10 @@ mod tests {
     fn fibonacci_checks_n() {
         assert_eq!(fibonacci(100.0).unwrap(), "354224848179261915075");
         assert_eq!(fibonacci(-1.0).unwrap_err().code(), "BAD_ARGUMENT");
-        assert_eq!(fibonacci(1_000_001.0).unwrap_err().message(), "n must be at most 1000000, got 1000001");
+        assert_eq!(
+            fibonacci(1_000_001.0).unwrap_err().message(),
+            "n must be at most 1000000, got 1000001"
+        );
     }
 
     #[test]
@@ -112,13 +118,22 @@ mod tests {
         assert_eq!(fibonacci_cached(90.0).unwrap(), "2880067194370816120");
         assert_eq!(fibonacci_cached(90.0).unwrap(), "2880067194370816120");
         let after = FIB_CACHE.with_borrow(|c| c.stats());
-        assert_eq!((after.hits - before.hits, after.misses - before.misses), (1, 1));
+        assert_eq!(
+            (after.hits - before.hits, after.misses - before.misses),
+            (1, 1)
+        );
         assert!(cache_stats().unwrap().contains("\"capacity\":64"));
     }
 
     #[test]
     fn factor_lists_are_decimal_strings() {
-        assert_eq!(factors(factor::factorize, u64::MAX).unwrap(), ["3", "5", "17", "257", "641", "65537", "6700417"]);
-        assert_eq!(factors(factor::factorize, 0).unwrap_err().code(), "BAD_ARGUMENT");
+        assert_eq!(
+            factors(factor::factorize, u64::MAX).unwrap(),
+            ["3", "5", "17", "257", "641", "65537", "6700417"]
+        );
+        assert_eq!(
+            factors(factor::factorize, 0).unwrap_err().code(),
+            "BAD_ARGUMENT"
+        );
     }
 }
