@@ -5,6 +5,8 @@
 
 import { PROTOCOL, TO_WORKER, FROM_WORKER, CODES, CONTROL } from './protocol.js';
 import { WasmBridgeError } from './error.js';
+import { Lane, encodeLaneRequest } from './lane.js';
+import { SharedRegion, regionArgs } from './shared.js';
 
 const DEFAULTS = Object.freeze({
   /** Calls sent to one worker before it answers; more wait in the pool's queue. */
@@ -75,6 +77,8 @@ export class Pool {
   /** @type {Map<string, any>} */ #fnStats = new Map();
   #isolated = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
   #api = null;
+  /** @type {Lane | null} the fast lane (js/lane.js), started by the first fastCall */
+  #lane = null;
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
@@ -120,6 +124,35 @@ export class Pool {
   }
 
   /**
+   * `call`, through the fast lane (js/lane.js): a dedicated worker with its
+   * own guest instance, reached through a SharedArrayBuffer instead of
+   * postMessage. Takes the normal path when the page is not cross-origin
+   * isolated, before the pool is ready, with `transfer` or `onProgress`, or
+   * when the name and arguments do not fit the lane (only numbers,
+   * booleans, null, undefined and strings, encoding into 252 bytes; see
+   * js/lane.js). Meant for small calls of stateless functions.
+   * @returns {Promise<any>}
+   */
+  fastCall(nameOrOptions, ...args) {
+    const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
+    const fits = this.#isolated && this.#started && !this.#closed && !spec?.transfer && !spec?.onProgress && this.#lane?.usable !== false;
+    const request = fits ? encodeLaneRequest(spec?.fn, spec?.args ?? []) : null;
+    return this.#submit(spec, null, false, request);
+  }
+
+  /**
+   * A SharedArrayBuffer region that calls read and write without copying it
+   * through postMessage: pass the region, or `region.view(offset, length)`,
+   * as an argument and the guest receives a Uint8Array view of it. Throws
+   * NOT_ISOLATED when the page is not cross-origin isolated. See js/shared.js.
+   * @param {number} byteLength
+   */
+  shared(byteLength) {
+    this.#checkOpen();
+    return new SharedRegion(byteLength);
+  }
+
+  /**
    * Runs many calls, sent as one message per worker. Resolves, in order, with
    * `{ ok: true, value }` or `{ ok: false, error }` for each; it never rejects
    * for a single call's failure.
@@ -141,11 +174,29 @@ export class Pool {
   /**
    * A handle whose calls all run on one worker, for guests that keep state.
    * If that worker is lost, the handle's calls reject with WORKER_LOST.
+   * `{ exclusive: true }` starts a worker of its own for the handle, beyond
+   * the pool's size, that gets no other calls (for calls that run until
+   * cancelled, such as a stream); `release()` stops it, and calls of the
+   * handle still running then reject with WORKER_LOST.
+   * @param {{ exclusive?: boolean }} [options]
    */
-  async pin() {
+  async pin(options = {}) {
     await this.ready;
     this.#checkOpen();
-    const slot = this.#leastBusy(Infinity);
+    let slot;
+    if (options.exclusive) {
+      slot = this.#spawn();
+      slot.exclusive = true;
+      try {
+        await slot.readyPromise;
+        this.#checkOpen();
+      } catch (err) {
+        this.#retire(slot);
+        throw err;
+      }
+    } else {
+      slot = this.#leastBusy(Infinity);
+    }
     if (!slot) throw new WasmBridgeError(CODES.WORKER_LOST, 'no live worker to pin');
     slot.pins += 1;
     const pool = this;
@@ -159,7 +210,10 @@ export class Pool {
         return pool.#submit(spec, slot);
       },
       release() {
-        if (!released) { released = true; slot.pins -= 1; }
+        if (released) return;
+        released = true;
+        slot.pins -= 1;
+        if (slot.exclusive) pool.#retire(slot);
       },
     };
   }
@@ -180,7 +234,10 @@ export class Pool {
         circuit: f.openUntil > performance.now() ? 'open' : 'closed',
       };
     }
-    return { workers, functions, queued: this.#queue.length, inFlight: this.#pending.size, closed: this.#closed, isolated: this.#isolated };
+    return {
+      workers, functions, queued: this.#queue.length, inFlight: this.#pending.size, closed: this.#closed, isolated: this.#isolated,
+      lane: this.#lane ? this.#lane.stats() : null,
+    };
   }
 
   /** Stops every worker and rejects every unsettled call with POOL_CLOSED. */
@@ -192,6 +249,8 @@ export class Pool {
     this.#queue.clear();
     for (const s of this.#slots) this.#stopSlot(s);
     this.#slots = [];
+    this.#lane?.close();
+    this.#lane = null;
   }
 
   // ---- submission ----
@@ -200,11 +259,11 @@ export class Pool {
     if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool is closed');
   }
 
-  #submit(spec, pinned, inBatch = false) {
+  #submit(spec, pinned, inBatch = false, laneRequest = null) {
     return new Promise((resolve, reject) => {
       const fn = spec?.fn;
       const call = {
-        id: this.#nextId++, fn, args: spec?.args ?? [], resolve, reject, settled: false,
+        id: this.#nextId++, fn, args: regionArgs(spec?.args ?? []), resolve, reject, settled: false,
         transfer: spec?.transfer ?? null, onProgress: spec?.onProgress ?? null, signal: spec?.signal ?? null,
         timeout: spec?.timeout ?? this.#opts.timeout, deadline: 0, timer: 0, abort: null,
         slot: null, pinned, t0: performance.now(), batch: inBatch,
@@ -238,7 +297,10 @@ export class Pool {
         call.abort = () => this.#cancel(call);
         call.signal.addEventListener('abort', call.abort, { once: true });
       }
-      if (pinned) {
+      if (laneRequest) {
+        call.laneRequest = laneRequest;
+        this.#laneFor().submit(call);
+      } else if (pinned) {
         if (pinned.state === 'dead') this.#settle(call, false, this.#lostError(call, pinned));
         else this.#dispatch(call, pinned);
       } else {
@@ -299,7 +361,7 @@ export class Pool {
   #leastBusy(limit) {
     let best = null;
     for (const s of this.#slots) {
-      if (s.state !== 'ready' || s.inflight.size >= limit) continue;
+      if (s.state !== 'ready' || s.inflight.size >= limit || s.exclusive) continue;
       if (!best || s.inflight.size < best.inflight.size) best = s;
     }
     return best;
@@ -458,6 +520,7 @@ export class Pool {
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.TIMEOUT, `${call.fn} did not finish within ${call.timeout} ms`, { functionName: call.fn, callId: call.id }));
     if (call.slot) this.#watch(call.slot);
+    else call.lane?.abandon(call);
   }
 
   #cancel(call) {
@@ -465,6 +528,7 @@ export class Pool {
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.CANCELLED, `${call.fn} was cancelled`, { functionName: call.fn, callId: call.id }));
     if (call.slot) this.#watch(call.slot);
+    else call.lane?.abandon(call);
   }
 
   /**
@@ -647,6 +711,8 @@ export class Pool {
   #replace(dead) {
     const at = this.#slots.indexOf(dead);
     if (at < 0 || this.#closed) return;
+    // An exclusive pin's own worker is not replaced: its handle reports the loss.
+    if (dead.exclusive) { this.#slots.splice(at, 1); return; }
     const live = this.#slots.filter((s) => s.state !== 'dead').length;
     if (live >= this.#opts.minSize && this.#queue.length === 0 && dead.pins === 0) {
       this.#slots.splice(at, 1);
@@ -672,7 +738,39 @@ export class Pool {
   #grow() {
     // Dead slots still listed are about to be replaced: they count as workers here.
     const starting = this.#slots.some((s) => s.state === 'starting');
-    if (this.#slots.length < this.#opts.maxSize && !starting && !this.#closed) this.#spawn();
+    const workers = this.#slots.filter((s) => !s.exclusive).length;
+    if (workers < this.#opts.maxSize && !starting && !this.#closed) this.#spawn();
+  }
+
+  /** Stops the worker of a released exclusive pin; its unfinished calls are lost. */
+  #retire(slot) {
+    const calls = [...slot.inflight.values()];
+    if (slot.state !== 'dead') this.#stopSlot(slot);
+    const at = this.#slots.indexOf(slot);
+    if (at >= 0) this.#slots.splice(at, 1);
+    for (const c of calls) if (!c.settled) this.#settle(c, false, this.#lostError(c, slot));
+  }
+
+  /** The fast lane, started on first use; its calls are settled here, through #settle. */
+  #laneFor() {
+    this.#lane ??= new Lane({
+      spawn: (lane, control, lock) => {
+        const worker = new Worker(this.#workerUrl, { type: 'module', name: 'wasmbridge-lane' });
+        worker.postMessage({
+          wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
+          glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
+          functions: [...this.#functions.keys()], workerId: 0, control, lock, memoryLimit: this.#opts.memoryLimit ?? 0, lane,
+        });
+        return worker;
+      },
+      settle: (call, ok, value) => this.#settle(call, ok, value),
+      // The lane could not start: run the call the normal way.
+      fallback: (call) => { call.lane = null; this.#queue.push(call); this.#pump(); },
+      lockPrefix: `wasmbridge/${this.#poolId}/lane`,
+      cancelGrace: this.#opts.cancelGrace,
+      initTimeout: this.#opts.initTimeout,
+    });
+    return this.#lane;
   }
 
   #maybeIdle(slot) {
@@ -765,7 +863,7 @@ function argBytes(value, limit) {
     const v = stack.pop();
     if (typeof v === 'string') total += v.length * 2;
     else if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') total += 8;
-    else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) total += v.byteLength;
+    else if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) total += isShared(v) ? 0 : v.byteLength;
     else if (v !== null && typeof v === 'object' && !seen.has(v)) {
       seen.add(v);
       for (const key of Object.keys(v)) {
@@ -775,6 +873,11 @@ function argBytes(value, limit) {
     }
   }
   return total;
+}
+
+/** Views of a SharedArrayBuffer are shared with the worker, not copied. */
+function isShared(v) {
+  return typeof SharedArrayBuffer === 'function' && (v instanceof SharedArrayBuffer || v.buffer instanceof SharedArrayBuffer);
 }
 
 function describeType(v) {

@@ -27,7 +27,9 @@ export const GUEST_ERROR_MARKER = '__wasmbridgeError';
  *   glueIntegrity: string | null (its SRI hash from the manifest, checked before the import),
  *   functions: string[] (callable names), workerId: number, control: SharedArrayBuffer | null,
  *   lock: string (a Web Lock the worker holds until it dies; the page's request for it is
- *   granted when the worker is gone), memoryLimit: number (bytes, 0 = none) }`.
+ *   granted when the worker is gone), memoryLimit: number (bytes, 0 = none),
+ *   lane?: SharedArrayBuffer (only for the fast lane's dedicated worker: after `ready` it
+ *   serves that buffer forever, see js/lane.js, and takes no `calls` messages) }`.
  * - `calls`: `{ calls: WireCall[] }`, run in order; one message may carry many calls.
  */
 export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
@@ -40,6 +42,8 @@ export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
  * - `init-failed`: `{ error: WireError }`; the worker is useless and is terminated.
  * - `results`: `{ results: WireResult[], restarts: number }`; buffers in values are transferred.
  * - `progress`: `{ id: number, fraction: number }` from `wasmbridge_guest::progress`.
+ * - `lane-result`: `{ result: WireResult }` from a lane worker, for a lane call whose
+ *   result does not fit the lane buffer (js/lane.js).
  */
 export const FROM_WORKER = Object.freeze({
   ALIVE: 'alive',
@@ -47,6 +51,7 @@ export const FROM_WORKER = Object.freeze({
   INIT_FAILED: 'init-failed',
   RESULTS: 'results',
   PROGRESS: 'progress',
+  LANE_RESULT: 'lane-result',
 });
 
 /**
@@ -73,6 +78,8 @@ export const CODES = Object.freeze({
   CIRCUIT_OPEN: 'CIRCUIT_OPEN',
   MEMORY_LIMIT: 'MEMORY_LIMIT',
   BAD_RESULT: 'BAD_RESULT',
+  /** A shared-memory feature (shared regions, rings) was asked for on a page that is not cross-origin isolated. */
+  NOT_ISOLATED: 'NOT_ISOLATED',
 });
 
 /**

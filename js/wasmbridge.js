@@ -5,3 +5,6 @@
 export { createPool, Pool } from './pool.js';
 export { WasmBridgeError } from './error.js';
 export { CODES } from './protocol.js';
+export { SharedRegion, rowBands } from './shared.js';
+export { RingBuffer } from './ring.js';
+export { startAudio } from './audio.js';

@@ -6,6 +6,7 @@ import {
   PROTOCOL, GUEST_ABI, TO_WORKER, FROM_WORKER, CODES, CONTROL,
   HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER,
 } from './protocol.js';
+import { serveLane } from './lane.js';
 
 /** @type {any} the guest's wasm-bindgen glue module, re-imported after a trap */
 let glue = null;
@@ -222,6 +223,9 @@ self.onmessage = async (event) => {
         throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
       }
       post(FROM_WORKER.READY, { functions: [...callable] });
+      // The fast lane's dedicated worker: from now on it only serves the lane buffer.
+      // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
+      if (msg.lane) serveLane(msg.lane, run, post, transfersFor).catch(() => self.close());
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       post(FROM_WORKER.INIT_FAILED, { error: { code: CODES.INIT_FAILED, message: `the guest failed to start: ${message}` } });

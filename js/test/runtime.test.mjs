@@ -276,8 +276,11 @@ test('a worker terminated from outside rejects its calls with WORKER_LOST and is
     const victim = workers.find((w, i) => pool.stats().workers[i]?.busy) ?? workers[0];
     victim.terminate();
     const code = await slow;
-    await new Promise((res) => setTimeout(res, 200));
     const values = await Promise.all([pool.call('add', 1, 1), pool.call('add', 2, 2), pool.call('add', 3, 3)]);
+    // The replacement starts on its own; on a loaded machine that can take a while.
+    for (let i = 0; i < 100 && pool.stats().workers.filter((w) => w.state === 'ready').length < 2; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+    }
     const s = pool.stats();
     pool.close();
     return { code, values, live: s.workers.filter((w) => w.state === 'ready').length, spawned: workers.length };

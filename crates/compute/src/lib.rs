@@ -9,3 +9,4 @@ pub mod fib;
 pub mod game;
 pub mod image;
 pub mod matmul;
+pub mod synth;

@@ -9,9 +9,11 @@
 //! while computing is `GUEST_ERROR`.
 
 mod args;
+pub mod audio;
 pub mod calc;
 pub mod chart;
 pub mod game;
 pub mod image;
 pub mod matrix;
 pub mod numbers;
+pub mod regions;

@@ -106,3 +106,98 @@ pub fn count(by: f64) -> f64 {
         c.get()
     })
 }
+
+/// Sample `i` of the stream `ringProduce` writes: `i mod 2^24`, exact in f32.
+pub fn ring_sample(i: u64) -> f32 {
+    (i & 0xff_ffff) as f32
+}
+
+/// Folds one sample into the checksum `ringProduce` returns (and the page
+/// recomputes): `h·31 + bits` over the f32 bit patterns, wrapping at 2^32.
+pub fn ring_checksum(h: u32, sample: f32) -> u32 {
+    h.wrapping_mul(31).wrapping_add(sample.to_bits())
+}
+
+/// Pushes `count` samples ([`ring_sample`]) into `ring`, a 1-channel f32
+/// ring made by `RingBuffer.create` in js/ring.js, in pieces of at most
+/// `chunk` elements, never more than the ring has room for (so it never
+/// counts an overrun); sleeps briefly with `Atomics.wait` while the ring is
+/// full. Returns the checksum ([`ring_checksum`]) of everything it pushed, or
+/// `CANCELLED` when cancelled.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = "ringProduce")]
+pub fn ring_produce(ring: js_sys::SharedArrayBuffer, count: f64, chunk: u32) -> Result<f64> {
+    use wasmbridge_guest::ring::{SharedRing, READ_OFFSET};
+    let mut ring =
+        SharedRing::<f32>::attach(&ring).map_err(|e| Error::bad_argument(format!("ring: {e}")))?;
+    if !(count >= 0.0 && count.fract() == 0.0 && count <= 9e15) || chunk == 0 {
+        return Err(Error::bad_argument(format!(
+            "count and chunk: expected a whole count and chunk ≥ 1, got {count} and {chunk}"
+        )));
+    }
+    let count = count as u64;
+    let header = js_sys::Int32Array::new_with_byte_offset_and_length(
+        ring.buffer(),
+        0,
+        (READ_OFFSET / 4 + 1) as u32,
+    );
+    let mut scratch = vec![0.0f32; chunk as usize];
+    let (mut next, mut hash, mut idle) = (0u64, 0u32, 0u32);
+    while next < count {
+        let n = (ring.free() as u64).min(count - next).min(u64::from(chunk)) as usize;
+        if n == 0 {
+            idle += 1;
+            if idle % 1024 == 0 && wasmbridge_guest::cancelled() {
+                return Err(Error::cancelled());
+            }
+            if idle > 64 {
+                // Full for a while: sleep 50 µs (nobody notifies the ring).
+                let read = js_sys::Atomics::load(&header, (READ_OFFSET / 4) as u32).unwrap_or(0);
+                let _ = js_sys::Atomics::wait_with_timeout(
+                    &header,
+                    (READ_OFFSET / 4) as u32,
+                    read,
+                    0.05,
+                );
+            }
+            continue;
+        }
+        idle = 0;
+        for (k, slot) in scratch[..n].iter_mut().enumerate() {
+            let sample = ring_sample(next + k as u64);
+            hash = ring_checksum(hash, sample);
+            *slot = sample;
+        }
+        ring.push(&scratch[..n]);
+        next += n as u64;
+    }
+    Ok(f64::from(hash))
+}
+
+/// Pushes `count` elements of one constant chunk into `ring` (a 1-channel f32
+/// ring), as fast as the consumer makes room: measures the ring's transport
+/// (one `TypedArray.set` from wasm memory per push), not the producer's work.
+/// Returns the number of pushes.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = "ringFlood")]
+pub fn ring_flood(ring: js_sys::SharedArrayBuffer, count: f64, chunk: u32) -> Result<f64> {
+    use wasmbridge_guest::ring::SharedRing;
+    let mut ring =
+        SharedRing::<f32>::attach(&ring).map_err(|e| Error::bad_argument(format!("ring: {e}")))?;
+    let scratch = vec![1.0f32; chunk.max(1) as usize];
+    let (mut left, mut pushes, mut idle) = (count.max(0.0) as u64, 0u64, 0u32);
+    while left > 0 {
+        let n = (ring.free() as u64).min(left).min(scratch.len() as u64) as usize;
+        if n == 0 {
+            idle = idle.wrapping_add(1);
+            if idle % 4096 == 0 && wasmbridge_guest::cancelled() {
+                return Err(Error::cancelled());
+            }
+            continue;
+        }
+        ring.push(&scratch[..n]);
+        left -= n as u64;
+        pushes += 1;
+    }
+    Ok(pushes as f64)
+}

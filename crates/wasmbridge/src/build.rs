@@ -25,6 +25,15 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("error.js", include_str!("../../../js/error.js")),
     ("godot.js", include_str!("../../../js/godot.js")),
     ("godot.d.ts", include_str!("../../../js/godot.d.ts")),
+    ("lane.js", include_str!("../../../js/lane.js")),
+    ("shared.js", include_str!("../../../js/shared.js")),
+    ("ring.js", include_str!("../../../js/ring.js")),
+    ("ring.d.ts", include_str!("../../../js/ring.d.ts")),
+    (
+        "audio-worklet.js",
+        include_str!("../../../js/audio-worklet.js"),
+    ),
+    ("audio.js", include_str!("../../../js/audio.js")),
 ];
 
 #[derive(Debug, Clone)]

@@ -27,7 +27,14 @@ pub const LOADER_TAG: &str = r#"<script type="module" src="wasmbridge/godot.js">
 const GODOT_JS: &str = include_str!("../../../js/godot.js");
 
 /// Files the adapter imports; a bundle without them cannot work.
-const RUNTIME_FILES: [&str; 4] = ["pool.js", "worker.js", "protocol.js", "error.js"];
+const RUNTIME_FILES: [&str; 6] = [
+    "pool.js",
+    "worker.js",
+    "protocol.js",
+    "error.js",
+    "lane.js",
+    "shared.js",
+];
 
 /// What `install` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
