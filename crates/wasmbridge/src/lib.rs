@@ -3,6 +3,7 @@
 //! tested without a process.
 
 pub mod build;
+pub mod deploy;
 pub mod godot;
 pub mod manifest;
 pub mod server;

@@ -47,6 +47,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// Longest request path (still percent-encoded) that is looked up; longer ones get 414.
 pub const MAX_PATH_LEN: usize = 4096;
 
+/// Largest request head (request line and headers) the server reads.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+
 /// How long `serve` waits for in-flight responses after the shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -215,7 +218,9 @@ pub async fn serve_with(
 ) -> Result<(), ServerError> {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(config.header_read_timeout);
+        .header_read_timeout(config.header_read_timeout)
+        // Request heads past this are refused with 431 instead of buffered.
+        .max_buf_size(MAX_HEAD_BYTES);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);

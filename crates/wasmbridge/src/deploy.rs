@@ -1,0 +1,647 @@
+//! `wasmbridge deploy`: configuration for serving a bundle with another web server.
+//!
+//! [`nginx_config`] writes an nginx `server { }` block that gives every
+//! response (error pages included) the headers `wasmbridge serve` sends:
+//! `Cross-Origin-Opener-Policy: same-origin`, `Cross-Origin-Embedder-Policy:
+//! require-corp`, `Cross-Origin-Resource-Policy: same-origin` and
+//! `X-Content-Type-Options: nosniff`. It also sets the MIME types the runtime
+//! needs (`application/wasm`, `text/javascript`), serves precompressed `.gz`
+//! files (`gzip_static`), caches content-hashed names for a year and
+//! everything else with `no-cache`, answers `/healthz`, and never lists a
+//! directory.
+//!
+//! Two nginx rules shape the block: `add_header` is inherited from the server
+//! level only by locations that have no `add_header` of their own, so every
+//! location repeats the full set; and without `always` it only applies to
+//! 2xx/3xx responses, so the headers carry `always`.
+//!
+//! [`precompress`] writes `FILE.gz` next to every compressible file, so
+//! `gzip_static` (and `wasmbridge serve`, which prefers them too) has
+//! something to send.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// `wasmbridge deploy <target>`.
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The server to write configuration for.
+    #[command(subcommand)]
+    pub target: DeployTarget,
+}
+
+/// Servers `wasmbridge deploy` knows.
+#[derive(Debug, clap::Subcommand)]
+pub enum DeployTarget {
+    /// Write an nginx server block serving DIR with COOP/COEP/CORP, the wasm MIME type, gzip_static and caching
+    Nginx(NginxArgs),
+}
+
+/// `wasmbridge deploy nginx`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct NginxArgs {
+    /// Directory to serve (a bundle, or a site holding one)
+    pub dir: PathBuf,
+    /// File to write the server block to, `-` for stdout [default: DIR.nginx.conf, next to DIR]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// nginx server_name (one or more names separated by spaces)
+    #[arg(long, default_value = "localhost")]
+    pub server_name: String,
+    /// Address and port nginx listens on
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Also write FILE.gz next to every .js, .mjs, .wasm, .html, .json, .css and .svg in DIR
+    #[arg(long)]
+    pub precompress: bool,
+}
+
+/// What goes into the server block besides the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NginxOptions {
+    /// `listen` address; default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// `server_name`; default `localhost`.
+    pub server_name: String,
+}
+
+impl Default for NginxOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 8080),
+            server_name: "localhost".into(),
+        }
+    }
+}
+
+/// `Cache-Control` of content-hashed files.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Content-hashed file names (`demo_guest_bg.0123abcd.wasm`), as an nginx regex.
+pub const HASHED_NAME: &str = r"\.[0-9a-f]{8,}\.(?:wasm|m?js)$";
+
+/// Extensions [`precompress`] compresses.
+pub const COMPRESSIBLE: &[&str] = &["js", "mjs", "wasm", "html", "htm", "json", "css", "svg"];
+
+/// The headers every response carries.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Embedder-Policy", "require-corp"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+    ("X-Content-Type-Options", "nosniff"),
+];
+
+/// MIME types by extension, the same as `wasmbridge serve` sends.
+const TYPES: &[(&str, &str)] = &[
+    ("text/html", "html htm"),
+    ("text/javascript", "js mjs cjs"),
+    ("application/wasm", "wasm"),
+    ("application/json", "json map"),
+    ("application/manifest+json", "webmanifest"),
+    ("text/css", "css"),
+    ("text/plain", "txt"),
+    ("application/xml", "xml"),
+    ("image/svg+xml", "svg"),
+    ("image/png", "png"),
+    ("image/jpeg", "jpg jpeg"),
+    ("image/gif", "gif"),
+    ("image/webp", "webp"),
+    ("image/x-icon", "ico"),
+    ("audio/wav", "wav"),
+    ("audio/ogg", "ogg"),
+    ("audio/mpeg", "mp3"),
+    ("font/woff", "woff"),
+    ("font/woff2", "woff2"),
+    ("font/ttf", "ttf"),
+    ("font/otf", "otf"),
+    ("application/zip", "zip"),
+    ("application/gzip", "gz"),
+];
+
+/// The server block, with `@NAME@` placeholders [`nginx_config`] fills in.
+/// `@SECURITY@` stands for the four security headers (with `always`).
+const TEMPLATE: &str = r#"# nginx server block written by `wasmbridge deploy nginx`.
+# Serves @ROOT@
+# Include it inside the http { } block of nginx.conf:
+#     include /path/to/this/file;
+#
+# Every response, error pages included, carries COOP, COEP, CORP and nosniff:
+# nginx does not inherit add_header into a location that has add_header of
+# its own, so every location repeats the whole set, and `always` adds them to
+# 4xx and 5xx responses as well. Browsers grant cross-origin isolation only to
+# secure contexts: serve it over https (or from localhost).
+server {
+    listen @LISTEN@;
+    server_name @SERVER_NAME@;
+    root "@ROOT@";
+    index index.html;
+    autoindex off;
+    server_tokens off;
+    absolute_redirect off;
+    client_header_timeout 10s;
+    client_body_timeout 10s;
+
+    # These types replace nginx's mime.types for this server.
+    types {
+@TYPES@    }
+    default_type application/octet-stream;
+    charset utf-8;
+    charset_types text/plain text/css;  # text/html is always included
+
+    # FILE.gz next to FILE (`wasmbridge deploy nginx --precompress`) is sent as
+    # is; other compressible responses are gzipped on the fly.
+    gzip_static on;
+    # brotli_static on;  # needs the ngx_brotli module, which Debian's nginx package lacks
+    gzip on;
+    gzip_vary on;
+    gzip_min_length 256;
+    gzip_types text/javascript application/wasm application/json application/manifest+json text/css text/plain application/xml image/svg+xml;
+
+    # Responses no location produces (a malformed request's 400, a 414) get them here.
+@SECURITY@    add_header Cache-Control "no-cache" always;
+
+    location = /healthz {
+        access_log off;
+        default_type text/plain;
+@SECURITY@        add_header Cache-Control "no-store" always;
+        return 200 "ok\n";
+    }
+
+    # Hidden files (.git, .env) are never served; /.well-known/ is.
+    location ~ "/\.(?!well-known/)" {
+@SECURITY@        add_header Cache-Control "no-cache" always;
+        return 404;
+    }
+
+    # Content-hashed names (name.0123abcd.wasm) never change: cache them for a
+    # year. Not `always`: a 404 must not be cached that long.
+    location ~ "@HASHED_NAME@" {
+@SECURITY@        add_header Cache-Control "@IMMUTABLE@";
+        try_files $uri @missing;
+    }
+
+    # HTML, manifest.json and every name that keeps its place: revalidate.
+    location / {
+@SECURITY@        add_header Cache-Control "no-cache" always;
+        try_files $uri $uri/ =404;
+    }
+
+    location @missing {
+@SECURITY@        add_header Cache-Control "no-cache" always;
+        return 404;
+    }
+}
+"#;
+
+/// The nginx `server { }` block serving `root` (which should be absolute; it
+/// is written as given, quoted). Check `root` with [`check_root`] and the
+/// server name with [`check_server_name`] first: `"`, `\`, `$` or `;` would
+/// not be read back as written.
+pub fn nginx_config(root: &Path, opts: &NginxOptions) -> String {
+    let mut types = String::new();
+    for (mime, exts) in TYPES {
+        let _ = writeln!(types, "        {mime} {exts};");
+    }
+    let mut out = String::with_capacity(TEMPLATE.len() * 2);
+    for line in TEMPLATE.split_inclusive('\n') {
+        if let Some(rest) = line.trim_start().strip_prefix("@SECURITY@") {
+            // Indented like the line that follows it.
+            let pad = &rest[..rest.len() - rest.trim_start().len()];
+            for (name, value) in SECURITY_HEADERS {
+                let _ = writeln!(out, "{pad}add_header {name} \"{value}\" always;");
+            }
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.replace("@TYPES@", &types)
+        .replace("@LISTEN@", &opts.listen.to_string())
+        .replace("@SERVER_NAME@", &opts.server_name)
+        .replace("@HASHED_NAME@", HASHED_NAME)
+        .replace("@IMMUTABLE@", IMMUTABLE)
+        .replace("@ROOT@", &root.display().to_string())
+}
+
+/// Refuses roots nginx would misread inside a quoted string (`"`, `\`, `$`
+/// starts a variable) or that are not UTF-8.
+pub fn check_root(root: &Path) -> Result<()> {
+    let Some(text) = root.to_str() else {
+        bail!(
+            "expected the directory to serve to have a UTF-8 path, got {}",
+            root.display()
+        );
+    };
+    if let Some(bad) = text
+        .chars()
+        .find(|c| matches!(c, '"' | '\\' | '$') || c.is_control())
+    {
+        bail!("expected a directory path nginx can quote, but {text:?} contains {bad:?}");
+    }
+    Ok(())
+}
+
+/// Refuses server names that would break out of the `server_name` directive.
+pub fn check_server_name(name: &str) -> Result<()> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*' | '~');
+    if name.split(' ').any(|n| n.is_empty() || !n.chars().all(ok)) {
+        bail!("expected --server-name to be host names separated by single spaces, got {name:?}");
+    }
+    Ok(())
+}
+
+/// What [`precompress`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Precompressed {
+    /// `.gz` files written.
+    pub written: usize,
+    /// Compressible files whose gzip would not be smaller (tiny files): no `.gz`
+    /// for them, and a stale one was removed.
+    pub skipped: usize,
+    /// Bytes of the files compressed.
+    pub original_bytes: u64,
+    /// Bytes of the `.gz` files written.
+    pub compressed_bytes: u64,
+}
+
+/// Writes `FILE.gz` (gzip level 9, no timestamp, so the same input gives the
+/// same bytes) next to every file under `dir` whose extension is in
+/// [`COMPRESSIBLE`], replacing older ones. Symlinks are not followed.
+pub fn precompress(dir: &Path) -> Result<Precompressed> {
+    let mut report = Precompressed::default();
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let entry = entry.with_context(|| format!("reading {}", d.display()))?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() && is_compressible(&entry.path()) {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        let gz = gzip(&bytes)?;
+        let mut target = file.clone().into_os_string();
+        target.push(".gz");
+        let target = PathBuf::from(target);
+        if gz.len() >= bytes.len() {
+            match std::fs::remove_file(&target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", target.display())),
+            }
+            report.skipped += 1;
+            continue;
+        }
+        write_atomically(&target, &gz)?;
+        report.written += 1;
+        report.original_bytes += bytes.len() as u64;
+        report.compressed_bytes += gz.len() as u64;
+    }
+    Ok(report)
+}
+
+fn is_compressible(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| COMPRESSIBLE.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut enc = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).context("gzip")?;
+    enc.finish().context("gzip")
+}
+
+/// Writes through a temporary file next to `path`, so nginx never sends half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// What [`write_nginx`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NginxReport {
+    /// The absolute root the block serves.
+    pub root: PathBuf,
+    /// Where it was written; `None` for stdout.
+    pub out: Option<PathBuf>,
+    /// Set with `--precompress`.
+    pub precompressed: Option<Precompressed>,
+}
+
+/// `DIR.nginx.conf` next to `DIR` (outside it, so it is not served).
+pub fn default_out(root: &Path) -> Result<PathBuf> {
+    let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
+        bail!(
+            "expected a directory with a parent to put the config next to, got {}: pass --out",
+            root.display()
+        );
+    };
+    let mut file = name.to_owned();
+    file.push(".nginx.conf");
+    Ok(parent.join(file))
+}
+
+/// Precompresses (if asked) and writes the server block; prints nothing.
+pub fn write_nginx(args: &NginxArgs) -> Result<NginxReport> {
+    let root = std::fs::canonicalize(&args.dir).with_context(|| {
+        format!(
+            "expected {} to be an existing directory",
+            args.dir.display()
+        )
+    })?;
+    if !root.is_dir() {
+        bail!(
+            "expected {} to be a directory, but it is not one",
+            root.display()
+        );
+    }
+    check_root(&root)?;
+    check_server_name(&args.server_name)?;
+    let opts = NginxOptions {
+        listen: args.listen,
+        server_name: args.server_name.clone(),
+    };
+    let precompressed = if args.precompress {
+        Some(precompress(&root)?)
+    } else {
+        None
+    };
+    let config = nginx_config(&root, &opts);
+    let out = match args.out.as_deref() {
+        Some(p) if p == Path::new("-") => None,
+        Some(p) => Some(p.to_path_buf()),
+        None => Some(default_out(&root)?),
+    };
+    match &out {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(config.as_bytes())
+                .and_then(|()| stdout.flush())
+                .context("writing the config to stdout")?;
+        }
+        Some(path) => {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            write_atomically(path, config.as_bytes())?;
+        }
+    }
+    Ok(NginxReport {
+        root,
+        out,
+        precompressed,
+    })
+}
+
+/// `wasmbridge deploy ...`: writes the configuration and says where.
+pub fn run(args: &DeployArgs) -> Result<()> {
+    match &args.target {
+        DeployTarget::Nginx(nginx) => {
+            let report = write_nginx(nginx)?;
+            if let Some(p) = report.precompressed {
+                eprintln!(
+                    "wasmbridge: precompressed {} files ({} bytes to {} bytes); {} too small to gain",
+                    p.written, p.original_bytes, p.compressed_bytes, p.skipped
+                );
+            }
+            if let Some(out) = &report.out {
+                let shown = std::fs::canonicalize(out).unwrap_or_else(|_| out.clone());
+                println!(
+                    "wasmbridge: wrote the nginx server block for {} (listen {}) to {}",
+                    report.root.display(),
+                    nginx.listen,
+                    shown.display()
+                );
+                eprintln!(
+                    "wasmbridge: put `include {};` inside the http {{ }} block of nginx.conf, then `nginx -t && nginx -s reload`",
+                    shown.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config() -> String {
+        nginx_config(Path::new("/srv/site"), &NginxOptions::default())
+    }
+
+    /// The directives of each `location` block, keyed by its header line.
+    fn locations(c: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut current: Option<(String, String)> = None;
+        for line in c.lines() {
+            let t = line.trim();
+            if t.starts_with("location ") {
+                current = Some((t.to_owned(), String::new()));
+            } else if t == "}" {
+                if let Some(done) = current.take() {
+                    out.push(done);
+                }
+            } else if let Some((_, body)) = current.as_mut() {
+                body.push_str(t);
+                body.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_location_repeats_the_security_headers_with_always() {
+        let c = config();
+        let locs = locations(&c);
+        assert_eq!(locs.len(), 5, "{c}");
+        for (head, body) in &locs {
+            for (name, value) in SECURITY_HEADERS {
+                let want = format!("add_header {name} \"{value}\" always;");
+                assert!(body.contains(&want), "{head} lacks {want}");
+            }
+        }
+        // And at server level, for responses no location produces.
+        let server_level: String = c
+            .lines()
+            .take_while(|l| !l.trim().starts_with("location"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (name, _) in SECURITY_HEADERS {
+            assert!(
+                server_level.contains(&format!("add_header {name} ")),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            c.matches("add_header Cross-Origin-Embedder-Policy \"require-corp\" always;")
+                .count(),
+            6
+        );
+    }
+
+    #[test]
+    fn caching_health_and_listing() {
+        let c = config();
+        let locs = locations(&c);
+        let find = |prefix: &str| {
+            locs.iter()
+                .find(|(h, _)| h.starts_with(prefix))
+                .map(|(_, b)| b.clone())
+                .unwrap()
+        };
+        let hashed = find("location ~ \"\\.[0-9a-f]{8,}");
+        assert!(
+            hashed.contains(&format!("add_header Cache-Control \"{IMMUTABLE}\";")),
+            "{hashed}"
+        );
+        assert!(hashed.contains("try_files $uri @missing;"));
+        let root = find("location / {");
+        assert!(root.contains("add_header Cache-Control \"no-cache\" always;"));
+        assert!(root.contains("try_files $uri $uri/ =404;"));
+        let health = find("location = /healthz {");
+        assert!(health.contains("return 200 \"ok\\n\";"));
+        assert!(health.contains("no-store"));
+        assert!(c.contains("    autoindex off;\n"));
+        assert!(c.contains("    server_tokens off;\n"));
+        assert!(c.contains("    gzip_static on;\n"));
+        assert!(c.contains("    # brotli_static on;"));
+        assert!(!c.contains("\n    brotli"));
+        assert!(c.contains("        application/wasm wasm;\n"));
+        assert!(c.contains("        text/javascript js mjs cjs;\n"));
+        assert!(c.contains("    root \"/srv/site\";\n"));
+        assert!(c.contains("    listen 127.0.0.1:8080;\n"));
+        assert!(c.contains("    server_name localhost;\n"));
+        // Balanced braces, outside quoted strings.
+        let unquoted: String = c
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map(|l| l.split('"').step_by(2).collect::<String>())
+            .collect();
+        assert_eq!(unquoted.matches('{').count(), unquoted.matches('}').count());
+    }
+
+    #[test]
+    fn options_and_ipv6() {
+        let c = nginx_config(
+            Path::new("/a b/site"),
+            &NginxOptions {
+                listen: "[::1]:9000".parse().unwrap(),
+                server_name: "example.org www.example.org".into(),
+            },
+        );
+        assert!(c.contains("    listen [::1]:9000;\n"));
+        assert!(c.contains("    server_name example.org www.example.org;\n"));
+        assert!(c.contains("    root \"/a b/site\";\n"));
+    }
+
+    #[test]
+    fn unsafe_roots_and_names_are_refused() {
+        for bad in ["/a\"b", "/a\\b", "/srv/$host", "/a\nb"] {
+            assert!(check_root(Path::new(bad)).is_err(), "{bad:?}");
+        }
+        assert!(check_root(Path::new("/srv/my site/dist")).is_ok());
+        for bad in ["", "a;b", "a  b", "a{", "x\"y", "evil; return 200"] {
+            assert!(check_server_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_server_name("localhost *.example.org ~^www\\.").is_err());
+        assert!(check_server_name("localhost *.example.org _").is_ok());
+    }
+
+    #[test]
+    fn hashed_names_match_the_regex_shape() {
+        // The regex itself runs in nginx; check the names the build writes fit its shape.
+        let shaped = |name: &str| {
+            let Some((stem, ext)) = name.rsplit_once('.') else {
+                return false;
+            };
+            let hash = stem.rsplit_once('.').map_or("", |(_, h)| h);
+            matches!(ext, "wasm" | "js" | "mjs")
+                && hash.len() >= 8
+                && hash.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+        };
+        assert!(shaped("demo_guest_bg.ebc41135f2.wasm"));
+        assert!(shaped("demo_guest.bc076cc655.js"));
+        assert!(!shaped("demo_guest_bg.wasm"));
+        assert!(!shaped("wasmbridge.js"));
+        assert!(!shaped("index.html"));
+    }
+
+    #[test]
+    fn default_out_is_next_to_the_directory() {
+        assert_eq!(
+            default_out(Path::new("/srv/site")).unwrap(),
+            PathBuf::from("/srv/site.nginx.conf")
+        );
+        assert!(default_out(Path::new("/")).is_err());
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: Top,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum Top {
+        Deploy(DeployArgs),
+    }
+
+    #[test]
+    fn arguments() {
+        let cli = Cli::try_parse_from(["x", "deploy", "nginx", "site"]).unwrap();
+        let Top::Deploy(DeployArgs {
+            target: DeployTarget::Nginx(a),
+        }) = cli.command;
+        assert_eq!(a.dir, PathBuf::from("site"));
+        assert_eq!(a.out, None);
+        assert_eq!(a.server_name, "localhost");
+        assert_eq!(a.listen.to_string(), "127.0.0.1:8080");
+        assert!(!a.precompress);
+        let cli = Cli::try_parse_from([
+            "x",
+            "deploy",
+            "nginx",
+            "site",
+            "--out",
+            "s.conf",
+            "--server-name",
+            "example.org",
+            "--listen",
+            "0.0.0.0:80",
+            "--precompress",
+        ])
+        .unwrap();
+        let Top::Deploy(DeployArgs {
+            target: DeployTarget::Nginx(a),
+        }) = cli.command;
+        assert_eq!(a.out, Some(PathBuf::from("s.conf")));
+        assert_eq!(a.server_name, "example.org");
+        assert_eq!(a.listen.port(), 80);
+        assert!(a.precompress);
+        assert!(Cli::try_parse_from(["x", "deploy", "nginx", "site", "--listen", "8080"]).is_err());
+        assert!(Cli::try_parse_from(["x", "deploy", "apache", "site"]).is_err());
+        assert!(Cli::try_parse_from(["x", "deploy", "nginx"]).is_err());
+    }
+}
