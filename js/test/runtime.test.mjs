@@ -12,6 +12,9 @@ let server;
 let browser;
 let site;
 
+/** The policy the README recommends: 'wasm-unsafe-eval' and nothing broader. */
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'";
+
 before(async () => {
   site = makeSite('runtime', { demo: bundle('demo-guest'), guest: bundle('test-guest') });
   // Broken copies of the test guest for the INIT_FAILED tests.
@@ -28,6 +31,10 @@ before(async () => {
   broken('mime', (m, dir) => { cpSync(join(dir, m.wasm), join(dir, 'module.bin')); m.wasm = 'module.bin'; delete m.files; });
   broken('tampered', (m, dir) => { writeFileSync(join(dir, m.glue), `${readFileSync(join(dir, m.glue), 'utf8')}\n// changed after the build\n`); });
   broken('throws', (m, dir) => { writeFileSync(join(dir, m.glue), 'export default async function () { throw new Error("guest start failed on purpose"); }\n'); delete m.files; });
+  const page = (csp) => `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}"><body></body>\n`;
+  writeFileSync(join(site, 'favicon.ico'), '');
+  writeFileSync(join(site, 'csp.html'), page(CSP));
+  writeFileSync(join(site, 'csp-no-wasm.html'), page(CSP.replace(" 'wasm-unsafe-eval'", '')));
   server = await startServer(site);
   browser = await launchBrowser();
 });
@@ -476,4 +483,35 @@ test('without cross-origin isolation the pool still works and stops abandoned ca
     await close();
     await plain.close();
   }
+});
+
+test("the README's Content-Security-Policy allows the pool, and it fails clearly without 'wasm-unsafe-eval'", async () => {
+  const run = async (file) => {
+    const { page, errors, close } = await openPage(browser, `${server.url}${file}`);
+    try {
+      const r = await page.evaluate(async () => {
+        const violations = [];
+        document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+        const { createPool } = await import('/guest/wasmbridge.js');
+        try {
+          const pool = await createPool({ size: 1 });
+          const v = await pool.call('add', 20, 22);
+          pool.close();
+          return { v, violations };
+        } catch (e) {
+          return { code: e.code, message: e.message, violations };
+        }
+      });
+      return { ...r, errors };
+    } finally {
+      await close();
+    }
+  };
+  const allowed = await run('csp.html');
+  assert.equal(allowed.v, 42);
+  assert.deepEqual(allowed.violations, []);
+  assert.deepEqual(allowed.errors, []);
+  const strict = await run('csp-no-wasm.html');
+  assert.equal(strict.code, 'INIT_FAILED');
+  assert.match(strict.message, /not a valid WebAssembly module|wasm|WebAssembly/i);
 });
