@@ -3,6 +3,9 @@
 //! - `setup`: install what a fresh machine lacks (Debian packages, npm packages);
 //! - `dist`: the release bundle of the demo guest and the release CLI.
 
+mod bench;
+mod soak;
+
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,6 +16,8 @@ fn main() -> Result<()> {
     let root = root()?;
     match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
+        Some("soak") => soak::run(&root, &args[1..]),
         Some("setup") => setup(&root),
         Some("dist") => dist(&root),
         Some(other) => bail!("unknown task {other:?}: expected test, setup or dist"),
@@ -32,6 +37,8 @@ fn root() -> Result<PathBuf> {
 const APT_PACKAGES: &[(&str, &str)] = &[
     ("/usr/bin/chromium", "chromium"),
     ("/usr/bin/chromedriver", "chromium-driver"),
+    ("/usr/sbin/nginx", "nginx"),
+    ("/usr/bin/wrk", "wrk"),
 ];
 
 fn setup(root: &Path) -> Result<()> {
@@ -186,6 +193,10 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         seconds: t.elapsed().as_secs_f64(),
     });
 
+    if !args.iter().any(|a| a == "--no-fuzz") {
+        tiers.push(fuzz(root, FUZZ_SECONDS)?);
+    }
+
     println!(
         "\nxtask test summary ({:.0} s):",
         started.elapsed().as_secs_f64()
@@ -205,6 +216,75 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Seconds each fuzz target runs in `cargo xtask test`.
+const FUZZ_SECONDS: u32 = 20;
+
+/// Runs every cargo-fuzz target in fuzz/ for a bounded time from its committed
+/// corpus; a target passes when libFuzzer finds no crash. New inputs go to a
+/// scratch directory so the committed corpora stay small.
+fn fuzz(root: &Path, seconds: u32) -> Result<Tier> {
+    let t = Instant::now();
+    let dir = root.join("fuzz");
+    let nightly = Command::new("cargo")
+        .args(["+nightly", "--version"])
+        .output();
+    if !nightly.is_ok_and(|o| o.status.success()) {
+        bail!("the fuzz tier needs a nightly toolchain (rustup toolchain install nightly), or run with --no-fuzz");
+    }
+    let has_fuzz = Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_fuzz {
+        eprintln!("xtask: installing cargo-fuzz");
+        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    let list = Command::new("cargo")
+        .current_dir(&dir)
+        .args(["+nightly", "fuzz", "list"])
+        .output()
+        .context("listing fuzz targets")?;
+    let targets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if targets.is_empty() {
+        bail!("cargo fuzz list found no targets in {}", dir.display());
+    }
+    let scratch = root.join("target").join("fuzz-scratch");
+    let (mut passed, mut failed) = (0, 0);
+    for target in &targets {
+        eprintln!("xtask: fuzzing {target} for {seconds} s");
+        let work = scratch.join(target);
+        std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+        let status = Command::new("cargo")
+            .current_dir(&dir)
+            .args(["+nightly", "fuzz", "run", "--target-dir"])
+            .arg(root.join("target").join("fuzz"))
+            .arg(target)
+            .arg(&work)
+            .arg(dir.join("corpus").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .status()
+            .with_context(|| format!("running fuzz target {target}"))?;
+        if status.success() {
+            passed += 1;
+        } else {
+            eprintln!("xtask: fuzz target {target} failed ({status}); its input is in fuzz/artifacts/{target}/");
+            failed += 1;
+        }
+    }
+    Ok(Tier {
+        name: "fuzz (bounded, per target)",
+        passed,
+        failed,
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
 /// Sums `test result: ok. N passed; M failed` lines of cargo test.
 fn cargo_counts(text: &str) -> (u64, u64) {
     let mut passed = 0;
@@ -222,7 +302,7 @@ fn node_counts(tap: &str) -> (u64, u64) {
         tap.lines()
             .filter_map(|l| l.strip_prefix(key))
             .filter_map(|n| n.trim().parse::<u64>().ok())
-            .last()
+            .next_back()
             .unwrap_or(0)
     };
     (get("# pass "), get("# fail "))

@@ -1,0 +1,3 @@
+module wasmbridge.bench/go
+
+go 1.19

@@ -1,0 +1,278 @@
+// The page side of `cargo xtask bench`: bench/run.mjs opens bench.html and
+// calls these functions with page.evaluate, one section or row at a time.
+
+import { createPool } from './plain/wasmbridge.js';
+import * as Comlink from './comlink.mjs';
+import { createGoBridge } from './go/bridge.js';
+import * as data from './data.js';
+
+const env = {};
+
+/** A client of the raw postMessage echo worker: one message per call. */
+function rawClient() {
+  const worker = new Worker('./echo-worker.js');
+  let next = 1;
+  const pending = new Map();
+  worker.onmessage = (e) => {
+    const done = pending.get(e.data.id);
+    pending.delete(e.data.id);
+    done(e.data);
+  };
+  const send = (msg, transfer) => new Promise((resolve) => {
+    const id = next++;
+    pending.set(id, resolve);
+    worker.postMessage({ id, ...msg }, transfer);
+  });
+  return {
+    add: (a, b) => send({ a, b }).then((d) => d.r),
+    echo: (buf, move) => send({ buf, move }, move ? [buf] : []).then((d) => d.buf),
+    close: () => worker.terminate(),
+  };
+}
+
+/** Starts every contender once; later sections reuse them. */
+export async function setup() {
+  env.raw = rawClient();
+  env.pool = await createPool({ size: 1 });
+  const cw = new Worker('./comlink-worker.js', { type: 'module' });
+  await new Promise((resolve, reject) => {
+    cw.addEventListener('message', resolve, { once: true });
+    cw.addEventListener('error', (e) => reject(new Error(`comlink worker: ${e.message}`)), { once: true });
+  });
+  env.comlink = Comlink.wrap(cw);
+  env.go = null;
+  env.goError = null;
+  try {
+    const bridge = createGoBridge();
+    await Promise.race([bridge.ready, new Promise((_, rej) => setTimeout(() => rej(new Error('Go worker not ready within 20 s')), 20000))]);
+    env.go = bridge;
+  } catch (e) {
+    env.goError = String(e.message || e);
+  }
+  return {
+    isolated: globalThis.crossOriginIsolated === true,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    userAgent: navigator.userAgent,
+    goStatus: env.go ? 'ok' : env.goError,
+    poolShared: 'shared' in env.pool && env.pool.shared !== undefined,
+    poolFastCall: typeof env.pool.fastCall === 'function',
+  };
+}
+
+/** The small-argument call of each contender: add(i, 1). */
+function contenders() {
+  const list = {
+    postMessage: (i) => env.raw.add(i, 1),
+    wasmbridge: (i) => env.pool.call('add', i, 1),
+    comlink: (i) => env.comlink.add(i, 1),
+  };
+  if (typeof env.pool.fastCall === 'function') list.fastCall = (i) => env.pool.fastCall('add', i, 1);
+  if (env.go) list.go = (i) => env.go.callGoFunction('add', i, 1);
+  return list;
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+function summary(samplesMs) {
+  const s = Array.from(samplesMs).sort((a, b) => a - b);
+  const us = (x) => Math.round(x * 1e4) / 10;
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { p50: us(percentile(s, 0.5)), p90: us(percentile(s, 0.9)), p99: us(percentile(s, 0.99)), mean: us(mean) };
+}
+
+/** One round of sequential round trips for one contender; latencies in µs. */
+export async function latencyRound(name, n, warmup = 200) {
+  const f = contenders()[name];
+  if (!f) return { unavailable: true };
+  for (let i = 0; i < warmup; i++) await f(i);
+  const t = new Float64Array(n);
+  let last;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    last = await f(i);
+    t[i] = performance.now() - t0;
+  }
+  if (last !== n) throw new Error(`${name}: add(${n - 1}, 1) gave ${last}`);
+  return { ...summary(t), samples: Array.from(t, (x) => Math.round(x * 1e4) / 10) };
+}
+
+/** One round of n concurrent small calls for one way of sending them; calls/s. */
+export async function throughputRound(mode, n) {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  let run;
+  switch (mode) {
+    case 'onePerCall': run = () => Promise.all(idx.map((i) => env.raw.add(i, 1))); break;
+    case 'batch': run = async () => (await env.pool.batch(idx.map((i) => ['add', i, 1]))).map((r) => r.value); break;
+    case 'coalesced': run = () => Promise.all(idx.map((i) => env.pool.call('add', i, 1))); break;
+    case 'comlink': run = () => Promise.all(idx.map((i) => env.comlink.add(i, 1))); break;
+    case 'goSeed': {
+      if (!env.go) return { unavailable: true };
+      // The seed's callGoFunctions is a Promise.all, which rejects as soon as
+      // its 10 s per-call timeout fails one call; settle all to count them.
+      const t0 = performance.now();
+      const settled = await Promise.allSettled(idx.map((i) => env.go.callGoFunction('add', i, 1)));
+      const ms = performance.now() - t0;
+      const failed = settled.filter((x) => x.status === 'rejected').length;
+      return { ms, callsPerSecond: (n - failed) / (ms / 1000), failed };
+    }
+    default: throw new Error(`unknown mode ${mode}`);
+  }
+  const t0 = performance.now();
+  const out = await run();
+  const ms = performance.now() - t0;
+  if (out[n - 1] !== n) throw new Error(`${mode}: call ${n - 1} gave ${out[n - 1]}`);
+  return { ms, callsPerSecond: n / (ms / 1000), failed: 0 };
+}
+
+/** Round trips of `mib` MiB: raw clone / transfer, and pool.call('invert') cloned / transferred; ms per rep. */
+export async function largeData(mib, mode, reps) {
+  const bytes = mib << 20;
+  const w = 1024;
+  const h = bytes / (w * 4);
+  let buf = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i += 4096) buf[i] = i & 255;
+  const once = {
+    rawClone: async () => { await env.raw.echo(buf.buffer, false); },
+    rawTransfer: async () => { buf = new Uint8Array(await env.raw.echo(buf.buffer, true)); },
+    poolClone: async () => { await env.pool.call('invert', buf, w, h); },
+    poolTransfer: async () => { buf = await env.pool.call({ fn: 'invert', args: [buf, w, h], transfer: [buf.buffer] }); },
+    poolShared: async () => { await env.pool.call('invert', region, w, h); },
+  }[mode];
+  let region = null;
+  if (mode === 'poolShared') {
+    region = env.pool.shared(bytes);
+    region.bytes.set(buf);
+  }
+  await once(); // warm-up: grows the worker's memory once
+  const samples = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await once();
+    samples.push(performance.now() - t0);
+  }
+  region?.close();
+  if (buf.byteLength !== bytes) throw new Error(`${mode}: got ${buf.byteLength} bytes back, sent ${bytes}`);
+  return { samples };
+}
+
+// ---- kernels, in workers ----
+
+const kernelWorkers = new Map();
+
+function kernelWorker(impl) {
+  let k = kernelWorkers.get(impl);
+  if (k) return k;
+  const worker = new Worker('./kernel-worker.js', { type: 'module', name: `kernels-${impl}` });
+  let next = 1;
+  const pending = new Map();
+  worker.onmessage = (e) => {
+    const p = pending.get(e.data.id);
+    pending.delete(e.data.id);
+    if (e.data.ok) p.resolve(e.data.value); else p.reject(new Error(e.data.error));
+  };
+  worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(`kernel worker ${impl}: ${e.message}`)); pending.clear(); };
+  const ask = (msg) => new Promise((resolve, reject) => { const id = next++; pending.set(id, { resolve, reject }); worker.postMessage({ id, ...msg }); });
+  k = { ask, ready: ask({ cmd: 'init', impl }), worker };
+  kernelWorkers.set(impl, k);
+  return k;
+}
+
+/** Times one kernel of one implementation inside its worker: ms per call, one sample per rep. */
+export async function kernel(impl, name, reps, batch = 1, warmup = true) {
+  const k = kernelWorker(impl);
+  await k.ready;
+  return k.ask({ cmd: 'run', kernel: name, reps, batch, warmup });
+}
+
+/** Ends the kernel workers (they hold large buffers). */
+export function closeKernelWorkers() {
+  for (const k of kernelWorkers.values()) k.worker.terminate();
+  kernelWorkers.clear();
+}
+
+// ---- parallel scaling ----
+
+let bigImage = null;
+
+/** A gaussian blur of a 3840×2160 image split into `workers` row bands over a pool of that size; ms per rep. */
+export async function scaling(workers, reps, sigma = 2) {
+  const w = 3840;
+  const h = 2160;
+  bigImage ??= data.image(w, h);
+  const { createPool: createSimdPool } = await import('./simd/wasmbridge.js');
+  const pool = await createSimdPool({ size: workers });
+  try {
+    const params = JSON.stringify({ sigma });
+    const halo = await pool.call('filterHalo', 'gaussianBlur', params);
+    const once = async () => {
+      const bands = [];
+      for (let b = 0; b < workers; b++) {
+        const start = Math.floor((h * b) / workers);
+        const end = Math.floor((h * (b + 1)) / workers);
+        const lo = Math.max(0, start - halo);
+        const hi = Math.min(h, end + halo);
+        const window = bigImage.slice(lo * w * 4, hi * w * 4);
+        bands.push(pool.call({ fn: 'filterBand', args: ['gaussianBlur', params, window, w, h, start, end], transfer: [window.buffer] }).then((out) => ({ start, out })));
+      }
+      const out = new Uint8Array(w * h * 4);
+      for (const { start, out: band } of await Promise.all(bands)) out.set(band, start * w * 4);
+      return out;
+    };
+    const first = await once();
+    const samples = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await once();
+      samples.push(performance.now() - t0);
+    }
+    return { samples, halo, check: data.checksum(first) };
+  } finally {
+    pool.close();
+  }
+}
+
+/**
+ * The same split as `scaling`, with the image and the output in shared
+ * regions and `filterBandInto` (no pixels through postMessage), when the
+ * runtime and the guest have them.
+ */
+export async function scalingShared(workers, reps, sigma = 2) {
+  const w = 3840;
+  const h = 2160;
+  bigImage ??= data.image(w, h);
+  const { createPool: createSimdPool } = await import('./simd/wasmbridge.js');
+  const pool = await createSimdPool({ size: workers });
+  try {
+    if (typeof pool.shared !== 'function') return { unavailable: 'pool.shared does not exist' };
+    if (!pool.functions.some((f) => f.name === 'filterBandInto')) return { unavailable: 'the demo guest has no filterBandInto' };
+    const params = JSON.stringify({ sigma });
+    const src = pool.shared(w * h * 4);
+    const dst = pool.shared(w * h * 4);
+    src.bytes.set(bigImage);
+    const once = async () => {
+      const calls = [];
+      for (let b = 0; b < workers; b++) {
+        const start = Math.floor((h * b) / workers);
+        const end = Math.floor((h * (b + 1)) / workers);
+        calls.push(pool.call('filterBandInto', 'gaussianBlur', params, src, w, h, start, end, dst));
+      }
+      await Promise.all(calls);
+    };
+    await once();
+    const check = data.checksum(dst.bytes);
+    const samples = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await once();
+      samples.push(performance.now() - t0);
+    }
+    src.close();
+    dst.close();
+    return { samples, check };
+  } finally {
+    pool.close();
+  }
+}
