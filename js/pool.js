@@ -371,10 +371,8 @@ export class Pool {
     if (!this.#started) return;
     while (this.#queue.length > 0) {
       const slot = this.#leastBusy(this.#opts.window);
-      if (!slot) {
-        this.#grow();
-        return;
-      }
+      if (!slot || slot.inflight.size > 0) this.#grow();
+      if (!slot) return;
       const call = this.#queue.shift();
       if (!call.settled) this.#dispatch(call, slot);
     }

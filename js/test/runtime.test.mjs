@@ -515,3 +515,37 @@ test("the README's Content-Security-Policy allows the pool, and it fails clearly
   assert.equal(strict.code, 'INIT_FAILED');
   assert.match(strict.message, /not a valid WebAssembly module|wasm|WebAssembly/i);
 });
+
+test('a result that cannot be sent to the page rejects with BAD_RESULT and the worker goes on', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const e = await pool.call('unsendable').catch((err) => ({ code: err.code, message: err.message }));
+    const after = await pool.call('add', 1, 2);
+    pool.close();
+    return { e, after };
+  });
+  assert.equal(r.e.code, 'BAD_RESULT');
+  assert.match(r.e.message, /cannot be sent to the page/);
+  assert.equal(r.after, 3);
+});
+
+test('a pool with minSize < maxSize grows while every worker is busy and shrinks when idle', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ minSize: 1, maxSize: 3, idleTimeout: 300, window: 1 });
+    const start = pool.stats().workers.length;
+    let most = 0;
+    const watch = setInterval(() => { most = Math.max(most, pool.stats().workers.filter((w) => w.state === 'ready').length); }, 20);
+    const values = await Promise.all(Array.from({ length: 9 }, (_, i) => pool.call('busy', 150).then(() => i)));
+    clearInterval(watch);
+    await new Promise((res) => setTimeout(res, 1200));
+    const end = pool.stats().workers.length;
+    pool.close();
+    return { start, most, end, values };
+  });
+  assert.equal(r.start, 1);
+  assert.equal(r.most, 3, 'grew to maxSize');
+  assert.equal(r.end, 1, 'shrank back to minSize');
+  assert.deepEqual(r.values, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+});

@@ -201,3 +201,9 @@ pub fn ring_flood(ring: js_sys::SharedArrayBuffer, count: f64, chunk: u32) -> Re
     }
     Ok(pushes as f64)
 }
+
+/// Returns a JS Symbol, which cannot be sent to the page: the caller gets BAD_RESULT.
+#[wasm_bindgen]
+pub fn unsendable() -> JsValue {
+    JsValue::symbol(Some("not cloneable"))
+}
