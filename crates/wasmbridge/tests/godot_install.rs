@@ -2,10 +2,10 @@
 //! bundle lands in `<export>/wasmbridge/`, index.html loads the adapter, a
 //! second run changes nothing, and missing inputs are clear errors.
 
-use wasmbridge::godot;
 use anyhow::Result;
 use std::fs;
 use std::path::{Path, PathBuf};
+use wasmbridge::godot;
 
 const GODOT_INDEX: &str = r#"<!DOCTYPE html>
 <html lang="en">
@@ -25,7 +25,7 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 8] = [
+const BUNDLE_FILES: [(&str, &str); 10] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
@@ -36,6 +36,8 @@ const BUNDLE_FILES: [(&str, &str); 8] = [
     ("pool.js", "export class Pool {}\n"),
     ("worker.js", "// worker\n"),
     ("protocol.js", "export const PROTOCOL = 'wasmbridge/1';\n"),
+    ("lane.js", "export class Lane {}\n"),
+    ("shared.js", "export class SharedRegion {}\n"),
     (
         "error.js",
         "export class WasmBridgeError extends Error {}\n",
