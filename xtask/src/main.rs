@@ -131,7 +131,7 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     let t = Instant::now();
     let output = Command::new("cargo")
         .current_dir(root)
-        .args(["test", "--workspace", "--color", "never"])
+        .args(["test", "--workspace", "--no-fail-fast", "--color", "never"])
         .stderr(Stdio::inherit())
         .output()
         .context("running cargo test")?;
