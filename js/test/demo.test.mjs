@@ -307,6 +307,68 @@ test('the fault buttons show each error code, and the pool carries on', { timeou
   await shot('full');
 });
 
+test('the audio synth starts in ring mode, keeps its ring filled, and stops', { timeout: 60_000 }, async () => {
+  await page.locator('#audio').scrollIntoViewIfNeeded();
+  assert.equal(await page.locator('#audio .missing-note').count(), 0);
+  assert.equal(await page.locator('#audio-stop').isDisabled(), true, 'nothing to stop yet');
+  await page.click('#audio-start');
+  await waitForText('#audio-mode', 'ring');
+  assert.equal(await page.locator('#audio-stop').isDisabled(), false);
+  await page.waitForTimeout(1500);
+  const fill = await text('#audio-fill');
+  assert.match(fill, /^\d+%$/, `fill is a number: ${fill}`);
+  assert.ok(Number(fill.slice(0, -1)) > 0, `the producer keeps the ring filled: ${fill}`);
+  const underruns = await text('#audio-underruns');
+  assert.match(underruns, /^[\d,]+$/, `underruns is a number: ${underruns}`);
+  assert.match(await text('#audio-state'), /playing · running/);
+  assert.equal(await text('#audio-error'), '');
+  await shot('audio', '#audio');
+
+  await page.click('#audio-stop');
+  await waitForText('#audio-state', /^stopped$/);
+  assert.equal(await page.locator('#audio-start').isDisabled(), false, 'it can start again');
+  assert.equal(await page.locator('#audio-stop').isDisabled(), true);
+  // The exclusive worker the synth ran on is gone once stopped.
+  await page.waitForFunction((n) => document.querySelectorAll('#stats-workers tr').length === n, WORKERS, { timeout: 5_000 });
+  assert.deepEqual(errors, []);
+});
+
+test('the in-page benchmark fills its table and chart', { timeout: 120_000 }, async () => {
+  await page.locator('#bench').scrollIntoViewIfNeeded();
+  await page.click('#bench-run');
+  await waitForText('#bench-progress', 'Done in', { timeout: 90_000 });
+  const rows = await page.locator('#bench-out tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.equal(rows.length, 4, 'call, fastCall, Promise.all, batch');
+  const unit = { 'µs': 1e-3, ms: 1, s: 1000 };
+  for (const [name, median, p99, perSecond] of rows) {
+    assert.ok(Number(perSecond.replace(/,/g, '')) > 0, `${name}: calls/s ${perSecond}`);
+    if (median === '–') continue;
+    const ms = [median, p99].map((v) => { const m = v.match(/^([\d.]+) (µs|ms|s)$/); assert.ok(m, `${name}: ${v}`); return Number(m[1]) * unit[m[2]]; });
+    assert.ok(ms[0] > 0 && ms[1] >= ms[0], `${name}: median ${median} ≤ p99 ${p99}`);
+  }
+  assert.match(rows[1][0], /fastCall/, 'the isolated test server measures the fast lane');
+  assert.equal(rows.filter(([, median]) => median !== '–').length, 2, 'latency for the two sequential rows');
+  assert.match(await text('#bench'), /cargo xtask bench/);
+  const inked = await page.evaluate(() => {
+    const c = document.querySelector('#bench-chart');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i + 2] > d[i] + 60) n += 1;
+    return n;
+  });
+  assert.ok(inked > 1000, `the chart has bars (${inked} blue pixels)`);
+  assert.equal(await page.locator('#bench-out .error').count(), 0);
+  await shot('benchmark', '#bench');
+  // Both new sections in one picture, in page coordinates.
+  const clip = await page.evaluate(() => {
+    const [a, b] = ['#audio', '#bench'].map((sel) => document.querySelector(sel).getBoundingClientRect());
+    const top = Math.min(a.top, b.top) + scrollY - 12;
+    return { x: 0, y: top, width: document.documentElement.clientWidth, height: Math.max(a.bottom, b.bottom) + scrollY + 12 - top };
+  });
+  await page.screenshot({ path: join(screenshotDir(), 'demo-audio-bench.png'), fullPage: true, clip });
+  assert.deepEqual(errors, []);
+});
+
 test('the page reads well at phone width', { timeout: 60_000 }, async () => {
   const phone = await openPage(browser, server.url, { viewport: { width: 390, height: 844 } });
   try {

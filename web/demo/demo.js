@@ -2,7 +2,7 @@
 // function per section of the page. Every number, image and error shown here
 // came back from Rust through `pool.call`.
 
-import { createPool } from './wasmbridge/wasmbridge.js';
+import { createPool, startAudio } from './wasmbridge/wasmbridge.js';
 
 /** Recent call latencies (ms) kept for the dashboard's histogram. */
 const RECENT_CALLS = 200;
@@ -940,6 +940,248 @@ function setupFaults(pool) {
   });
 }
 
+// ---- 7. audio synth ----
+
+/**
+ * A short looping progression for the guest's synth (SynthSequence in
+ * wasmbridge.d.ts): C – Am – F – G, a bass note with a rising arpeggio, soft
+ * triangle waves at 104 bpm, two steps a beat.
+ */
+const SYNTH_SEQUENCE = {
+  bpm: 104,
+  stepsPerBeat: 2,
+  waveform: 'triangle',
+  adsr: { attack: 0.01, decay: 0.18, sustain: 0.45, release: 0.35 },
+  gain: 0.22,
+  loop: true,
+  steps: [
+    [{ note: 48, length: 4, velocity: 0.7 }, 60], 64, 67, { note: 72, pan: 0.3 }, 67, 64, null, 64,
+    [{ note: 45, length: 4, velocity: 0.7 }, 57], 60, 64, { note: 69, pan: 0.3 }, 64, 60, null, 60,
+    [{ note: 41, length: 4, velocity: 0.7 }, 53], 57, 60, { note: 65, pan: 0.3 }, 60, 57, null, 69,
+    [{ note: 43, length: 4, velocity: 0.7 }, 55], 59, 62, { note: 67, pan: 0.3 }, 71, 74, { note: 79, length: 2, velocity: 0.6 }, null,
+  ],
+};
+
+/**
+ * Start and stop buttons for `startAudio`: the AudioContext is created inside
+ * the click (browsers only let a gesture start sound); mode, underruns and
+ * fill come from `stream.stats()` every 250 ms.
+ */
+function setupAudio(pool) {
+  const start = /** @type {HTMLButtonElement} */ ($('#audio-start'));
+  const stop = /** @type {HTMLButtonElement} */ ($('#audio-stop'));
+  const state = $('#audio-state');
+  const mode = $('#audio-mode');
+  const underruns = $('#audio-underruns');
+  const fill = $('#audio-fill');
+  const meter = $('#audio-meter');
+  const error = $('#audio-error');
+  const expected = pool.isolated ? 'ring' : 'buffers';
+  $('#audio-about').textContent = pool.isolated
+    ? 'Ring mode: the page is cross-origin isolated, so samples go through a SharedArrayBuffer without touching the main thread.'
+    : 'Buffers mode: without cross-origin isolation, 100 ms blocks come back by postMessage and are scheduled 400 ms ahead.';
+  const needed = pool.isolated ? ['synthStream'] : ['synthOpen', 'synthNext', 'synthClose'];
+  const missing = missingFunctions(pool, needed);
+  if (missing.length > 0) {
+    start.disabled = true;
+    stop.disabled = true;
+    start.title = `not in this guest: ${missing.join(', ')}`;
+    $('#audio').classList.add('missing');
+    $('#audio .card-head').append(h('span', { class: 'missing-note', text: `not in this guest: ${missing.join(', ')}` }));
+    mode.textContent = expected;
+    return;
+  }
+
+  /** @type {null | import('./wasmbridge/wasmbridge.d.ts').AudioStream} */
+  let stream = null;
+  let timer = 0;
+
+  const render = () => {
+    if (!stream) return;
+    const s = stream.stats();
+    mode.textContent = s.mode;
+    underruns.textContent = s.underruns.toLocaleString('en');
+    fill.textContent = `${Math.round(s.fill * 100)}%`;
+    meter.style.width = `${Math.round(s.fill * 100)}%`;
+    if (s.error) showError(error, s.error);
+  };
+
+  start.addEventListener('click', async () => {
+    start.disabled = true;
+    error.textContent = '';
+    state.textContent = 'starting…';
+    // Created here, in the click, so the browser lets it play; 48 kHz is what the synth renders.
+    const context = new AudioContext({ sampleRate: 48_000, latencyHint: 'interactive' });
+    try {
+      stream = await startAudio(pool, { sequence: SYNTH_SEQUENCE, context });
+    } catch (err) {
+      await context.close().catch(() => {});
+      showError(error, err);
+      state.textContent = 'stopped';
+      start.disabled = false;
+      return;
+    }
+    state.textContent = `playing · ${context.state}`;
+    stop.disabled = false;
+    render();
+    timer = setInterval(render, 250);
+  });
+
+  stop.addEventListener('click', async () => {
+    if (!stream) return;
+    stop.disabled = true;
+    state.textContent = 'stopping…';
+    clearInterval(timer);
+    render();
+    const playing = stream;
+    stream = null;
+    try {
+      await playing.stop();
+      await playing.context.close?.();
+    } catch (err) {
+      showError(error, err);
+    }
+    state.textContent = 'stopped';
+    meter.style.width = '0%';
+    start.disabled = false;
+  });
+}
+
+// ---- 8. in-page benchmark ----
+
+/** Sequential round trips per latency measurement, and calls per throughput measurement. */
+const BENCH_ROUND_TRIPS = 2000;
+const BENCH_CALLS = 20_000;
+
+/** The value at fraction `q` of ascending `sorted`. */
+const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+/** Times `n` sequential calls of `call(i)`; resolves with the latencies (ms) and the total. */
+async function roundTrips(n, call) {
+  const times = new Float64Array(n);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await call(i);
+    times[i] = performance.now() - t;
+  }
+  const total = performance.now() - t0;
+  times.sort();
+  return { median: quantile(times, 0.5), p99: quantile(times, 0.99), perSecond: (n / total) * 1000 };
+}
+
+/** Horizontal bars of calls per second, one per row; the longest bar is the fastest way. */
+function drawBars(canvas, rows) {
+  const dpr = window.devicePixelRatio || 1;
+  const cssWidth = canvas.clientWidth || 480;
+  const cssHeight = canvas.clientHeight || 150;
+  canvas.width = Math.round(cssWidth * dpr);
+  canvas.height = Math.round(cssHeight * dpr);
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  ctx.font = '12px system-ui, sans-serif';
+  ctx.textBaseline = 'middle';
+  if (rows.length === 0) {
+    ctx.fillStyle = '#5d6577';
+    ctx.textAlign = 'center';
+    ctx.fillText('press Run benchmark', cssWidth / 2, cssHeight / 2);
+    return;
+  }
+  const pad = { left: Math.min(150, Math.round(cssWidth * 0.38)), right: 80, top: 10, bottom: 10 };
+  const slot = (cssHeight - pad.top - pad.bottom) / rows.length;
+  const max = Math.max(...rows.map((r) => r.perSecond));
+  const plotW = cssWidth - pad.left - pad.right;
+  rows.forEach((r, i) => {
+    const y = pad.top + i * slot;
+    const w = Math.max(2, (r.perSecond / max) * plotW);
+    ctx.fillStyle = '#1b1f2a';
+    ctx.textAlign = 'right';
+    ctx.fillText(r.short, pad.left - 10, y + slot / 2);
+    ctx.fillStyle = r.perSecond === max ? '#3b5bdb' : '#8da2ee';
+    ctx.fillRect(pad.left, y + 4, w, slot - 8);
+    ctx.fillStyle = '#5d6577';
+    ctx.textAlign = 'left';
+    ctx.fillText(`${Math.round(r.perSecond).toLocaleString('en')}/s`, pad.left + w + 6, y + slot / 2);
+  });
+}
+
+/**
+ * Round-trip latency (sequential `call` and, when isolated, `fastCall`) and
+ * throughput (20 000 calls issued at once, as one batch, or one at a time),
+ * measured in this tab; a table and a bar chart of calls per second.
+ */
+function setupBenchmark(pool) {
+  const button = /** @type {HTMLButtonElement} */ ($('#bench-run'));
+  const progress = $('#bench-progress');
+  const out = $('#bench-out');
+  const chart = /** @type {HTMLCanvasElement} */ ($('#bench-chart'));
+  drawBars(chart, []);
+  if (button.disabled) return;
+  const step = async (text) => {
+    progress.textContent = text;
+    // Let the page paint the progress line before the next measurement.
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  };
+
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    out.setAttribute('aria-busy', 'true');
+    const t0 = performance.now();
+    try {
+      await step('Warming up…');
+      await Promise.all(Array.from({ length: 200 }, (_, i) => pool.call('add', i, 1)));
+      for (let i = 0; i < 100; i++) await pool.call('add', i, 1);
+
+      await step(`1/4 · ${BENCH_ROUND_TRIPS.toLocaleString('en')} sequential pool.call…`);
+      const call = await roundTrips(BENCH_ROUND_TRIPS, (i) => pool.call('add', i, 1));
+
+      let fast = null;
+      if (pool.isolated) {
+        await step(`2/4 · ${BENCH_ROUND_TRIPS.toLocaleString('en')} sequential pool.fastCall…`);
+        for (let i = 0; i < 100; i++) await pool.fastCall('add', i, 1);
+        fast = await roundTrips(BENCH_ROUND_TRIPS, (i) => pool.fastCall('add', i, 1));
+      }
+
+      await step(`3/4 · ${BENCH_CALLS.toLocaleString('en')} pool.call at once (coalesced)…`);
+      let t = performance.now();
+      await Promise.all(Array.from({ length: BENCH_CALLS }, (_, i) => pool.call('add', i, 1)));
+      const coalesced = (BENCH_CALLS / (performance.now() - t)) * 1000;
+
+      await step(`4/4 · ${BENCH_CALLS.toLocaleString('en')} calls in one pool.batch…`);
+      t = performance.now();
+      const results = await pool.batch(Array.from({ length: BENCH_CALLS }, (_, i) => ['add', i, 1]));
+      const batch = (BENCH_CALLS / (performance.now() - t)) * 1000;
+      const failed = results.filter((r) => !r.ok).length;
+      if (failed > 0) throw new Error(`${failed} of ${BENCH_CALLS} batched calls failed`);
+
+      const rows = [
+        { name: `pool.call, one at a time (${BENCH_ROUND_TRIPS.toLocaleString('en')})`, short: 'call, sequential', ...call },
+        fast
+          ? { name: `pool.fastCall, one at a time (${BENCH_ROUND_TRIPS.toLocaleString('en')})`, short: 'fastCall, sequential', ...fast }
+          : { name: 'pool.fastCall, one at a time', short: 'fastCall', missing: 'needs cross-origin isolation' },
+        { name: `pool.call × ${BENCH_CALLS.toLocaleString('en')} with Promise.all (coalesced)`, short: 'call, Promise.all', perSecond: coalesced },
+        { name: `pool.batch of ${BENCH_CALLS.toLocaleString('en')}`, short: 'batch', perSecond: batch },
+      ];
+      const cell = (ms) => h('td', { class: 'num', text: ms === undefined ? '–' : formatDuration(ms) });
+      out.replaceChildren(h('div', { class: 'table-wrap' }, h('table', { class: 'workers bench-table' },
+        h('thead', {}, h('tr', {}, h('th', { text: 'add(i, 1)' }), h('th', { class: 'num', text: 'median' }), h('th', { class: 'num', text: 'p99' }), h('th', { class: 'num', text: 'calls/s' }))),
+        h('tbody', {}, rows.map((r) => (r.missing
+          ? h('tr', { class: 'skipped' }, h('td', { text: r.name }), h('td', { class: 'muted', colspan: '3', text: r.missing }))
+          : h('tr', {}, h('td', { text: r.name }), cell(r.median), cell(r.p99), h('td', { class: 'num', text: Math.round(r.perSecond).toLocaleString('en') }))))))),
+      h('p', { class: 'meta' }, `${pool.stats().workers.filter((w) => w.state === 'ready').length} workers · ${pool.isolated ? 'cross-origin isolated' : 'not isolated'} · sequential rows: latency of each awaited call; the others: all calls issued at once. The full suite, with a raw postMessage floor:`, h('code', { text: 'cargo xtask bench' })));
+      drawBars(chart, rows.filter((r) => !r.missing));
+      progress.textContent = `Done in ${formatDuration(performance.now() - t0)}.`;
+    } catch (err) {
+      out.replaceChildren(errorNode(err));
+      progress.textContent = 'Stopped by an error.';
+    } finally {
+      button.disabled = false;
+      out.removeAttribute('aria-busy');
+    }
+  });
+}
+
 // ---- start ----
 
 /** Pool size: `?workers=N` when given, else the machine's cores (2 to 4), so split mode has something to split over. */
@@ -966,6 +1208,8 @@ async function main() {
   setupImages(pool);
   setupDashboard(pool);
   setupFaults(pool);
+  setupAudio(pool);
+  setupBenchmark(pool);
   window.addEventListener('pagehide', () => pool.close());
 }
 
