@@ -99,6 +99,22 @@ export async function openPage(browser, url, { viewport } = {}) {
   return { page, errors, context, close: () => context.close() };
 }
 
+/**
+ * Runs `fn(arg)` in a fresh page at `url` and fails if the page logged an
+ * error other than those `allowed` (a RegExp) matches.
+ */
+export async function runInPage(browser, url, fn, arg, allowed = null) {
+  const { page, errors, close } = await openPage(browser, url);
+  try {
+    const result = await page.evaluate(fn, arg);
+    const unexpected = errors.filter((e) => !allowed?.test(e));
+    if (unexpected.length > 0) throw new Error(`the page logged errors:\n${unexpected.join('\n')}`);
+    return result;
+  } finally {
+    await close();
+  }
+}
+
 /** Directory for screenshots the tests keep. */
 export function screenshotDir() {
   const dir = join(TARGET, 'screenshots');

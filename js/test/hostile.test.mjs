@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
-import { bundle, makeSite, startServer, launchBrowser, openPage } from './harness.mjs';
+import { bundle, makeSite, startServer, launchBrowser, runInPage } from './harness.mjs';
 
 const SECRET = 'HOSTILE-TEST-SECRET-7f3a9c';
 const SECRET_NAME = 'hostile-secret.txt';
@@ -216,17 +216,7 @@ test('slow clients do not hold up others and are dropped after the header timeou
   await assertAlive('slow clients');
 });
 
-/** Runs `fn(arg)` in a fresh page; fails on page errors. */
-async function inPage(fn, arg) {
-  const { page, errors, close } = await openPage(browser, server.url);
-  try {
-    const result = await page.evaluate(fn, arg);
-    assert.deepEqual(errors, [], 'the page logged errors');
-    return result;
-  } finally {
-    await close();
-  }
-}
+const inPage = (fn, arg) => runInPage(browser, server.url, fn, arg);
 
 test('only functions in the manifest can be called', async () => {
   const r = await inPage(async () => {

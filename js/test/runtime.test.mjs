@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { bundle, makeSite, startServer, launchBrowser, openPage } from './harness.mjs';
+import { bundle, makeSite, startServer, launchBrowser, openPage, runInPage } from './harness.mjs';
 
 let server;
 let browser;
@@ -44,17 +44,7 @@ after(async () => {
   await server?.close();
 });
 
-/** Runs `fn(arg)` in a fresh page and fails on any page error but those `expected` matches. */
-async function inPage(fn, arg, expected = null) {
-  const { page, errors, close } = await openPage(browser, server.url);
-  try {
-    const result = await page.evaluate(fn, arg);
-    assert.deepEqual(errors.filter((e) => !expected?.test(e)), [], 'the page logged errors');
-    return result;
-  } finally {
-    await close();
-  }
-}
+const inPage = (fn, arg, expected = null) => runInPage(browser, server.url, fn, arg, expected);
 
 test('the page is cross-origin isolated and the pool starts N workers', async () => {
   const r = await inPage(async () => {

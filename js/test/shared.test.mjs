@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundle, makeSite, startServer, launchBrowser, openPage } from './harness.mjs';
+import { bundle, makeSite, startServer, launchBrowser, runInPage } from './harness.mjs';
 
 let server;
 let plain;
@@ -26,17 +26,7 @@ after(async () => {
   await plain?.close();
 });
 
-/** Runs `fn(arg)` in a fresh page of `at` and fails on any page error. */
-async function inPage(fn, arg, at = server) {
-  const { page, errors, close } = await openPage(browser, at.url);
-  try {
-    const result = await page.evaluate(fn, arg);
-    assert.deepEqual(errors, [], 'the page logged errors');
-    return result;
-  } finally {
-    await close();
-  }
-}
+const inPage = (fn, arg, at = server) => runInPage(browser, at.url, fn, arg);
 
 test('a Rust guest in a worker streams 10^7 f32 through a ring to the page: nothing lost, equal checksum', async () => {
   const r = await inPage(async () => {

@@ -156,24 +156,7 @@ fn ensure_go() -> Result<PathBuf> {
     if found("go") {
         return Ok(PathBuf::from("go"));
     }
-    let root_user = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0"))
-        .unwrap_or(false);
-    if !root_user {
-        bail!(
-            "no go: install Debian's golang (`sudo apt-get install -y golang`) for the Go baseline"
-        );
-    }
-    eprintln!("xtask: installing golang");
-    super::run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    super::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends", "golang"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
-    .context("no go: apt-get install golang failed")?;
+    super::apt_install(&["golang"]).context("no go: installing Debian's golang failed")?;
     if found("go") {
         Ok(PathBuf::from("go"))
     } else {

@@ -48,24 +48,7 @@ fn setup(root: &Path) -> Result<()> {
         .map(|(_, pkg)| *pkg)
         .collect();
     if !missing.is_empty() {
-        let root_user = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout.starts_with(b"0"))
-            .unwrap_or(false);
-        if !root_user {
-            bail!(
-                "missing Debian packages {}: run `sudo apt-get install -y {}`",
-                missing.join(", "),
-                missing.join(" ")
-            );
-        }
-        eprintln!("xtask: installing {}", missing.join(", "));
-        run(Command::new("apt-get").arg("update").arg("-qq"))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_install(&missing)?;
     }
     let js = root.join("js");
     if !js.join("node_modules").join("playwright-core").exists()
@@ -78,6 +61,28 @@ fn setup(root: &Path) -> Result<()> {
         .context("npm is needed for the browser tests: install Node.js 20+ and npm")?;
     }
     Ok(())
+}
+
+/// Installs Debian packages with apt-get when running as root; otherwise says what to run.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let root_user = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    if !root_user {
+        bail!(
+            "missing Debian packages {}: run `sudo apt-get install -y {}`",
+            packages.join(", "),
+            packages.join(" ")
+        );
+    }
+    eprintln!("xtask: installing {}", packages.join(", "));
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn run(cmd: &mut Command) -> Result<()> {
