@@ -37,7 +37,10 @@ pub const GOLDEN_U8: &[&str] = &[
 ];
 
 fn hex(bytes: &[u8]) -> Vec<String> {
-    bytes.chunks(64).map(|line| line.iter().map(|b| format!("{b:02x}")).collect()).collect()
+    bytes
+        .chunks(64)
+        .map(|line| line.iter().map(|b| format!("{b:02x}")).collect())
+        .collect()
 }
 
 fn check(image: &[u8], golden: &[&str]) {
@@ -48,12 +51,18 @@ fn check(image: &[u8], golden: &[&str]) {
 }
 
 fn word(image: &[u8], offset: usize) -> u32 {
-    u32::from_le_bytes([image[offset], image[offset + 1], image[offset + 2], image[offset + 3]])
+    u32::from_le_bytes([
+        image[offset],
+        image[offset + 1],
+        image[offset + 2],
+        image[offset + 3],
+    ])
 }
 
 #[test]
 fn f32_script_leaves_the_golden_image() {
-    let (mut producer, mut consumer) = channel_starting_at::<f32>(8, 2, u32::MAX - 3).unwrap_or_else(|e| panic!("{e}"));
+    let (mut producer, mut consumer) =
+        channel_starting_at::<f32>(8, 2, u32::MAX - 3).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(producer.push(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), 6);
     let mut four = [0.0; 4];
     assert_eq!(consumer.pop(&mut four), 4);
@@ -66,7 +75,15 @@ fn f32_script_leaves_the_golden_image() {
     let mut three = [0.0; 3];
     assert_eq!(consumer.pop(&mut three), 0);
     assert_eq!(producer.push(&[20.5, -1.25]), 2);
-    assert_eq!(consumer.stats(), RingStats { overruns: 1, overrun_items: 2, underruns: 2, underrun_items: 4 });
+    assert_eq!(
+        consumer.stats(),
+        RingStats {
+            overruns: 1,
+            overrun_items: 2,
+            underruns: 2,
+            underrun_items: 4
+        }
+    );
 
     let image = producer.image();
     assert_eq!(image.len() as u64, byte_length::<f32>(8));
@@ -83,7 +100,9 @@ fn f32_script_leaves_the_golden_image() {
     assert_eq!(word(&image, OVERRUN_ITEMS_OFFSET), 2);
     assert_eq!(word(&image, UNDERRUNS_OFFSET), 2);
     assert_eq!(word(&image, UNDERRUN_ITEMS_OFFSET), 4);
-    let data: Vec<f32> = (0..8).map(|i| f32::from_bits(word(&image, DATA_OFFSET + 4 * i))).collect();
+    let data: Vec<f32> = (0..8)
+        .map(|i| f32::from_bits(word(&image, DATA_OFFSET + 4 * i)))
+        .collect();
     assert_eq!(data, [20.5, -1.25, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]);
     check(&image, GOLDEN_F32);
 }
@@ -96,7 +115,15 @@ fn u8_script_leaves_the_golden_image() {
     assert_eq!(consumer.pop(&mut two), 2);
     assert_eq!(two, [0xaa, 0xbb]);
     assert_eq!(producer.push(&[1, 2, 3, 4]), 3);
-    assert_eq!(producer.stats(), RingStats { overruns: 1, overrun_items: 1, underruns: 0, underrun_items: 0 });
+    assert_eq!(
+        producer.stats(),
+        RingStats {
+            overruns: 1,
+            overrun_items: 1,
+            underruns: 0,
+            underrun_items: 0
+        }
+    );
 
     let image = producer.image();
     assert_eq!(image.len() as u64, byte_length::<u8>(4));
@@ -112,7 +139,14 @@ fn u8_script_leaves_the_golden_image() {
 fn every_other_header_byte_is_zero() {
     let (mut producer, _consumer) = channel::<f32>(2, 1).unwrap_or_else(|e| panic!("{e}"));
     let image = producer.image();
-    let used = [MAGIC_OFFSET, VERSION_OFFSET, CAPACITY_OFFSET, ELEMENT_BYTES_OFFSET, KIND_OFFSET, CHANNELS_OFFSET];
+    let used = [
+        MAGIC_OFFSET,
+        VERSION_OFFSET,
+        CAPACITY_OFFSET,
+        ELEMENT_BYTES_OFFSET,
+        KIND_OFFSET,
+        CHANNELS_OFFSET,
+    ];
     for offset in (0..HEADER_BYTES).step_by(4) {
         if !used.contains(&offset) {
             assert_eq!(word(&image, offset), 0, "header word at byte {offset}");

@@ -11,7 +11,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 use wasmbridge_guest::ring::{channel, Consumer, Producer};
 
-const DEFAULT_ITEMS: u64 = if cfg!(debug_assertions) { 10_000_000 } else { 100_000_000 };
+const DEFAULT_ITEMS: u64 = if cfg!(debug_assertions) {
+    10_000_000
+} else {
+    100_000_000
+};
 /// Item `i` is `i mod 2^24` as f32: exact, so any loss, reordering or
 /// duplication shows up at the very element where it happens.
 const PERIOD: u64 = 1 << 24;
@@ -19,7 +23,10 @@ const PERIOD: u64 = 1 << 24;
 const DEADLINE: Duration = Duration::from_secs(300);
 
 fn items() -> u64 {
-    std::env::var("RING_STRESS_ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_ITEMS)
+    std::env::var("RING_STRESS_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_ITEMS)
 }
 
 fn value(i: u64) -> f32 {
@@ -40,7 +47,10 @@ fn produce(mut producer: Producer<f32>, total: u64, channels: u64) -> u64 {
         let room = producer.free().min(want);
         let room = room - room % channels as usize;
         if room == 0 {
-            assert!(started.elapsed() < DEADLINE, "producer stuck at item {next}");
+            assert!(
+                started.elapsed() < DEADLINE,
+                "producer stuck at item {next}"
+            );
             thread::yield_now();
             continue;
         }
@@ -48,7 +58,11 @@ fn produce(mut producer: Producer<f32>, total: u64, channels: u64) -> u64 {
             *slot = value(next + k as u64);
             sum = sum.wrapping_add((next + k as u64) % PERIOD);
         }
-        assert_eq!(producer.push(&chunk[..room]), room, "a push within free() came up short");
+        assert_eq!(
+            producer.push(&chunk[..room]),
+            room,
+            "a push within free() came up short"
+        );
         next += room as u64;
     }
     assert_eq!(producer.stats().overruns, 0);
@@ -67,7 +81,10 @@ fn consume(mut consumer: Consumer<f32>, total: u64) -> u64 {
         let want = (1 + (round * 104_729) % 3000).min(total - next) as usize;
         let got = consumer.pop(&mut buffer[..want]);
         if got == 0 {
-            assert!(started.elapsed() < DEADLINE, "consumer stuck at item {next}");
+            assert!(
+                started.elapsed() < DEADLINE,
+                "consumer stuck at item {next}"
+            );
             thread::yield_now();
             continue;
         }
@@ -89,8 +106,12 @@ fn run(total: u64, capacity: u32, channels: u32) {
     let started = Instant::now();
     let producer = thread::spawn(move || produce(producer, total, u64::from(channels)));
     let consumer = thread::spawn(move || consume(consumer, total));
-    let pushed = producer.join().unwrap_or_else(|_| panic!("producer panicked"));
-    let popped = consumer.join().unwrap_or_else(|_| panic!("consumer panicked"));
+    let pushed = producer
+        .join()
+        .unwrap_or_else(|_| panic!("producer panicked"));
+    let popped = consumer
+        .join()
+        .unwrap_or_else(|_| panic!("consumer panicked"));
     let elapsed = started.elapsed();
     assert_eq!(pushed, popped, "checksums differ");
     eprintln!(

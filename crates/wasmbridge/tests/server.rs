@@ -409,7 +409,12 @@ async fn huge_files_are_not_compressed_on_the_fly() {
     let fx = fixture();
     let huge = vec![b'a'; (8 << 20) + 1];
     write(&fx.root(), "engine.wasm", &huge);
-    let res = get_with(&fx.router, "/engine.wasm", &[("accept-encoding", "gzip, br")]).await;
+    let res = get_with(
+        &fx.router,
+        "/engine.wasm",
+        &[("accept-encoding", "gzip, br")],
+    )
+    .await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header(header::CONTENT_ENCODING), "");
     assert_eq!(res.body.len(), huge.len());
