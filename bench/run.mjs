@@ -148,6 +148,7 @@ try {
   await section('largeData', () => largeData(ev, info));
   await section('kernels', () => kernels(ev));
   await section('scaling', () => scaling(ev));
+  await section('ring', () => ring(ev));
   await main.context.close();
   await section('startup', () => startup());
   await section('sizes', () => sizes());
@@ -354,6 +355,29 @@ async function scaling(ev) {
     log(`   ${n} worker(s), filterBandInto on shared regions: ${fmtMs(out.sharedResults[n].median)} (checksum ${res.check})`);
   }
   return out;
+}
+
+// ---- ring throughput ----
+
+async function ring(ev) {
+  const rounds = 3;
+  const count = QUICK ? 16 << 20 : 64 << 20;
+  await ev('ringRound', 8 << 20); // warm-up, not counted
+  const per = [];
+  for (let r = 0; r < rounds; r++) {
+    const res = await ev('ringRound', count);
+    if (!res.ok) throw new Error(`ring round ${r + 1}: got ${res.got} of ${count}, sum ${res.sum} vs ${res.expected}, first wrong ${res.firstWrong}, producer overruns ${res.producer?.overruns}`);
+    per.push(res);
+    log(`   round ${r + 1}/${rounds}: ${count} f32 in ${fmt(res.ms, 0)} ms = ${fmt(res.gbps, 2)} GB/s (checksum ok; page found the ring empty ${res.empty} times)`);
+  }
+  await ev('closeRingWorker');
+  return {
+    producer: 'plain JS module worker (bench/site/ring-worker.js) pushing chunks of 1 Mi f32',
+    consumer: 'the page, pop into a preallocated 1 Mi Float32Array, summing every element (the time includes that check)',
+    capacity: 1 << 22, count, bytes: count * 4, rounds,
+    gbps: stats(per.map((x) => x.gbps)), ms: stats(per.map((x) => x.ms)),
+    checksums: per.map((x) => ({ sum: x.sum, expected: x.expected, ok: x.ok })),
+  };
 }
 
 // ---- start-up ----

@@ -276,3 +276,65 @@ export async function scalingShared(workers, reps, sigma = 2) {
     pool.close();
   }
 }
+
+// ---- ring throughput ----
+
+let ringWorker = null;
+
+/**
+ * One round of bulk f32 from a plain JS worker to the page through a
+ * RingBuffer (js/ring.js): the worker pushes `count` elements in chunks of
+ * `chunk`, the page pops them into a preallocated Float32Array and checks
+ * every element (a running sum plus the first element of every pop). The
+ * time includes that check. GB/s = count × 4 bytes / time.
+ */
+export async function ringRound(count, capacity = 1 << 22, chunk = 1 << 20) {
+  const { RingBuffer } = await import('./plain/ring.js');
+  if (!ringWorker) {
+    ringWorker = new Worker('./ring-worker.js', { type: 'module', name: 'ring-producer' });
+    await new Promise((resolve, reject) => {
+      ringWorker.addEventListener('message', resolve, { once: true });
+      ringWorker.addEventListener('error', (e) => reject(new Error(`ring worker: ${e.message}`)), { once: true });
+    });
+  }
+  const ring = RingBuffer.create(capacity, { kind: 'f32', channels: 1 });
+  const dst = new Float32Array(chunk);
+  const done = new Promise((resolve) => ringWorker.addEventListener('message', (e) => resolve(e.data), { once: true }));
+  const yieldToEvents = () => new Promise((resolve) => { const c = new MessageChannel(); c.port1.onmessage = () => resolve(); c.port2.postMessage(0); });
+  let got = 0;
+  let sum = 0;
+  let firstWrong = -1;
+  let empty = 0;
+  const t0 = performance.now();
+  ringWorker.postMessage({ buffer: ring.buffer, count, chunk });
+  let slice = t0;
+  while (got < count) {
+    const avail = ring.available;
+    if (avail === 0) {
+      empty += 1;
+      if (performance.now() - slice > 20) { await yieldToEvents(); slice = performance.now(); }
+      continue;
+    }
+    const n = ring.pop(dst, avail < dst.length ? avail : dst.length);
+    if (firstWrong < 0 && dst[0] !== (got & 0xffff)) firstWrong = got;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += dst[i];
+    sum += s;
+    got += n;
+  }
+  const ms = performance.now() - t0;
+  const producer = await done;
+  const blocks = Math.floor(count / 65536);
+  let expected = blocks * (65535 * 65536) / 2;
+  for (let i = blocks * 65536; i < count; i++) expected += i & 0xffff;
+  return {
+    count, bytes: count * 4, ms, gbps: (count * 4) / (ms / 1000) / 1e9, got, sum, expected, ok: got === count && sum === expected && firstWrong < 0 && producer.overruns === 0 && ring.available === 0,
+    firstWrong, empty, producer,
+  };
+}
+
+/** Ends the ring producer worker. */
+export function closeRingWorker() {
+  ringWorker?.terminate();
+  ringWorker = null;
+}

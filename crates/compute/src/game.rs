@@ -492,3 +492,19 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod float_roundtrip {
+    use super::*;
+
+    /// Found by the game_json fuzz target: without exact float parsing a
+    /// finished game's state changed when it was fed back in.
+    #[test]
+    fn a_finished_state_feeds_back_unchanged() {
+        let y = format!("600{}", "4".repeat(109));
+        let text = format!(r#"{{"x":794,"y":{y},"score":12}}"#);
+        let next = update_game_state(&text, "up").unwrap_or_default();
+        assert!(!next.is_empty(), "the state was accepted");
+        assert_eq!(update_game_state(&next, "up").unwrap_or_default(), next);
+    }
+}
