@@ -384,25 +384,7 @@ fn ensure_tools() -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0"));
-    if !is_root {
-        bail!(
-            "soak needs {}: run `sudo apt-get install -y {}`",
-            missing.join(" and "),
-            missing.join(" ")
-        );
-    }
-    eprintln!("soak: installing {}", missing.join(", "));
-    super::run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    super::run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )
+    super::apt_install(&missing)
 }
 
 /// `"wasm": "name"` from manifest.json, without a JSON dependency.
