@@ -1,5 +1,5 @@
 // The Godot round trip: GDScript `await WasmBridge.call("add", [i, 1])` in a
-// real Godot 4.6 web engine (single-threaded export), through js/godot.js and
+// real Godot 4.6 web engine (single-threaded export), through crates/wasmbridge/runtime/godot.js and
 // the addon, using the engine set-up of the Godot tests (js/test/godot/).
 // Reported as pending when the tree does not have those pieces.
 
@@ -11,7 +11,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..');
 
 export async function godotRoundTrip({ browser, log, stats, out }) {
-  for (const f of ['js/godot.js', 'godot/addons/wasmbridge/wasmbridge.gd', 'js/test/godot/engine.mjs']) {
+  for (const f of ['crates/wasmbridge/runtime/godot.js', 'godot/addons/wasmbridge/wasmbridge.gd', 'js/test/godot/engine.mjs']) {
     if (!existsSync(join(REPO, f))) return { pending: `${f} does not exist in this tree yet` };
   }
   const bundleDir = join(out, 'site', 'plain');

@@ -101,11 +101,11 @@ export function goals(r) {
   const floor = med(lat.contenders?.postMessage?.p50);
   add('issue 6: fast lane median round trip ≤ 5 µs (pool.fastCall p50)', med(fl?.p50), (v) => v <= 5,
     `${fmt(med(fl?.p50))} µs (${fmt(med(lat.ratios?.fastCallOverFloor), 2)}× the postMessage floor of ${fmt(floor)} µs, same rounds)`,
-    fl ? `even the bare postMessage echo takes ${fmt(floor)} µs here and the fast lane is ${fmt(med(lat.ratios?.fastCallOverFloor), 2)}× that: each call still crosses to another thread and back, which on ${r.env.cores} cores shared with other work costs far more than 5 µs (js/lane.js spins only with a core to spare)` : (r.sections.fastLane?.pending ?? 'pool.fastCall was not measured'), rounds(fl?.p50));
+    fl ? `even the bare postMessage echo takes ${fmt(floor)} µs here and the fast lane is ${fmt(med(lat.ratios?.fastCallOverFloor), 2)}× that: each call still crosses to another thread and back, which on ${r.env.cores} cores shared with other work costs far more than 5 µs (crates/wasmbridge/runtime/lane.js spins only with a core to spare)` : (r.sections.fastLane?.pending ?? 'pool.fastCall was not measured'), rounds(fl?.p50));
   const rg = r.sections.ring;
   add('issue 6: ring throughput ≥ 1 GB/s, bulk f32 worker → page', med(rg?.gbps), (v) => v >= 1,
     rg?.gbps ? `${fmt(med(rg.gbps), 2)} GB/s (${rg.count / (1 << 20)} Mi f32 = ${rg.bytes / (1 << 20)} MiB per round in ${fmtMs(med(rg.ms))}; JS producer worker, checksum verified every round)` : '–',
-    rg?.error ? rg.error.split('\n')[0] : 'push and pop copy element by element in JS index loops (js/ring.js, no TypedArray.set) and the page also sums every element to verify the checksum, about 3 passes over the data on 2 shared cores', rounds(rg?.gbps));
+    rg?.error ? rg.error.split('\n')[0] : 'push and pop copy element by element in JS index loops (crates/wasmbridge/runtime/ring.js, no TypedArray.set) and the page also sums every element to verify the checksum, about 3 passes over the data on 2 shared cores', rounds(rg?.gbps));
   const sc = r.sections.scaling ?? {};
   const su = (res) => ratioOf(res?.[1]?.median, res?.[2]?.median);
   const sT = su(sc.results);
@@ -191,7 +191,7 @@ function markdown(r, gl) {
   }
   const rg = S.ring;
   if (rg?.gbps || rg?.error) {
-    L.push('## Ring throughput (bulk f32, worker → page, RingBuffer of js/ring.js)', '');
+    L.push('## Ring throughput (bulk f32, worker → page, RingBuffer of crates/wasmbridge/runtime/ring.js)', '');
     L.push(rg.error ? `Failed: ${rg.error.split('\n')[0]}` : `Producer: ${rg.producer} (js/test/shared.test.mjs uses a Rust-guest producer instead). Consumer: ${rg.consumer}. Ring of ${rg.capacity / (1 << 20)} Mi f32; ${rg.rounds} rounds of ${rg.count / (1 << 20)} Mi f32 (${rg.bytes / (1 << 20)} MiB) after a warm-up round: **${fmt(med(rg.gbps), 2)} GB/s** median (${fmt(rg.gbps.min, 2)}–${fmt(rg.gbps.max, 2)}), ${fmtMs(med(rg.ms))} per round; checksum ${rg.checksums.every((c) => c.ok) ? 'equal to the expected one in every round, nothing lost' : '**wrong**'}.`, '');
   }
   L.push('## Godot round trip and fast lane', '');

@@ -283,7 +283,7 @@ let ringWorker = null;
 
 /**
  * One round of bulk f32 from a plain JS worker to the page through a
- * RingBuffer (js/ring.js): the worker pushes `count` elements in chunks of
+ * RingBuffer (crates/wasmbridge/runtime/ring.js): the worker pushes `count` elements in chunks of
  * `chunk`, the page pops them into a preallocated Float32Array and checks
  * every element (a running sum plus the first element of every pop). The
  * time includes that check. GB/s = count × 4 bytes / time.

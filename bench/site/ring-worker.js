@@ -1,5 +1,5 @@
 // The producer of the ring throughput row of `cargo xtask bench`: a plain JS
-// module worker that pushes bulk f32 into a RingBuffer (js/ring.js) made on the
+// module worker that pushes bulk f32 into a RingBuffer (crates/wasmbridge/runtime/ring.js) made on the
 // page. Element i of the stream is (i & 0xffff), pushed in large chunks from a
 // precomputed pattern, so the page can check every element it pops.
 

@@ -1,6 +1,6 @@
 // Audio streaming in real Chromium: the demo guest's synth (compute::synth)
 // rendered in a worker straight into a SharedArrayBuffer ring, played by the
-// AudioWorklet (js/audio-worklet.js) through js/audio.js; the same through an
+// AudioWorklet (crates/wasmbridge/runtime/audio-worklet.js) through crates/wasmbridge/runtime/audio.js; the same through an
 // OfflineAudioContext against a direct render; and the fallback without
 // cross-origin isolation. Needs the demo-guest bundle (`wasmbridge build -p demo-guest`).
 

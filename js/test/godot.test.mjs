@@ -1,4 +1,4 @@
-// The Godot side: js/godot.js (window.WasmBridge for JavaScriptBridge) and the
+// The Godot side: crates/wasmbridge/runtime/godot.js (window.WasmBridge for JavaScriptBridge) and the
 // GDScript addon in godot/addons/wasmbridge, run in a real Godot 4.6 web engine
 // (fetched from npm into js/.cache on first run) in Debian's Chromium, with
 // and without cross-origin isolation. Each GDScript test checks everything
@@ -14,7 +14,7 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, read
 import { join } from 'node:path';
 import { startServer, launchBrowser, openPage, bundle, BIN, TARGET } from './harness.mjs';
 import { ensureEngine, makeRunnerSite, runGodot, placeFile, JS_DIR } from './godot/engine.mjs';
-import { createBridge, safeParse, godotStrtod } from '../godot.js';
+import { createBridge, safeParse, godotStrtod } from '../../crates/wasmbridge/runtime/godot.js';
 
 // ---------------------------------------------------------------------------
 // The adapter over a stand-in pool, in Node: argument decoding, result

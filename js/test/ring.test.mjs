@@ -1,4 +1,4 @@
-// Tests of js/ring.js and js/audio-worklet.js (node --test js/test/ring.test.mjs).
+// Tests of crates/wasmbridge/runtime/ring.js and crates/wasmbridge/runtime/audio-worklet.js (node --test js/test/ring.test.mjs).
 // Rust and JS are held to one layout two ways: every `pub const` of
 // crates/wasmbridge-guest/src/ring.rs must equal LAYOUT here, and the GOLDEN_*
 // byte images pinned by crates/wasmbridge-guest/tests/ring_layout.rs (which a
@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import { LAYOUT, RingBuffer } from '../ring.js';
+import { LAYOUT, RingBuffer } from '../../crates/wasmbridge/runtime/ring.js';
 
 const RING_RS = new URL('../../crates/wasmbridge-guest/src/ring.rs', import.meta.url);
 const RING_LAYOUT_RS = new URL('../../crates/wasmbridge-guest/tests/ring_layout.rs', import.meta.url);
@@ -275,7 +275,7 @@ test(`a worker pushes ${TOTAL} f32, the main thread pops them all in order`, asy
   const ring = RingBuffer.create(1 << 14, { kind: 'f32' });
   const worker = new Worker(PRODUCER, {
     eval: true,
-    workerData: { ringUrl: new URL('../ring.js', import.meta.url).href, buffer: ring.buffer, total: TOTAL, period: PERIOD, timeoutMs },
+    workerData: { ringUrl: new URL('../../crates/wasmbridge/runtime/ring.js', import.meta.url).href, buffer: ring.buffer, total: TOTAL, period: PERIOD, timeoutMs },
   });
   let producerResult = null;
   let producerError = null;
@@ -334,7 +334,7 @@ test('the audio worklet de-interleaves, counts underruns, reports 4 times a seco
   };
   globalThis.registerProcessor = (name, processor) => registered.set(name, processor);
   try {
-    await import('../audio-worklet.js');
+    await import('../../crates/wasmbridge/runtime/audio-worklet.js');
   } finally {
     delete globalThis.AudioWorkletProcessor;
     delete globalThis.registerProcessor;

@@ -6,7 +6,7 @@
 //!   (call them through one pinned handle), rendering on where it stopped:
 //!   what a page without cross-origin isolation plays from;
 //! - `synthStream(ring, sequenceJson, chunkFrames, maxFrames)`: keeps a
-//!   SharedArrayBuffer ring (`js/ring.js`, 2 channels) filled until cancelled,
+//!   SharedArrayBuffer ring (`crates/wasmbridge/runtime/ring.js`, 2 channels) filled until cancelled,
 //!   for an AudioWorklet to play (wasm32 only: the ring lives in JS).
 //!
 //! Why the guest writes the ring itself: it renders a chunk into a scratch
@@ -103,7 +103,7 @@ pub fn chunk_frames(chunk_frames: f64, capacity: usize) -> Result<usize> {
 }
 
 /// Renders `sequenceJson` into `ring` (a 2-channel f32 ring made by
-/// `RingBuffer.create` in js/ring.js) for as long as it is not cancelled, or
+/// `RingBuffer.create` in crates/wasmbridge/runtime/ring.js) for as long as it is not cancelled, or
 /// until `maxFrames` frames (0: no limit) are in the ring; returns the frames
 /// written. It writes a chunk of `chunkFrames` whenever the ring has room for
 /// one, so the ring stays full to within one chunk, and otherwise sleeps with

@@ -1,4 +1,4 @@
-//! Filters over shared regions (`pool.shared()` in js/shared.js): the input
+//! Filters over shared regions (`pool.shared()` in crates/wasmbridge/runtime/shared.js): the input
 //! and output images are `Uint8Array` views of SharedArrayBuffers that every
 //! worker sees, so a band call moves no pixels through `postMessage` at all.
 //!

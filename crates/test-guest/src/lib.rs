@@ -119,7 +119,7 @@ pub fn ring_checksum(h: u32, sample: f32) -> u32 {
 }
 
 /// Pushes `count` samples ([`ring_sample`]) into `ring`, a 1-channel f32
-/// ring made by `RingBuffer.create` in js/ring.js, in pieces of at most
+/// ring made by `RingBuffer.create` in crates/wasmbridge/runtime/ring.js, in pieces of at most
 /// `chunk` elements, never more than the ring has room for (so it never
 /// counts an overrun); sleeps briefly with `Atomics.wait` while the ring is
 /// full. Returns the checksum ([`ring_checksum`]) of everything it pushed, or

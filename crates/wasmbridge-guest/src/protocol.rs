@@ -1,6 +1,6 @@
 //! The guest's half of the page↔worker wire protocol: everything a guest module
-//! and `js/worker.js` must agree on, and nothing else. Its JS counterpart is
-//! `js/protocol.js`; change both together.
+//! and `crates/wasmbridge/runtime/worker.js` must agree on, and nothing else. Its JS counterpart is
+//! `crates/wasmbridge/runtime/protocol.js`; change both together.
 
 /// Version of this contract. The worker refuses a guest whose
 /// `__wasmbridge_abi()` returns another number.
@@ -28,7 +28,7 @@ pub const CANCEL_PROBE: &str = "__wasmbridge_cancelled";
 pub const PROGRESS_REPORTER: &str = "__wasmbridge_progress";
 
 /// Error codes a guest can produce. The runtime adds its own (`TIMEOUT`,
-/// `WORKER_LOST`, …), listed in `js/protocol.js`.
+/// `WORKER_LOST`, …), listed in `crates/wasmbridge/runtime/protocol.js`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     /// The guest ran and reported a failure (`Result::Err`).

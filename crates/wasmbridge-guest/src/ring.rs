@@ -1,5 +1,5 @@
 //! A single-producer single-consumer ring buffer with one byte layout shared by
-//! Rust and JS: a SharedArrayBuffer made by `js/ring.js` can be fed by a Rust
+//! Rust and JS: a SharedArrayBuffer made by `crates/wasmbridge/runtime/ring.js` can be fed by a Rust
 //! guest through `SharedRing` (wasm32 only) and drained by an AudioWorklet,
 //! and the same algorithm runs natively over ordinary memory ([`channel`]).
 //!
@@ -7,7 +7,7 @@
 //!
 //! All fields are `u32` in the platform's byte order, which is little-endian
 //! wherever wasm and JS run. A header of three 64-byte lines, then the data.
-//! The JS twin of this table is at the top of `js/ring.js`; the constants below
+//! The JS twin of this table is at the top of `crates/wasmbridge/runtime/ring.js`; the constants below
 //! are checked against it by `js/test/ring.test.mjs`, and the byte image of a
 //! known ring by `tests/ring_layout.rs` and that same JS test.
 //!
@@ -153,7 +153,7 @@ pub fn byte_length<T: Element>(capacity: u32) -> u64 {
 }
 
 /// The shape of a ring and all of its index arithmetic, shared by every
-/// backing (native memory and a SharedArrayBuffer) and mirrored by `js/ring.js`.
+/// backing (native memory and a SharedArrayBuffer) and mirrored by `crates/wasmbridge/runtime/ring.js`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
     capacity: u32,
@@ -693,7 +693,7 @@ mod shared {
             Ok(ring)
         }
 
-        /// Attaches to a ring made by `RingBuffer.create` in `js/ring.js` or
+        /// Attaches to a ring made by `RingBuffer.create` in `crates/wasmbridge/runtime/ring.js` or
         /// by [`SharedRing::create`], checking its header.
         pub fn attach(buffer: &SharedArrayBuffer) -> Result<Self, LayoutError> {
             let length = u64::from(buffer.byte_length());

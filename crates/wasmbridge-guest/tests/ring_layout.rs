@@ -1,9 +1,9 @@
 //! The ring's bytes, pinned: a native ring run through a fixed script must leave
 //! exactly the memory image below. `js/test/ring.test.mjs` reads the GOLDEN_*
-//! arrays out of this file, runs the same script on `js/ring.js` and requires
+//! arrays out of this file, runs the same script on `crates/wasmbridge/runtime/ring.js` and requires
 //! the same bytes, and attaches to these bytes to read them back — so Rust and
 //! JS agree on every offset, the index wrap and the counters. The same JS test
-//! also compares every `pub const` of `src/ring.rs` with `LAYOUT` in `js/ring.js`.
+//! also compares every `pub const` of `src/ring.rs` with `LAYOUT` in `crates/wasmbridge/runtime/ring.js`.
 
 use wasmbridge_guest::ring::*;
 

@@ -14,26 +14,26 @@ pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// The JS runtime, compiled into the CLI so a bundle never mixes runtime versions.
 pub const RUNTIME_FILES: &[(&str, &str)] = &[
-    ("wasmbridge.js", include_str!("../../../js/wasmbridge.js")),
+    ("wasmbridge.js", include_str!("../runtime/wasmbridge.js")),
     (
         "wasmbridge.d.ts",
-        include_str!("../../../js/wasmbridge.d.ts"),
+        include_str!("../runtime/wasmbridge.d.ts"),
     ),
-    ("pool.js", include_str!("../../../js/pool.js")),
-    ("worker.js", include_str!("../../../js/worker.js")),
-    ("protocol.js", include_str!("../../../js/protocol.js")),
-    ("error.js", include_str!("../../../js/error.js")),
-    ("godot.js", include_str!("../../../js/godot.js")),
-    ("godot.d.ts", include_str!("../../../js/godot.d.ts")),
-    ("lane.js", include_str!("../../../js/lane.js")),
-    ("shared.js", include_str!("../../../js/shared.js")),
-    ("ring.js", include_str!("../../../js/ring.js")),
-    ("ring.d.ts", include_str!("../../../js/ring.d.ts")),
+    ("pool.js", include_str!("../runtime/pool.js")),
+    ("worker.js", include_str!("../runtime/worker.js")),
+    ("protocol.js", include_str!("../runtime/protocol.js")),
+    ("error.js", include_str!("../runtime/error.js")),
+    ("godot.js", include_str!("../runtime/godot.js")),
+    ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
+    ("lane.js", include_str!("../runtime/lane.js")),
+    ("shared.js", include_str!("../runtime/shared.js")),
+    ("ring.js", include_str!("../runtime/ring.js")),
+    ("ring.d.ts", include_str!("../runtime/ring.d.ts")),
     (
         "audio-worklet.js",
-        include_str!("../../../js/audio-worklet.js"),
+        include_str!("../runtime/audio-worklet.js"),
     ),
-    ("audio.js", include_str!("../../../js/audio.js")),
+    ("audio.js", include_str!("../runtime/audio.js")),
 ];
 
 #[derive(Debug, Clone)]

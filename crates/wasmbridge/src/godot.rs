@@ -1,9 +1,9 @@
 //! `wasmbridge godot install`: puts a bundle into a Godot web export so the
-//! game's GDScript reaches it through `window.WasmBridge` (js/godot.js) and the
+//! game's GDScript reaches it through `window.WasmBridge` (crates/wasmbridge/runtime/godot.js) and the
 //! addon in godot/addons/wasmbridge.
 //!
 //! It copies the bundle's files into `<export-dir>/wasmbridge/`, adds
-//! `js/godot.js` when the bundle lacks it, and loads it from the export's
+//! `crates/wasmbridge/runtime/godot.js` when the bundle lacks it, and loads it from the export's
 //! `index.html` with one `<script type="module">` before `</head>`. Running it
 //! again changes nothing: files are only written when their bytes differ, and
 //! the loader is recognised by its marker comment (or by an existing tag that
@@ -24,7 +24,7 @@ pub const LOADER_MARKER: &str = "<!-- wasmbridge: loads window.WasmBridge for th
 pub const LOADER_TAG: &str = r#"<script type="module" src="wasmbridge/godot.js"></script>"#;
 
 /// The Godot adapter, for bundles built without it.
-const GODOT_JS: &str = include_str!("../../../js/godot.js");
+const GODOT_JS: &str = include_str!("../runtime/godot.js");
 
 /// Files the adapter imports; a bundle without them cannot work.
 const RUNTIME_FILES: [&str; 6] = [

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// Version of the manifest format; `js/pool.js` reads version 1.
+/// Version of the manifest format; `crates/wasmbridge/runtime/pool.js` reads version 1.
 pub const FORMAT: u32 = 1;
 
 /// Prefix of the guest library's own exports; they are never callable.

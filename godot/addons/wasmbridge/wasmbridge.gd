@@ -415,7 +415,7 @@ func _finish_later(job: Job, result: Dictionary) -> void:
 
 # ---- values ----
 
-# Turns GDScript values into what js/godot.js decodes. `_path` holds the keys
+# Turns GDScript values into what crates/wasmbridge/runtime/godot.js decodes. `_path` holds the keys
 # down to the value being encoded; it is formatted only for an error message.
 func _encode(v, depth: int):
 	if depth > 64:

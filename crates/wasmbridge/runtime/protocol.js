@@ -29,7 +29,7 @@ export const GUEST_ERROR_MARKER = '__wasmbridgeError';
  *   lock: string (a Web Lock the worker holds until it dies; the page's request for it is
  *   granted when the worker is gone), memoryLimit: number (bytes, 0 = none),
  *   lane?: SharedArrayBuffer (only for the fast lane's dedicated worker: after `ready` it
- *   serves that buffer forever, see js/lane.js, and takes no `calls` messages) }`.
+ *   serves that buffer forever, see lane.js, and takes no `calls` messages) }`.
  * - `calls`: `{ calls: WireCall[] }`, run in order; one message may carry many calls.
  */
 export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
@@ -43,7 +43,7 @@ export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
  * - `results`: `{ results: WireResult[], restarts: number }`; buffers in values are transferred.
  * - `progress`: `{ id: number, fraction: number }` from `wasmbridge_guest::progress`.
  * - `lane-result`: `{ result: WireResult }` from a lane worker, for a lane call whose
- *   result does not fit the lane buffer (js/lane.js).
+ *   result does not fit the lane buffer (lane.js).
  */
 export const FROM_WORKER = Object.freeze({
   ALIVE: 'alive',

@@ -137,7 +137,7 @@ export declare const startAudio: StartAudio;
 export declare const SharedRegion: new (byteLength: number) => SharedRegion;
 
 /**
- * A SharedArrayBuffer that calls read and write without a postMessage copy (js/shared.js).
+ * A SharedArrayBuffer that calls read and write without a postMessage copy (shared.js).
  * Pass it, or `region.view(offset, length)`, as an argument: the guest receives a
  * `Uint8Array` view. A guest parameter `&[u8]` still copies the view into wasm memory
  * (stable wasm memory is not shared); a `js_sys::Uint8Array` parameter copies only what it reads.
@@ -204,7 +204,7 @@ export interface AudioStats {
 export interface AudioStream {
   readonly context: BaseAudioContext;
   readonly node: AudioNode;
-  /** Ring mode only: the ring (js/ring.js) the worklet plays from. */
+  /** Ring mode only: the ring (ring.js) the worklet plays from. */
   readonly ring?: import('./ring.js').RingBuffer;
   stats(): AudioStats;
   stop(): Promise<void>;

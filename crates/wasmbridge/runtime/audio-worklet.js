@@ -1,5 +1,5 @@
 // An AudioWorkletProcessor that plays interleaved f32 audio from a ring buffer
-// (js/ring.js) filled by another thread: a worker, or a Rust guest through
+// (ring.js) filled by another thread: a worker, or a Rust guest through
 // `wasmbridge_guest::ring::SharedRing<f32>`.
 //
 //   await context.audioWorklet.addModule(new URL('./audio-worklet.js', import.meta.url));

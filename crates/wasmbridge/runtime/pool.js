@@ -77,7 +77,7 @@ export class Pool {
   /** @type {Map<string, any>} */ #fnStats = new Map();
   #isolated = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
   #api = null;
-  /** @type {Lane | null} the fast lane (js/lane.js), started by the first fastCall */
+  /** @type {Lane | null} the fast lane (lane.js), started by the first fastCall */
   #lane = null;
 
   /**
@@ -124,13 +124,13 @@ export class Pool {
   }
 
   /**
-   * `call`, through the fast lane (js/lane.js): a dedicated worker with its
+   * `call`, through the fast lane (lane.js): a dedicated worker with its
    * own guest instance, reached through a SharedArrayBuffer instead of
    * postMessage. Takes the normal path when the page is not cross-origin
    * isolated, before the pool is ready, with `transfer` or `onProgress`, or
    * when the name and arguments do not fit the lane (only numbers,
    * booleans, null, undefined and strings, encoding into 252 bytes; see
-   * js/lane.js). Meant for small calls of stateless functions.
+   * lane.js). Meant for small calls of stateless functions.
    * @returns {Promise<any>}
    */
   fastCall(nameOrOptions, ...args) {
@@ -144,7 +144,7 @@ export class Pool {
    * A SharedArrayBuffer region that calls read and write without copying it
    * through postMessage: pass the region, or `region.view(offset, length)`,
    * as an argument and the guest receives a Uint8Array view of it. Throws
-   * NOT_ISOLATED when the page is not cross-origin isolated. See js/shared.js.
+   * NOT_ISOLATED when the page is not cross-origin isolated. See shared.js.
    * @param {number} byteLength
    */
   shared(byteLength) {
