@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, launchBrowser, openPage, bundle, BIN, TARGET } from './harness.mjs';
-import { ensureEngine, makeRunnerSite, runGodot, placeFile, JS_DIR } from './godot/engine.mjs';
+import { ensureEngine, makeRunnerSite, runGodot, placeFile, RUNTIME_DIR } from './godot/engine.mjs';
 import { createBridge, safeParse, godotStrtod } from '../../crates/wasmbridge/runtime/godot.js';
 
 // ---------------------------------------------------------------------------
@@ -505,7 +505,7 @@ function installLikeTheCli(exportDir, bundleDir) {
   const target = join(exportDir, 'wasmbridge');
   mkdirSync(target, { recursive: true });
   cpSync(bundleDir, target, { recursive: true });
-  if (!existsSync(join(bundleDir, 'godot.js'))) cpSync(join(JS_DIR, 'godot.js'), join(target, 'godot.js'));
+  if (!existsSync(join(bundleDir, 'godot.js'))) cpSync(join(RUNTIME_DIR, 'godot.js'), join(target, 'godot.js'));
   const indexPath = join(exportDir, 'index.html');
   const html = readFileSync(indexPath, 'utf8');
   const tag = '<!-- wasmbridge: loads window.WasmBridge for the Godot addon -->\n<script type="module" src="wasmbridge/godot.js"></script>\n';

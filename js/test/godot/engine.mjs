@@ -11,6 +11,8 @@ import { makeZip } from './zip.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const JS_DIR = resolve(HERE, '..', '..');
 export const REPO = resolve(JS_DIR, '..');
+/** The runtime's sources, inside the CLI crate. */
+export const RUNTIME_DIR = resolve(REPO, 'crates', 'wasmbridge', 'runtime');
 export const ADDON_DIR = join(REPO, 'godot', 'addons', 'wasmbridge');
 export const SCRIPTS_DIR = join(HERE, 'scripts');
 
@@ -174,7 +176,7 @@ export function makeRunnerSite(site, { engineDir, bundleDir }) {
   const wb = join(site, 'wasmbridge');
   mkdirSync(wb, { recursive: true });
   for (const name of readdirSync(bundleDir)) copyFileSync(join(bundleDir, name), join(wb, name));
-  copyFileSync(join(JS_DIR, 'godot.js'), join(wb, 'godot.js'));
+  copyFileSync(join(RUNTIME_DIR, 'godot.js'), join(wb, 'godot.js'));
   return site;
 }
 
