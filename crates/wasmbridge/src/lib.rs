@@ -7,3 +7,4 @@ pub mod deploy;
 pub mod godot;
 pub mod manifest;
 pub mod server;
+pub mod tree;
