@@ -3,6 +3,7 @@
 //! and `manifest.json`.
 
 use crate::manifest::{self, FileInfo, Manifest};
+use crate::runtime;
 use crate::tree::{self, Symlinks};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -11,30 +12,6 @@ use std::process::Command;
 
 /// Must equal the `wasm-bindgen` version guests link (pinned in the workspace).
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
-
-/// The JS runtime, compiled into the CLI so a bundle never mixes runtime versions.
-pub const RUNTIME_FILES: &[(&str, &str)] = &[
-    ("wasmbridge.js", include_str!("../runtime/wasmbridge.js")),
-    (
-        "wasmbridge.d.ts",
-        include_str!("../runtime/wasmbridge.d.ts"),
-    ),
-    ("pool.js", include_str!("../runtime/pool.js")),
-    ("worker.js", include_str!("../runtime/worker.js")),
-    ("protocol.js", include_str!("../runtime/protocol.js")),
-    ("error.js", include_str!("../runtime/error.js")),
-    ("godot.js", include_str!("../runtime/godot.js")),
-    ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
-    ("lane.js", include_str!("../runtime/lane.js")),
-    ("shared.js", include_str!("../runtime/shared.js")),
-    ("ring.js", include_str!("../runtime/ring.js")),
-    ("ring.d.ts", include_str!("../runtime/ring.d.ts")),
-    (
-        "audio-worklet.js",
-        include_str!("../runtime/audio-worklet.js"),
-    ),
-    ("audio.js", include_str!("../runtime/audio.js")),
-];
 
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -216,7 +193,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .context("reading the TypeScript definitions wasm-bindgen wrote")?;
     let functions = manifest::functions_from_dts(&dts).context("reading the guest's functions")?;
 
-    for (name, text) in RUNTIME_FILES {
+    for (name, text) in runtime::FILES {
         std::fs::write(staging.join(name), text).with_context(|| format!("writing {name}"))?;
     }
     let mut files = BTreeMap::new();
