@@ -140,12 +140,12 @@ try {
   await main.page.waitForFunction(() => window.benchLoaded === true, null, { timeout: 30_000 });
   const info = await main.page.evaluate(() => window.bench.setup());
   Object.assign(results.env, info);
-  log(`page ready: crossOriginIsolated=${info.isolated}, hardwareConcurrency=${info.hardwareConcurrency}, Go: ${info.goStatus}, pool.shared: ${info.poolShared}, pool.fastCall: ${info.poolFastCall}`);
+  log(`page ready: crossOriginIsolated=${info.isolated}, hardwareConcurrency=${info.hardwareConcurrency}, Go: ${info.goStatus}`);
   const ev = (fn, ...args) => main.page.evaluate(([f, a]) => window.bench[f](...a), [fn, args]);
 
-  await section('latency', () => latency(ev, info));
+  await section('latency', () => latency(ev));
   await section('throughput', () => throughput(ev));
-  await section('largeData', () => largeData(ev, info));
+  await section('largeData', () => largeData(ev));
   await section('kernels', () => kernels(ev));
   await section('scaling', () => scaling(ev));
   await section('ring', () => ring(ev));
@@ -153,7 +153,7 @@ try {
   await section('startup', () => startup());
   await section('sizes', () => sizes());
   await section('godot', () => godot(info));
-  await section('fastLane', () => fastLane(info));
+  await section('fastLane', () => fastLane());
 } catch (e) {
   results.errors.push(`run aborted: ${e.stack ?? e}`);
   log(`ERROR: ${e.stack ?? e}`);
@@ -176,11 +176,10 @@ async function section(name, f) {
 
 // ---- call latency ----
 
-async function latency(ev, info) {
+async function latency(ev) {
   const rounds = QUICK ? 2 : 5;
   const n = QUICK ? 300 : 1000;
-  const names = ['postMessage', 'wasmbridge', 'comlink'];
-  if (info.poolFastCall) names.splice(2, 0, 'fastCall');
+  const names = ['postMessage', 'wasmbridge', 'fastCall', 'comlink'];
   if (hasGo) names.push('go');
   const per = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
@@ -252,11 +251,10 @@ async function throughput(ev) {
 
 // ---- large data ----
 
-async function largeData(ev, info) {
+async function largeData(ev) {
   const sizes = QUICK ? [1, 16] : [1, 16, 64];
-  const modes = ['rawClone', 'rawTransfer', 'poolClone', 'poolTransfer'];
-  if (info.poolShared) modes.push('poolShared');
-  const out = { sizes, modes, results: {}, shared: info.poolShared ? 'measured' : 'not available: pool.shared does not exist' };
+  const modes = ['rawClone', 'rawTransfer', 'poolClone', 'poolTransfer', 'poolShared'];
+  const out = { sizes, modes, results: {} };
   for (const mib of sizes) {
     const reps = mib >= 64 ? 5 : mib >= 16 ? 5 : 9;
     out.results[mib] = {};
@@ -434,8 +432,7 @@ async function godot() {
   return godotRoundTrip({ browser, log, stats, quick: QUICK, out: OUT, bin: process.env.WASMBRIDGE_BIN });
 }
 
-function fastLane(info) {
-  if (!info.poolFastCall) return { pending: 'pool.fastCall does not exist in this tree yet' };
+function fastLane() {
   return { measured: 'in the call latency section (fastCall row)' };
 }
 

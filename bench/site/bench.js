@@ -54,8 +54,6 @@ export async function setup() {
     hardwareConcurrency: navigator.hardwareConcurrency,
     userAgent: navigator.userAgent,
     goStatus: env.go ? 'ok' : env.goError,
-    poolShared: 'shared' in env.pool && env.pool.shared !== undefined,
-    poolFastCall: typeof env.pool.fastCall === 'function',
   };
 }
 
@@ -66,7 +64,7 @@ function contenders() {
     wasmbridge: (i) => env.pool.call('add', i, 1),
     comlink: (i) => env.comlink.add(i, 1),
   };
-  if (typeof env.pool.fastCall === 'function') list.fastCall = (i) => env.pool.fastCall('add', i, 1);
+  list.fastCall = (i) => env.pool.fastCall('add', i, 1);
   if (env.go) list.go = (i) => env.go.callGoFunction('add', i, 1);
   return list;
 }
@@ -236,8 +234,7 @@ export async function scaling(workers, reps, sigma = 2) {
 
 /**
  * The same split as `scaling`, with the image and the output in shared
- * regions and `filterBandInto` (no pixels through postMessage), when the
- * runtime and the guest have them.
+ * regions and `filterBandInto` (no pixels through postMessage).
  */
 export async function scalingShared(workers, reps, sigma = 2) {
   const w = 3840;
@@ -246,8 +243,6 @@ export async function scalingShared(workers, reps, sigma = 2) {
   const { createPool: createSimdPool } = await import('./simd/wasmbridge.js');
   const pool = await createSimdPool({ size: workers });
   try {
-    if (typeof pool.shared !== 'function') return { unavailable: 'pool.shared does not exist' };
-    if (!pool.functions.some((f) => f.name === 'filterBandInto')) return { unavailable: 'the demo guest has no filterBandInto' };
     const params = JSON.stringify({ sigma });
     const src = pool.shared(w * h * 4);
     const dst = pool.shared(w * h * 4);

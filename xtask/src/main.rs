@@ -1,27 +1,71 @@
-//! Project tasks, run as `cargo xtask <task>`:
-//! - `test`: every test tier (lint, Rust, browser), with a count per tier;
+//! Project tasks, run as `cargo xtask <task>` (`cargo xtask --help` lists them):
+//! - `test`: every test tier (lint, Rust, browser and JS, fuzz), with passed,
+//!   failed, skipped and todo counts per tier; a skip whose reason is not in
+//!   [`ALLOWED_SKIPS`] fails the run;
+//! - `bench`: the benchmark report (`bench.rs`);
+//! - `soak`: `wasmbridge serve` and nginx under wrk (`soak.rs`);
 //! - `setup`: install what a fresh machine lacks (Debian packages, npm packages);
 //! - `dist`: the release bundle of the demo guest and the release CLI.
+//!
+//! A new task is a variant of [`Task`] (its doc line is the usage text) and an
+//! arm in `main`. A new test tier is a function `fn name(root: &Path) ->
+//! Result<Tier>` that runs its tests and counts them, pushed in [`test`].
 
 mod bench;
 mod soak;
 
 use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "wasmbridge's project tasks",
+    arg_required_else_help = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Every test tier (lint, Rust, browser and JS, fuzz), with passed, failed, skipped and todo counts per tier
+    Test(TestArgs),
+    /// The benchmarks: target/bench/report.{json,md,html,png}
+    Bench(bench::BenchArgs),
+    /// `wasmbridge serve` and nginx loaded by wrk on loopback, and the server's memory over a longer run
+    Soak(soak::SoakArgs),
+    /// Install what a fresh machine lacks: Chromium, nginx and wrk from Debian, the npm packages of js/
+    Setup,
+    /// The release bundle of the demo guest and the release CLI, in target/dist
+    Dist,
+}
+
+/// `cargo xtask test`.
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// Leave out the lint tier (cargo fmt --check, cargo clippy)
+    #[arg(long)]
+    no_lint: bool,
+    /// Leave out the fuzz tier
+    #[arg(long)]
+    no_fuzz: bool,
+}
+
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let root = root()?;
-    match args.first().map(String::as_str) {
-        Some("test") => test(&root, &args[1..]),
-        Some("bench") => bench::run(&root, &args[1..]),
-        Some("soak") => soak::run(&root, &args[1..]),
-        Some("setup") => setup(&root),
-        Some("dist") => dist(&root),
-        Some(other) => bail!("unknown task {other:?}: expected test, setup or dist"),
-        None => bail!("usage: cargo xtask <test|setup|dist>"),
+    match cli.task {
+        Task::Test(args) => test(&root, &args),
+        Task::Bench(args) => bench::run(&root, &args),
+        Task::Soak(args) => soak::run(&root, &args),
+        Task::Setup => setup(&root),
+        Task::Dist => dist(&root),
     }
 }
 
@@ -93,46 +137,146 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Skips that do not fail the run, by the start of their reason, each with
+/// why it is acceptable. Every other skip (or ignored Rust test) counts as a
+/// failure: a test that cannot run here must say so in this one place. There
+/// are none today.
+const ALLOWED_SKIPS: &[(&str, &str)] = &[];
+
+/// A test that did not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Skip {
+    test: String,
+    reason: String,
+}
+
+fn allowed(skip: &Skip) -> bool {
+    ALLOWED_SKIPS
+        .iter()
+        .any(|(prefix, _)| skip.reason.starts_with(prefix))
+}
+
 /// Counts of one tier.
+#[derive(Debug, Default)]
 struct Tier {
     name: &'static str,
     passed: u64,
     failed: u64,
+    /// Tests the runner reported as skipped (node) or ignored (cargo).
+    skipped: Vec<Skip>,
+    /// Node's `todo` tests: they run but cannot fail the run, so they count as failures unless allowed.
+    todo: Vec<Skip>,
     seconds: f64,
 }
 
-fn test(root: &Path, args: &[String]) -> Result<()> {
-    let quick = args.iter().any(|a| a == "--no-lint");
-    setup(root)?;
-    let mut tiers = Vec::new();
-    let started = Instant::now();
-
-    if !quick {
-        let t = Instant::now();
-        let fmt = Command::new("cargo")
-            .current_dir(root)
-            .args(["fmt", "--all", "--", "--check"])
-            .status()?;
-        let clippy = Command::new("cargo")
-            .current_dir(root)
-            .args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])
-            .status()?;
-        let passed = u64::from(fmt.success()) + u64::from(clippy.success());
-        tiers.push(Tier {
-            name: "lint (fmt, clippy)",
-            passed,
-            failed: 2 - passed,
-            seconds: t.elapsed().as_secs_f64(),
-        });
+impl Tier {
+    /// Names the counted tier and times it from `started`; a runner that
+    /// failed without a failing test (a crash, a build error) counts as one failure.
+    fn finish(
+        mut self,
+        name: &'static str,
+        status: std::process::ExitStatus,
+        started: Instant,
+    ) -> Self {
+        if !status.success() && self.failed == 0 {
+            self.failed = 1;
+        }
+        self.name = name;
+        self.seconds = started.elapsed().as_secs_f64();
+        self
     }
 
+    fn unexpected(&self) -> impl Iterator<Item = &Skip> {
+        self.skipped
+            .iter()
+            .chain(&self.todo)
+            .filter(|s| !allowed(s))
+    }
+}
+
+fn test(root: &Path, args: &TestArgs) -> Result<()> {
+    setup(root)?;
+    let started = Instant::now();
+    let mut tiers = Vec::new();
+    if !args.no_lint {
+        tiers.push(lint(root)?);
+    }
+    tiers.push(rust_tests(root)?);
+    tiers.push(browser_tests(root)?);
+    if !args.no_fuzz {
+        tiers.push(fuzz(root, FUZZ_SECONDS)?);
+    }
+    summarize(&tiers, started.elapsed().as_secs_f64())
+}
+
+/// Prints the per-tier table and fails on failures and unexpected skips.
+fn summarize(tiers: &[Tier], seconds: f64) -> Result<()> {
+    println!("\nxtask test summary ({seconds:.0} s):");
+    for tier in tiers {
+        println!(
+            "  {:<32} {:>5} passed, {:>3} failed, {:>3} skipped, {:>3} todo  ({:.0} s)",
+            tier.name,
+            tier.passed,
+            tier.failed,
+            tier.skipped.len(),
+            tier.todo.len(),
+            tier.seconds
+        );
+        for skip in tier.skipped.iter().chain(&tier.todo) {
+            let verdict = if allowed(skip) {
+                "allowed"
+            } else {
+                "NOT ALLOWED"
+            };
+            println!("      {verdict}: {} ({})", skip.test, skip.reason);
+        }
+    }
+    let passed: u64 = tiers.iter().map(|t| t.passed).sum();
+    let failed: u64 = tiers.iter().map(|t| t.failed).sum();
+    let unexpected = tiers.iter().flat_map(Tier::unexpected).count();
+    println!(
+        "xtask: {passed} passed, {failed} failed, {unexpected} skipped without an allowed reason"
+    );
+    if failed > 0 || unexpected > 0 {
+        bail!(
+            "{failed} tests failed and {unexpected} were skipped without a reason listed in xtask's ALLOWED_SKIPS"
+        );
+    }
+    Ok(())
+}
+
+/// `cargo fmt --check` and `cargo clippy -D warnings`, one count each.
+fn lint(root: &Path) -> Result<Tier> {
+    let t = Instant::now();
+    let fmt = Command::new("cargo")
+        .current_dir(root)
+        .args(["fmt", "--all", "--", "--check"])
+        .status()
+        .context("running cargo fmt")?;
+    let clippy = Command::new("cargo")
+        .current_dir(root)
+        .args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .status()
+        .context("running cargo clippy")?;
+    let passed = u64::from(fmt.success()) + u64::from(clippy.success());
+    Ok(Tier {
+        name: "lint (fmt, clippy)",
+        passed,
+        failed: 2 - passed,
+        seconds: t.elapsed().as_secs_f64(),
+        ..Tier::default()
+    })
+}
+
+/// `cargo test --workspace`: unit, property, server and CLI tests.
+fn rust_tests(root: &Path) -> Result<Tier> {
     let t = Instant::now();
     let output = Command::new("cargo")
         .current_dir(root)
@@ -142,17 +286,12 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         .context("running cargo test")?;
     let text = String::from_utf8_lossy(&output.stdout);
     print!("{text}");
-    let (mut passed, mut failed) = cargo_counts(&text);
-    if !output.status.success() && failed == 0 {
-        failed = 1;
-    }
-    tiers.push(Tier {
-        name: "rust (unit, property, server)",
-        passed,
-        failed,
-        seconds: t.elapsed().as_secs_f64(),
-    });
+    Ok(cargo_counts(&text).finish("rust (unit, property, server)", output.status, t))
+}
 
+/// Builds the CLI and the bundles the browser tests load, then runs
+/// `node --test` over js/test/ with the CLI it built.
+fn browser_tests(root: &Path) -> Result<Tier> {
     let t = Instant::now();
     run(Command::new("cargo")
         .current_dir(root)
@@ -171,6 +310,9 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
     eprintln!("xtask: bundles built in {:.0} s", t.elapsed().as_secs_f64());
 
     let t = Instant::now();
+    let tap_file = root.join("target").join("js-tests.tap");
+    // A TAP file left by an earlier run must not be read as this run's.
+    let _ = std::fs::remove_file(&tap_file);
     let output = Command::new("node")
         .current_dir(root.join("js"))
         .args([
@@ -186,39 +328,8 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         .output()
         .context("running node --test (is Node.js 20+ installed?)")?;
     print!("{}", String::from_utf8_lossy(&output.stdout));
-    let tap = std::fs::read_to_string(root.join("target").join("js-tests.tap")).unwrap_or_default();
-    (passed, failed) = node_counts(&tap);
-    if !output.status.success() && failed == 0 {
-        failed = 1;
-    }
-    tiers.push(Tier {
-        name: "browser and js (node --test)",
-        passed,
-        failed,
-        seconds: t.elapsed().as_secs_f64(),
-    });
-
-    if !args.iter().any(|a| a == "--no-fuzz") {
-        tiers.push(fuzz(root, FUZZ_SECONDS)?);
-    }
-
-    println!(
-        "\nxtask test summary ({:.0} s):",
-        started.elapsed().as_secs_f64()
-    );
-    for tier in &tiers {
-        println!(
-            "  {:<32} {:>5} passed, {:>3} failed  ({:.0} s)",
-            tier.name, tier.passed, tier.failed, tier.seconds
-        );
-    }
-    let passed: u64 = tiers.iter().map(|t| t.passed).sum();
-    let failed: u64 = tiers.iter().map(|t| t.failed).sum();
-    println!("xtask: {passed} passed, {failed} failed");
-    if failed > 0 {
-        bail!("{failed} tests failed");
-    }
-    Ok(())
+    let tap = std::fs::read_to_string(&tap_file).unwrap_or_default();
+    Ok(node_counts(&tap).finish("browser and js (node --test)", output.status, t))
 }
 
 /// Seconds each fuzz target runs at most in `cargo xtask test`.
@@ -299,22 +410,36 @@ fn fuzz(root: &Path, seconds: u32) -> Result<Tier> {
         passed,
         failed,
         seconds: t.elapsed().as_secs_f64(),
+        ..Tier::default()
     })
 }
 
-/// Sums `test result: ok. N passed; M failed` lines of cargo test.
-fn cargo_counts(text: &str) -> (u64, u64) {
-    let mut passed = 0;
-    let mut failed = 0;
-    for line in text.lines().filter(|l| l.starts_with("test result:")) {
-        passed += number_before(line, " passed");
-        failed += number_before(line, " failed");
+/// Sums the `test result: ok. N passed; M failed; K ignored` lines of cargo
+/// test and collects its ignored tests (`test name ... ignored[, reason]`).
+fn cargo_counts(text: &str) -> Tier {
+    let mut tier = Tier::default();
+    for line in text.lines() {
+        if line.starts_with("test result:") {
+            tier.passed += number_before(line, " passed");
+            tier.failed += number_before(line, " failed");
+        } else if let Some((name, outcome)) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.split_once(" ... "))
+        {
+            if let Some(rest) = outcome.strip_prefix("ignored") {
+                tier.skipped.push(Skip {
+                    test: name.to_owned(),
+                    reason: rest.trim_start_matches(',').trim().to_owned(),
+                });
+            }
+        }
     }
-    (passed, failed)
+    tier
 }
 
-/// Reads the `# pass N` and `# fail N` lines of node's TAP output.
-fn node_counts(tap: &str) -> (u64, u64) {
+/// Reads node's TAP: the `# pass N` and `# fail N` totals, and every test
+/// marked `# SKIP reason` or `# TODO reason` (subtests included).
+fn node_counts(tap: &str) -> Tier {
     let get = |key: &str| {
         tap.lines()
             .filter_map(|l| l.strip_prefix(key))
@@ -322,7 +447,65 @@ fn node_counts(tap: &str) -> (u64, u64) {
             .next_back()
             .unwrap_or(0)
     };
-    (get("# pass "), get("# fail "))
+    let mut tier = Tier {
+        passed: get("# pass "),
+        failed: get("# fail "),
+        ..Tier::default()
+    };
+    for line in tap.lines().map(str::trim_start) {
+        let Some(rest) = line
+            .strip_prefix("ok ")
+            .or_else(|| line.strip_prefix("not ok "))
+        else {
+            continue;
+        };
+        // "3 - name # SKIP reason"; a `#` inside a name is escaped as `\#`.
+        let Some(at) = directive_start(rest) else {
+            continue;
+        };
+        let name = rest[..at].trim_end();
+        let name = name
+            .split_once(" - ")
+            .map_or(name, |(_, n)| n)
+            .replace("\\#", "#");
+        let directive = rest[at + 1..].trim_start();
+        let (word, reason) = directive.split_once(' ').unwrap_or((directive, ""));
+        let skip = Skip {
+            test: name,
+            reason: reason.trim().replace("\\#", "#"),
+        };
+        if word.eq_ignore_ascii_case("skip") {
+            tier.skipped.push(skip);
+        } else if word.eq_ignore_ascii_case("todo") {
+            tier.todo.push(skip);
+        }
+    }
+    // Totals are authoritative; per-test lines only explain them.
+    let (skipped, todo) = (get("# skipped "), get("# todo "));
+    while (tier.skipped.len() as u64) < skipped {
+        tier.skipped.push(Skip {
+            test: "(unnamed)".into(),
+            reason: String::new(),
+        });
+    }
+    while (tier.todo.len() as u64) < todo {
+        tier.todo.push(Skip {
+            test: "(unnamed)".into(),
+            reason: String::new(),
+        });
+    }
+    tier
+}
+
+/// Byte offset of the unescaped `#` that starts a TAP directive.
+fn directive_start(rest: &str) -> Option<usize> {
+    let bytes = rest.as_bytes();
+    (0..bytes.len()).find(|&i| {
+        bytes[i] == b'#' && (i == 0 || bytes[i - 1] != b'\\') && {
+            let after = rest[i + 1..].trim_start().to_ascii_lowercase();
+            after.starts_with("skip") || after.starts_with("todo")
+        }
+    })
 }
 
 fn number_before(line: &str, word: &str) -> u64 {
@@ -348,15 +531,95 @@ fn dist(root: &Path) -> Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use clap::CommandFactory as _;
 
     #[test]
-    fn counts_cargo_and_node_output() {
-        let cargo = "test result: ok. 12 passed; 0 failed; 0 ignored\nnoise\ntest result: FAILED. 3 passed; 2 failed; 1 ignored\n";
-        assert_eq!(cargo_counts(cargo), (15, 2));
-        let tap = "ok 1 - a\n# tests 30\n# pass 28\n# fail 2\n";
-        assert_eq!(node_counts(tap), (28, 2));
-        assert_eq!(node_counts(""), (0, 0));
+    fn counts_cargo_output_with_ignored_tests() {
+        let cargo = "test a::b ... ok\ntest slow ... ignored, needs a GPU\ntest bare ... ignored\n\
+                     test result: ok. 12 passed; 0 failed; 2 ignored\nnoise\n\
+                     test result: FAILED. 3 passed; 2 failed; 0 ignored\n";
+        let tier = cargo_counts(cargo);
+        assert_eq!((tier.passed, tier.failed), (15, 2));
+        assert_eq!(
+            tier.skipped,
+            [
+                Skip {
+                    test: "slow".into(),
+                    reason: "needs a GPU".into()
+                },
+                Skip {
+                    test: "bare".into(),
+                    reason: String::new()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn counts_node_tap_with_skips_and_todos() {
+        let tap =
+            "TAP version 13\n# Subtest: file\n    ok 1 - a \\# b # SKIP nginx \\# is missing\n    \
+                   not ok 2 - later # TODO write it\n    ok 3 - plain\nok 1 - file\n\
+                   # tests 30\n# pass 26\n# fail 2\n# skipped 1\n# todo 1\n";
+        let tier = node_counts(tap);
+        assert_eq!((tier.passed, tier.failed), (26, 2));
+        assert_eq!(
+            tier.skipped,
+            [Skip {
+                test: "a # b".into(),
+                reason: "nginx # is missing".into()
+            }]
+        );
+        assert_eq!(tier.todo[0].reason, "write it");
+        assert_eq!(tier.unexpected().count(), 2, "no skip is allowed today");
+        let empty = node_counts("");
+        assert_eq!((empty.passed, empty.failed, empty.skipped.len()), (0, 0, 0));
+        // A total without per-test lines still counts.
+        assert_eq!(node_counts("# skipped 2\n").skipped.len(), 2);
+    }
+
+    #[test]
+    fn unexpected_skips_fail_the_summary() {
+        let tier = Tier {
+            name: "t",
+            passed: 3,
+            skipped: vec![Skip {
+                test: "x".into(),
+                reason: "no reason".into(),
+            }],
+            ..Tier::default()
+        };
+        assert!(summarize(&[tier], 0.0).is_err());
+        let clean = Tier {
+            name: "t",
+            passed: 3,
+            ..Tier::default()
+        };
+        assert!(summarize(&[clean], 0.0).is_ok());
+    }
+
+    #[test]
+    fn usage_lists_every_task() {
+        let help = Cli::command().render_long_help().to_string();
+        for task in ["test", "bench", "soak", "setup", "dist"] {
+            assert!(
+                help.contains(&format!("  {task}")),
+                "{task} missing from:\n{help}"
+            );
+        }
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["cargo xtask", "test", "--no-fuzz"]).unwrap();
+        assert!(matches!(
+            cli.task,
+            Task::Test(TestArgs {
+                no_fuzz: true,
+                no_lint: false
+            })
+        ));
+        assert!(Cli::try_parse_from(["cargo xtask", "tset"]).is_err());
+        assert!(Cli::try_parse_from(["cargo xtask", "bench", "--slow"]).is_err());
     }
 }

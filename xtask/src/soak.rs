@@ -8,6 +8,10 @@
 //!
 //! Flags: `--seconds N` per file and server (default 10), `--memory-seconds N`
 //! for the memory run (default 60), `--connections N` (default 64); each at most 600.
+//!
+//! [`run`] is a sequence of phases: `environment`, `prepare` (CLI, bundle,
+//! site), the two servers, `check_same_files`, `throughput`, `memory_run`
+//! (each returning what it measured), then `print_summary` of the report.
 
 use anyhow::{bail, Context, Result};
 use std::io::{Read as _, Write as _};
@@ -22,40 +26,18 @@ const MAX_SECONDS: u64 = 600;
 /// Growth of resident memory over the memory run that counts as "grew".
 const RSS_GROWTH_LIMIT: f64 = 0.10;
 
-struct Options {
-    seconds: u64,
-    memory_seconds: u64,
-    connections: u64,
-}
-
-fn parse_options(args: &[String]) -> Result<Options> {
-    let mut opts = Options {
-        seconds: 10,
-        memory_seconds: 60,
-        connections: 64,
-    };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let slot = match flag.as_str() {
-            "--seconds" => &mut opts.seconds,
-            "--memory-seconds" => &mut opts.memory_seconds,
-            "--connections" => &mut opts.connections,
-            other => bail!(
-                "unknown soak flag {other:?}: expected --seconds N, --memory-seconds N or --connections N"
-            ),
-        };
-        let value = it
-            .next()
-            .with_context(|| format!("{flag} needs a number"))?;
-        let n: u64 = value
-            .parse()
-            .with_context(|| format!("{flag} expects a whole number, got {value:?}"))?;
-        if n == 0 || n > MAX_SECONDS {
-            bail!("{flag} must be between 1 and {MAX_SECONDS}, got {n}");
-        }
-        *slot = n;
-    }
-    Ok(opts)
+/// `cargo xtask soak`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SoakArgs {
+    /// Seconds of wrk per file and server
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
+    pub seconds: u64,
+    /// Seconds of the memory run against wasmbridge alone
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
+    pub memory_seconds: u64,
+    /// Connections wrk keeps open
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=MAX_SECONDS))]
+    pub connections: u64,
 }
 
 /// A child process stopped (SIGTERM, then SIGKILL after 5 s) when dropped.
@@ -148,9 +130,70 @@ fn parse_wrk(text: &str) -> Result<WrkResult> {
     Ok(r)
 }
 
-pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    let opts = parse_options(args)?;
+/// What a soak run measured, for the summary.
+struct SoakReport {
+    date: String,
+    seconds: f64,
+    opts: SoakArgs,
+    /// Per file: wasmbridge's and nginx's wrk figures.
+    rows: Vec<(String, [WrkResult; 2])>,
+    memory: MemoryReport,
+}
+
+/// The memory run: wrk against wasmbridge alone while VmRSS is sampled.
+struct MemoryReport {
+    file: String,
+    wrk: WrkResult,
+    rss_fresh: u64,
+    rss_before: u64,
+    rss_after: u64,
+    hwm: u64,
+    /// (seconds into the run, VmRSS KiB), the first before and the last after the run.
+    samples: Vec<(u64, u64)>,
+}
+
+/// The files both servers serve and the CLI that serves them.
+struct Prepared {
+    bin: PathBuf,
+    work: PathBuf,
+    site: PathBuf,
+    files: Vec<String>,
+}
+
+pub fn run(root: &Path, opts: &SoakArgs) -> Result<()> {
     let started = Instant::now();
+    let date = environment()?;
+    let prepared = prepare(root)?;
+
+    let wasmbridge = start_wasmbridge(&prepared.bin, &prepared.site)?;
+    let nginx = start_nginx(&prepared.bin, &prepared.site, &prepared.work.join("nginx"))?;
+    let pid = wasmbridge.0.pid();
+    let rss_fresh = rss_kib(pid)?;
+    println!(
+        "soak: wasmbridge serve (pid {pid}) at {}, resident {rss_fresh} KiB",
+        wasmbridge.1
+    );
+    println!("soak: nginx (pid {}) at {}", nginx.0.pid(), nginx.1);
+    let urls = [wasmbridge.1.as_str(), nginx.1.as_str()];
+    check_same_files(&prepared, urls)?;
+    let rows = throughput(opts, &prepared.files, urls)?;
+    let memory = memory_run(opts, pid, urls[0], &prepared.files[1], rss_fresh)?;
+    // Stop both servers before printing the summary.
+    drop(nginx);
+    drop(wasmbridge);
+
+    print_summary(&SoakReport {
+        date,
+        seconds: started.elapsed().as_secs_f64(),
+        opts: opts.clone(),
+        rows,
+        memory,
+    });
+    Ok(())
+}
+
+/// Prints the date, cores, load and nginx version; installs missing tools.
+fn environment() -> Result<String> {
     let date = Command::new("date")
         .args(["-u", "+%Y-%m-%d %H:%M:%S UTC"])
         .output()
@@ -172,7 +215,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
         .unwrap_or_default();
     println!("soak: {nginx_version}");
+    Ok(date)
+}
 
+/// Builds the release CLI and the demo guest's release bundle, and lays out
+/// the site both servers serve: a 1 KiB file and the guest's .wasm.
+fn prepare(root: &Path) -> Result<Prepared> {
     eprintln!("soak: building the release CLI (cargo build --release -p wasmbridge)");
     super::run(Command::new("cargo").current_dir(root).args([
         "build",
@@ -198,9 +246,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             .arg(&bundle),
     )?;
 
-    // The site both servers serve: a 1 KiB file and the guest's .wasm.
     let site = work.join("site");
-    std::fs::create_dir_all(&site)?;
+    std::fs::create_dir_all(&site).with_context(|| format!("creating {}", site.display()))?;
     let small = "1k.txt";
     let line = "wasmbridge soak test: 1 KiB of text, served by both servers.\n";
     let text: String = line
@@ -208,36 +255,49 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         .chars()
         .take(1024)
         .collect();
-    std::fs::write(site.join(small), text)?;
-    let manifest = std::fs::read_to_string(bundle.join("manifest.json"))?;
+    std::fs::write(site.join(small), text).context("writing the 1 KiB file")?;
+    let manifest = std::fs::read_to_string(bundle.join("manifest.json"))
+        .context("reading the bundle's manifest.json")?;
     let wasm = manifest_wasm(&manifest).context("the bundle's manifest.json names no wasm file")?;
-    std::fs::copy(bundle.join(&wasm), site.join(&wasm))?;
-    let files = [small.to_owned(), wasm];
+    std::fs::copy(bundle.join(&wasm), site.join(&wasm)).context("copying the .wasm")?;
+    Ok(Prepared {
+        bin,
+        work,
+        site,
+        files: vec![small.to_owned(), wasm],
+    })
+}
 
-    let wasmbridge = start_wasmbridge(&bin, &site)?;
-    let wasmbridge_url = wasmbridge.1.clone();
-    let nginx = start_nginx(&bin, &site, &work.join("nginx"))?;
-    let nginx_url = nginx.1.clone();
-    let wasmbridge_pid = wasmbridge.0.pid();
-    let rss_fresh = rss_kib(wasmbridge_pid)?;
-    println!("soak: wasmbridge serve (pid {wasmbridge_pid}) at {wasmbridge_url}, resident {rss_fresh} KiB");
-    println!("soak: nginx (pid {}) at {nginx_url}", nginx.0.pid());
-
-    for file in &files {
+/// Both servers send every file whole before any load is measured.
+fn check_same_files(prepared: &Prepared, urls: [&str; 2]) -> Result<()> {
+    for file in &prepared.files {
         let sizes = [
-            content_length(&wasmbridge_url, file)?,
-            content_length(&nginx_url, file)?,
+            content_length(urls[0], file)?,
+            content_length(urls[1], file)?,
         ];
-        let disk = std::fs::metadata(site.join(file))?.len();
+        let disk = std::fs::metadata(prepared.site.join(file))
+            .with_context(|| format!("reading the size of {file}"))?
+            .len();
         if sizes != [disk, disk] {
             bail!("expected both servers to send {file} whole ({disk} bytes), got {sizes:?}");
         }
     }
+    Ok(())
+}
 
+/// wrk against each server for each file, in turn.
+fn throughput(
+    opts: &SoakArgs,
+    files: &[String],
+    urls: [&str; 2],
+) -> Result<Vec<(String, [WrkResult; 2])>> {
     let mut rows = Vec::new();
-    for file in &files {
-        let mut pair = Vec::new();
-        for (name, url) in [("wasmbridge", &wasmbridge_url), ("nginx", &nginx_url)] {
+    for file in files {
+        let mut pair: [WrkResult; 2] = Default::default();
+        for (slot, (name, url)) in pair
+            .iter_mut()
+            .zip(["wasmbridge", "nginx"].iter().zip(urls))
+        {
             eprintln!(
                 "soak: wrk -t2 -c{} -d{}s {url}{file}",
                 opts.connections, opts.seconds
@@ -252,21 +312,29 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
                 r.latency_p99,
                 r.transfer_per_sec
             );
-            pair.push(r);
+            *slot = r;
         }
         rows.push((file.clone(), pair));
     }
+    Ok(rows)
+}
 
-    // Memory: a longer run against wasmbridge alone, sampling VmRSS every 10 s.
-    let rss_before = rss_kib(wasmbridge_pid)?;
-    let memory_file = &files[1];
+/// A longer run against wasmbridge alone, sampling VmRSS every 10 s.
+fn memory_run(
+    opts: &SoakArgs,
+    pid: u32,
+    url: &str,
+    file: &str,
+    rss_fresh: u64,
+) -> Result<MemoryReport> {
+    let rss_before = rss_kib(pid)?;
     println!(
-        "soak: memory run: wrk -t2 -c{} -d{}s {wasmbridge_url}{memory_file}; VmRSS before {rss_before} KiB",
+        "soak: memory run: wrk -t2 -c{} -d{}s {url}{file}; VmRSS before {rss_before} KiB",
         opts.connections, opts.memory_seconds
     );
     let mut wrk_child = Command::new(WRK)
         .args(wrk_args(
-            &format!("{wasmbridge_url}{memory_file}"),
+            &format!("{url}{file}"),
             opts.connections,
             opts.memory_seconds,
         ))
@@ -285,7 +353,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut next = 10;
     while wrk_child.try_wait()?.is_none() {
         if run_started.elapsed() >= Duration::from_secs(next) && next < opts.memory_seconds {
-            let rss = rss_kib(wasmbridge_pid)?;
+            let rss = rss_kib(pid)?;
             println!("soak:   {next:>3} s  VmRSS {rss} KiB");
             samples.push((next, rss));
             next += 10;
@@ -296,22 +364,24 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let memory_run = parse_wrk(&reader.join().unwrap_or_default())?;
-    let rss_peak_under_load = samples.iter().map(|s| s.1).max().unwrap_or(rss_before);
+    let wrk = parse_wrk(&reader.join().unwrap_or_default())?;
     std::thread::sleep(Duration::from_secs(1));
-    let rss_after = rss_kib(wasmbridge_pid)?;
-    let hwm = rss_hwm_kib(wasmbridge_pid).unwrap_or(0);
+    let rss_after = rss_kib(pid)?;
     samples.push((opts.memory_seconds, rss_after));
-    let growth = (rss_after as f64 - rss_before as f64) / rss_before.max(1) as f64;
+    Ok(MemoryReport {
+        file: file.to_owned(),
+        wrk,
+        rss_fresh,
+        rss_before,
+        rss_after,
+        hwm: rss_hwm_kib(pid).unwrap_or(0),
+        samples,
+    })
+}
 
-    // Stop both servers before printing the summary.
-    drop(nginx);
-    drop(wasmbridge);
-
-    println!(
-        "\nsoak summary ({date}, {:.0} s)",
-        started.elapsed().as_secs_f64()
-    );
+fn print_summary(report: &SoakReport) {
+    let opts = &report.opts;
+    println!("\nsoak summary ({}, {:.0} s)", report.date, report.seconds);
     println!(
         "  {:<36} {:>12} {:>12} {:>8} {:>8} {:>8}",
         format!("file (wrk -t2 -c{} -d{}s)", opts.connections, opts.seconds),
@@ -321,7 +391,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         "wb err",
         "ngx err"
     );
-    for (file, pair) in &rows {
+    for (file, pair) in &report.rows {
         println!(
             "  {:<36} {:>10.0}/s {:>10.0}/s {:>8.2} {:>8} {:>8}",
             file,
@@ -332,18 +402,22 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             pair[1].errors()
         );
     }
+    let m = &report.memory;
     println!(
-        "  memory run: {} s on {memory_file}: {:.0} req/s, {} errors",
+        "  memory run: {} s on {}: {:.0} req/s, {} errors",
         opts.memory_seconds,
-        memory_run.requests_per_sec,
-        memory_run.errors()
+        m.file,
+        m.wrk.requests_per_sec,
+        m.wrk.errors()
     );
+    let peak = m.samples.iter().map(|s| s.1).max().unwrap_or(m.rss_before);
     println!(
-        "  VmRSS of wasmbridge serve: fresh {rss_fresh} KiB, before {rss_before} KiB, peak sampled {rss_peak_under_load} KiB, after {rss_after} KiB, VmHWM {hwm} KiB"
+        "  VmRSS of wasmbridge serve: fresh {} KiB, before {} KiB, peak sampled {peak} KiB, after {} KiB, VmHWM {} KiB",
+        m.rss_fresh, m.rss_before, m.rss_after, m.hwm
     );
     println!(
         "  samples (s, KiB): {}",
-        samples
+        m.samples
             .iter()
             .map(|(s, k)| format!("{s}:{k}"))
             .collect::<Vec<_>>()
@@ -351,17 +425,18 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     );
     // Allocators keep freed pages for a while, so also show the trend while
     // under load: a leak keeps climbing, a working set levels off.
-    let under_load: Vec<u64> = samples[1..samples.len() - 1].iter().map(|s| s.1).collect();
+    let under_load = &m.samples[1..m.samples.len().saturating_sub(1).max(1)];
     if let (Some(first), Some(last)) = (under_load.first(), under_load.last()) {
         if under_load.len() >= 2 {
             println!(
                 "  under load, first to last sample ({} s to {} s): {:+.1}%",
-                samples[1].0,
-                samples[samples.len() - 2].0,
-                (*last as f64 - *first as f64) / (*first).max(1) as f64 * 100.0
+                first.0,
+                last.0,
+                (last.1 as f64 - first.1 as f64) / first.1.max(1) as f64 * 100.0
             );
         }
     }
+    let growth = (m.rss_after as f64 - m.rss_before as f64) / m.rss_before.max(1) as f64;
     println!(
         "  RSS growth over the memory run: {:+.1}% -> {}",
         growth * 100.0,
@@ -371,7 +446,6 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             "did not grow by more than 10%"
         }
     );
-    Ok(())
 }
 
 /// Installs nginx and wrk when missing and we are root; otherwise says how.
@@ -666,15 +740,24 @@ Transfer/sec:    133.12MB
 
     #[test]
     fn options_are_bounded() {
-        let args = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let o = parse_options(&[]).unwrap();
+        use clap::Parser;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            soak: SoakArgs,
+        }
+        let parse =
+            |v: &[&str]| Cli::try_parse_from(std::iter::once("soak").chain(v.iter().copied()));
+        let o = parse(&[]).unwrap().soak;
         assert_eq!((o.seconds, o.memory_seconds, o.connections), (10, 60, 64));
-        let o = parse_options(&args(&["--seconds", "3", "--memory-seconds", "20"])).unwrap();
+        let o = parse(&["--seconds", "3", "--memory-seconds", "20"])
+            .unwrap()
+            .soak;
         assert_eq!((o.seconds, o.memory_seconds), (3, 20));
-        assert!(parse_options(&args(&["--seconds", "0"])).is_err());
-        assert!(parse_options(&args(&["--seconds", "601"])).is_err());
-        assert!(parse_options(&args(&["--seconds"])).is_err());
-        assert!(parse_options(&args(&["--forever"])).is_err());
+        assert!(parse(&["--seconds", "0"]).is_err());
+        assert!(parse(&["--seconds", "601"]).is_err());
+        assert!(parse(&["--seconds"]).is_err());
+        assert!(parse(&["--forever"]).is_err());
         assert!(assert_loopback("http://10.0.0.1:80/").is_err());
         assert!(assert_loopback("http://127.0.0.1:80/x").is_ok());
     }

@@ -3,38 +3,15 @@
 //! and `manifest.json`.
 
 use crate::manifest::{self, FileInfo, Manifest};
+use crate::runtime;
+use crate::tree::{self, Symlinks};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Must equal the `wasm-bindgen` version guests link (pinned in the workspace).
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
-
-/// The JS runtime, compiled into the CLI so a bundle never mixes runtime versions.
-pub const RUNTIME_FILES: &[(&str, &str)] = &[
-    ("wasmbridge.js", include_str!("../runtime/wasmbridge.js")),
-    (
-        "wasmbridge.d.ts",
-        include_str!("../runtime/wasmbridge.d.ts"),
-    ),
-    ("pool.js", include_str!("../runtime/pool.js")),
-    ("worker.js", include_str!("../runtime/worker.js")),
-    ("protocol.js", include_str!("../runtime/protocol.js")),
-    ("error.js", include_str!("../runtime/error.js")),
-    ("godot.js", include_str!("../runtime/godot.js")),
-    ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
-    ("lane.js", include_str!("../runtime/lane.js")),
-    ("shared.js", include_str!("../runtime/shared.js")),
-    ("ring.js", include_str!("../runtime/ring.js")),
-    ("ring.d.ts", include_str!("../runtime/ring.d.ts")),
-    (
-        "audio-worklet.js",
-        include_str!("../runtime/audio-worklet.js"),
-    ),
-    ("audio.js", include_str!("../runtime/audio.js")),
-];
 
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -216,11 +193,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .context("reading the TypeScript definitions wasm-bindgen wrote")?;
     let functions = manifest::functions_from_dts(&dts).context("reading the guest's functions")?;
 
-    for (name, text) in RUNTIME_FILES {
+    for (name, text) in runtime::FILES {
         std::fs::write(staging.join(name), text).with_context(|| format!("writing {name}"))?;
     }
     let mut files = BTreeMap::new();
-    for path in walk(&staging)? {
+    for path in tree::walk(&staging, Symlinks::Follow)? {
         let rel = path
             .strip_prefix(&staging)
             .unwrap_or(&path)
@@ -229,7 +206,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let mut info = FileInfo::of(&bytes);
         if rel == wasm {
-            info.gzip = Some(gzip_size(&bytes)?);
+            info.gzip = Some(tree::gzip(&bytes)?.len() as u64);
         }
         files.insert(rel, info);
     }
@@ -313,7 +290,7 @@ fn replace_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    for path in walk(from)? {
+    for path in tree::walk(from, Symlinks::Follow)? {
         let rel = path.strip_prefix(from).unwrap_or(&path);
         let dest = to.join(rel);
         if let Some(parent) = dest.parent() {
@@ -324,30 +301,6 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
             .with_context(|| format!("copying {} to {}", path.display(), dest.display()))?;
     }
     Ok(())
-}
-
-/// Every file below `dir`, sorted.
-pub fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn gzip_size(bytes: &[u8]) -> Result<u64> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes)?;
-    Ok(enc.finish()?.len() as u64)
 }
 
 /// Features of the modules rustc 1.95 emits for wasm32-unknown-unknown; wasm-opt must accept them and may use them.

@@ -20,11 +20,61 @@
 //! something to send.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use crate::server::mime;
+use crate::tree::{self, Symlinks, WalkError};
+
+/// Everything `wasmbridge deploy` can refuse or fail at.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The directory to serve does not resolve.
+    #[error("expected {} to be an existing directory: {source}", path.display())]
+    RootNotFound {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// The directory to serve is a file or something else.
+    #[error("expected {} to be a directory, but it is not one", path.display())]
+    RootNotDirectory { path: PathBuf },
+    /// nginx reads its configuration as UTF-8.
+    #[error("expected the directory to serve to have a UTF-8 path, got {}", path.display())]
+    RootNotUtf8 { path: PathBuf },
+    /// A character nginx would read differently inside a quoted string.
+    #[error("expected a directory path nginx can quote, but {text:?} contains {bad:?}")]
+    RootUnquotable { text: String, bad: char },
+    /// `--server-name` would break out of the directive.
+    #[error("expected --server-name to be host names separated by single spaces, got {0:?}")]
+    ServerName(String),
+    /// The default output file goes next to the directory, which needs a parent.
+    #[error("expected a directory with a parent to put the config next to, got {}: pass --out", path.display())]
+    NoParent { path: PathBuf },
+    /// Walking the directory for `--precompress` failed.
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    /// A file operation failed; `what` says which (`reading`, `writing`, ...).
+    #[error("expected {what} {} to succeed, but it failed: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// Printing the block to stdout failed.
+    #[error("expected to write the config to stdout, but it failed: {0}")]
+    Stdout(#[source] io::Error),
+}
+
+type Result<T, E = DeployError> = std::result::Result<T, E>;
+
+/// Wraps an I/O error with the operation and the path it was about.
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> DeployError {
+    let path = path.to_path_buf();
+    move |source| DeployError::Io { what, path, source }
+}
 
 /// `wasmbridge deploy <target>`.
 #[derive(Debug, clap::Args)]
@@ -55,7 +105,7 @@ pub struct NginxArgs {
     /// Address and port nginx listens on
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Also write FILE.gz next to every .js, .mjs, .wasm, .html, .json, .css and .svg in DIR
+    /// Also write FILE.gz next to every file of a type worth compressing in DIR (.js, .wasm, .html, .json, .css, .svg, ...)
     #[arg(long)]
     pub precompress: bool,
 }
@@ -84,42 +134,12 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Content-hashed file names (`demo_guest_bg.0123abcd.wasm`), as an nginx regex.
 pub const HASHED_NAME: &str = r"\.[0-9a-f]{8,}\.(?:wasm|m?js)$";
 
-/// Extensions [`precompress`] compresses.
-pub const COMPRESSIBLE: &[&str] = &["js", "mjs", "wasm", "html", "htm", "json", "css", "svg"];
-
 /// The headers every response carries.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Cross-Origin-Embedder-Policy", "require-corp"),
     ("Cross-Origin-Resource-Policy", "same-origin"),
     ("X-Content-Type-Options", "nosniff"),
-];
-
-/// MIME types by extension, the same as `wasmbridge serve` sends.
-const TYPES: &[(&str, &str)] = &[
-    ("text/html", "html htm"),
-    ("text/javascript", "js mjs cjs"),
-    ("application/wasm", "wasm"),
-    ("application/json", "json map"),
-    ("application/manifest+json", "webmanifest"),
-    ("text/css", "css"),
-    ("text/plain", "txt"),
-    ("application/xml", "xml"),
-    ("image/svg+xml", "svg"),
-    ("image/png", "png"),
-    ("image/jpeg", "jpg jpeg"),
-    ("image/gif", "gif"),
-    ("image/webp", "webp"),
-    ("image/x-icon", "ico"),
-    ("audio/wav", "wav"),
-    ("audio/ogg", "ogg"),
-    ("audio/mpeg", "mp3"),
-    ("font/woff", "woff"),
-    ("font/woff2", "woff2"),
-    ("font/ttf", "ttf"),
-    ("font/otf", "otf"),
-    ("application/zip", "zip"),
-    ("application/gzip", "gz"),
 ];
 
 /// The server block, with `@NAME@` placeholders [`nginx_config`] fills in.
@@ -159,7 +179,7 @@ server {
     gzip on;
     gzip_vary on;
     gzip_min_length 256;
-    gzip_types text/javascript application/wasm application/json application/manifest+json text/css text/plain application/xml image/svg+xml;
+    gzip_types @GZIP_TYPES@;
 
     # Responses no location produces (a malformed request's 400, a 414) get them here.
 @SECURITY@    add_header Cache-Control "no-cache" always;
@@ -203,9 +223,15 @@ server {
 /// not be read back as written.
 pub fn nginx_config(root: &Path, opts: &NginxOptions) -> String {
     let mut types = String::new();
-    for (mime, exts) in TYPES {
-        let _ = writeln!(types, "        {mime} {exts};");
+    for ty in mime::TYPES {
+        let _ = writeln!(types, "        {} {};", ty.mime, ty.extensions.join(" "));
     }
+    // nginx always compresses text/html and warns when it is listed.
+    let gzip_types: Vec<&str> = mime::TYPES
+        .iter()
+        .filter(|t| t.compressible && t.mime != "text/html")
+        .map(|t| t.mime)
+        .collect();
     let mut out = String::with_capacity(TEMPLATE.len() * 2);
     for line in TEMPLATE.split_inclusive('\n') {
         if let Some(rest) = line.trim_start().strip_prefix("@SECURITY@") {
@@ -220,6 +246,7 @@ pub fn nginx_config(root: &Path, opts: &NginxOptions) -> String {
         }
     }
     out.replace("@TYPES@", &types)
+        .replace("@GZIP_TYPES@", &gzip_types.join(" "))
         .replace("@LISTEN@", &opts.listen.to_string())
         .replace("@SERVER_NAME@", &opts.server_name)
         .replace("@HASHED_NAME@", HASHED_NAME)
@@ -231,16 +258,18 @@ pub fn nginx_config(root: &Path, opts: &NginxOptions) -> String {
 /// starts a variable) or that are not UTF-8.
 pub fn check_root(root: &Path) -> Result<()> {
     let Some(text) = root.to_str() else {
-        bail!(
-            "expected the directory to serve to have a UTF-8 path, got {}",
-            root.display()
-        );
+        return Err(DeployError::RootNotUtf8 {
+            path: root.to_path_buf(),
+        });
     };
     if let Some(bad) = text
         .chars()
         .find(|c| matches!(c, '"' | '\\' | '$') || c.is_control())
     {
-        bail!("expected a directory path nginx can quote, but {text:?} contains {bad:?}");
+        return Err(DeployError::RootUnquotable {
+            text: text.to_owned(),
+            bad,
+        });
     }
     Ok(())
 }
@@ -249,7 +278,7 @@ pub fn check_root(root: &Path) -> Result<()> {
 pub fn check_server_name(name: &str) -> Result<()> {
     let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '*' | '~');
     if name.split(' ').any(|n| n.is_empty() || !n.chars().all(ok)) {
-        bail!("expected --server-name to be host names separated by single spaces, got {name:?}");
+        return Err(DeployError::ServerName(name.to_owned()));
     }
     Ok(())
 }
@@ -268,36 +297,26 @@ pub struct Precompressed {
     pub compressed_bytes: u64,
 }
 
-/// Writes `FILE.gz` (gzip level 9, no timestamp, so the same input gives the
-/// same bytes) next to every file under `dir` whose extension is in
-/// [`COMPRESSIBLE`], replacing older ones. Symlinks are not followed.
+/// Writes `FILE.gz` ([`tree::gzip`]: level 9, no timestamp, so the same input
+/// gives the same bytes) next to every file under `dir` whose type
+/// [`mime::TYPES`] marks compressible, replacing older ones. Symlinks are not
+/// followed.
 pub fn precompress(dir: &Path) -> Result<Precompressed> {
     let mut report = Precompressed::default();
-    let mut stack = vec![dir.to_path_buf()];
-    let mut files = Vec::new();
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
-            let entry = entry.with_context(|| format!("reading {}", d.display()))?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() && is_compressible(&entry.path()) {
-                files.push(entry.path());
-            }
-        }
-    }
-    files.sort();
+    let files = tree::walk(dir, Symlinks::Skip)?
+        .into_iter()
+        .filter(|f| mime::of_path(f).compressible);
     for file in files {
-        let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        let gz = gzip(&bytes)?;
+        let bytes = std::fs::read(&file).map_err(io_err("reading", &file))?;
+        let gz = tree::gzip(&bytes).map_err(io_err("compressing", &file))?;
         let mut target = file.clone().into_os_string();
         target.push(".gz");
         let target = PathBuf::from(target);
         if gz.len() >= bytes.len() {
             match std::fs::remove_file(&target) {
                 Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("removing {}", target.display())),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("removing", &target)(e)),
             }
             report.skipped += 1;
             continue;
@@ -310,28 +329,13 @@ pub fn precompress(dir: &Path) -> Result<Precompressed> {
     Ok(report)
 }
 
-fn is_compressible(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| COMPRESSIBLE.contains(&e.to_ascii_lowercase().as_str()))
-}
-
-fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
-    let mut enc = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::best());
-    enc.write_all(bytes).context("gzip")?;
-    enc.finish().context("gzip")
-}
-
 /// Writes through a temporary file next to `path`, so nginx never sends half a file.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    std::fs::write(&tmp, bytes).map_err(io_err("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err("renaming into place", path))
 }
 
 /// What [`write_nginx`] did.
@@ -348,10 +352,9 @@ pub struct NginxReport {
 /// `DIR.nginx.conf` next to `DIR` (outside it, so it is not served).
 pub fn default_out(root: &Path) -> Result<PathBuf> {
     let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
-        bail!(
-            "expected a directory with a parent to put the config next to, got {}: pass --out",
-            root.display()
-        );
+        return Err(DeployError::NoParent {
+            path: root.to_path_buf(),
+        });
     };
     let mut file = name.to_owned();
     file.push(".nginx.conf");
@@ -360,17 +363,12 @@ pub fn default_out(root: &Path) -> Result<PathBuf> {
 
 /// Precompresses (if asked) and writes the server block; prints nothing.
 pub fn write_nginx(args: &NginxArgs) -> Result<NginxReport> {
-    let root = std::fs::canonicalize(&args.dir).with_context(|| {
-        format!(
-            "expected {} to be an existing directory",
-            args.dir.display()
-        )
+    let root = std::fs::canonicalize(&args.dir).map_err(|source| DeployError::RootNotFound {
+        path: args.dir.clone(),
+        source,
     })?;
     if !root.is_dir() {
-        bail!(
-            "expected {} to be a directory, but it is not one",
-            root.display()
-        );
+        return Err(DeployError::RootNotDirectory { path: root });
     }
     check_root(&root)?;
     check_server_name(&args.server_name)?;
@@ -395,12 +393,11 @@ pub fn write_nginx(args: &NginxArgs) -> Result<NginxReport> {
             stdout
                 .write_all(config.as_bytes())
                 .and_then(|()| stdout.flush())
-                .context("writing the config to stdout")?;
+                .map_err(DeployError::Stdout)?;
         }
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
+                std::fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
             }
             write_atomically(path, config.as_bytes())?;
         }

@@ -9,6 +9,7 @@
 //! the loader is recognised by its marker comment (or by an existing tag that
 //! loads `wasmbridge/godot.js`, such as one from `html/head_include`).
 
+use crate::runtime::{GODOT_JS, GODOT_NEEDS};
 use anyhow::{bail, Context, Result};
 use std::fmt;
 use std::fs;
@@ -22,19 +23,6 @@ pub const LOADER_MARKER: &str = "<!-- wasmbridge: loads window.WasmBridge for th
 
 /// The tag that loads the adapter; it starts the pool and installs `window.WasmBridge`.
 pub const LOADER_TAG: &str = r#"<script type="module" src="wasmbridge/godot.js"></script>"#;
-
-/// The Godot adapter, for bundles built without it.
-const GODOT_JS: &str = include_str!("../runtime/godot.js");
-
-/// Files the adapter imports; a bundle without them cannot work.
-const RUNTIME_FILES: [&str; 6] = [
-    "pool.js",
-    "worker.js",
-    "protocol.js",
-    "error.js",
-    "lane.js",
-    "shared.js",
-];
 
 /// What `install` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +231,7 @@ fn check_bundle(bundle: &Path) -> Result<()> {
             bundle.display()
         );
     }
-    let missing: Vec<&str> = RUNTIME_FILES
+    let missing: Vec<&str> = GODOT_NEEDS
         .iter()
         .copied()
         .filter(|f| !bundle.join(f).is_file())

@@ -6,4 +6,6 @@ pub mod build;
 pub mod deploy;
 pub mod godot;
 pub mod manifest;
+pub mod runtime;
 pub mod server;
+pub mod tree;

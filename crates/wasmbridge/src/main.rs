@@ -105,7 +105,7 @@ fn main() -> Result<()> {
         }
         Command::Serve(args) => serve(&args.dir, &args.net),
         Command::Demo(args) => demo(&args),
-        Command::Deploy(args) => wasmbridge::deploy::run(&args),
+        Command::Deploy(args) => Ok(wasmbridge::deploy::run(&args)?),
         Command::Godot(GodotCommand::Install { export_dir, bundle }) => {
             let bundle = bundle.unwrap_or_else(|| PathBuf::from("target/wasmbridge/demo-guest"));
             let report = wasmbridge::godot::install(&export_dir, &bundle).with_context(|| {

@@ -2,6 +2,8 @@
 //! sizes and hashes, and the callable functions with parameter names and types
 //! read from the TypeScript definitions wasm-bindgen writes.
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -45,7 +47,7 @@ impl FileInfo {
             size: bytes.len() as u64,
             gzip: None,
             sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
-            integrity: format!("sha256-{}", base64(&digest)),
+            integrity: format!("sha256-{}", BASE64.encode(digest)),
         }
     }
 }
@@ -237,24 +239,6 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -343,8 +327,6 @@ export default function __wbg_init (module_or_path?: { module_or_path: InitInput
             info.integrity,
             "sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
         );
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"a"), "YQ==");
     }
 
     #[test]

@@ -709,3 +709,194 @@ async fn slow_client_is_dropped_after_header_timeout() {
         .unwrap()
         .unwrap();
 }
+
+/// Starts `serve` on a free port for the fixture; returns the address and a stopper.
+async fn serve_fixture(
+    fx: &Fixture,
+    isolation: bool,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<Result<(), ServerError>>,
+) {
+    let router = server::app_with(&fx.root(), isolation).unwrap();
+    let (listener, addr) = server::bind(&ServeOptions::new(fx.root())).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(listener, router, async {
+        let _ = stopped.await;
+    }));
+    (addr, stop, task)
+}
+
+/// Writes `request` on a fresh connection and reads until the server closes it.
+async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("the server answers and closes within 10 s")
+        .unwrap();
+    raw
+}
+
+/// A status line, lower-cased headers and a body.
+type RawResponse = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Splits a byte stream of HTTP/1.1 responses with Content-Length bodies.
+fn responses(mut raw: &[u8]) -> Vec<RawResponse> {
+    let mut out = Vec::new();
+    while !raw.is_empty() {
+        let (status, headers, rest) = parse_head(raw);
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        out.push((status, headers, rest[..len].to_vec()));
+        raw = &raw[raw.len() - rest.len() + len..];
+    }
+    out
+}
+
+fn assert_security_headers(status: &str, headers: &[(String, String)], isolation: bool) {
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let (coop, coep) = if isolation {
+        (Some("same-origin"), Some("require-corp"))
+    } else {
+        (None, None)
+    };
+    assert_eq!(get("cross-origin-opener-policy"), coop, "{status}");
+    assert_eq!(get("cross-origin-embedder-policy"), coep, "{status}");
+    assert_eq!(
+        get("cross-origin-resource-policy"),
+        Some("same-origin"),
+        "{status}"
+    );
+    assert_eq!(get("x-content-type-options"), Some("nosniff"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_over_a_socket_carry_the_security_headers() {
+    let fx = fixture();
+    let (addr, stop, task) = serve_fixture(&fx, true).await;
+    let huge_head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(40 * 1024)
+    );
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..101)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let cases: Vec<(&str, Vec<u8>, &str)> =
+        vec![
+        ("garbage", b"GARBAGE\r\n\r\n".to_vec(), "HTTP/1.1 400 Bad Request"),
+        (
+            "raw NUL in the target",
+            b"GET /a\0b HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "file:// target",
+            b"GET file:///etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "bad version",
+            b"GET / HTTP/9.9\r\nHost: x\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "bad header line",
+            b"GET / HTTP/1.1\r\nHost x\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "conflicting content-length",
+            b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+                .to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            "head over 32 KiB",
+            huge_head.into_bytes(),
+            "HTTP/1.1 431 Request Header Fields Too Large",
+        ),
+        (
+            "101 headers",
+            many_headers.into_bytes(),
+            "HTTP/1.1 431 Request Header Fields Too Large",
+        ),
+        (
+            "chunked request body",
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n"
+                .to_vec(),
+            "HTTP/1.1 411 Length Required",
+        ),
+        (
+            "the guard's own marker header",
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Wasmbridge-Rejected: 200\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 Bad Request",
+        ),
+    ];
+    for (what, request, want) in cases {
+        let raw = exchange(addr, &request).await;
+        let all = responses(&raw);
+        assert_eq!(all.len(), 1, "{what}: {}", String::from_utf8_lossy(&raw));
+        let (status, headers, body) = &all[0];
+        assert_eq!(status, want, "{what}");
+        assert_security_headers(status, headers, true);
+        assert!(
+            headers
+                .iter()
+                .any(|(k, v)| k == "connection" && v == "close"),
+            "{what}: {headers:?}"
+        );
+        let text = String::from_utf8_lossy(body);
+        assert!(text.starts_with("expected "), "{what}: {text}");
+    }
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_head_after_good_ones_ends_the_connection_with_headers() {
+    let fx = fixture();
+    let (addr, stop, task) = serve_fixture(&fx, false).await;
+    // Two good requests (one with a body) and garbage, in one write.
+    let raw = exchange(
+        addr,
+        b"GET /digits.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          POST /digits.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nGET \
+          GET /digits.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+          \x01\x02 nonsense\r\n\r\nGET /digits.txt HTTP/1.1\r\n\r\n",
+    )
+    .await;
+    let all = responses(&raw);
+    let statuses: Vec<&str> = all.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 405 Method Not Allowed",
+            "HTTP/1.1 200 OK",
+            "HTTP/1.1 400 Bad Request"
+        ],
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    assert_eq!(all[0].2, b"0123456789");
+    assert_eq!(all[2].2, b"0123456789");
+    for (status, headers, _) in &all {
+        // Without isolation COOP and COEP stay off on error responses too.
+        assert_security_headers(status, headers, false);
+    }
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}

@@ -1,0 +1,44 @@
+//! The JS runtime (`crates/wasmbridge/runtime/`), compiled into the CLI so an
+//! installed CLI needs nothing from this repository and a bundle never mixes
+//! runtime versions. This is the one list of its files: `build` writes them
+//! into every bundle and `godot` checks a bundle has what the adapter loads;
+//! `tests/tidy.rs` checks the list against the directory and the imports.
+
+/// The Godot adapter (`window.WasmBridge`), also added to bundles built before it existed.
+pub const GODOT_JS: &str = include_str!("../runtime/godot.js");
+
+/// Every file of the runtime, by bundle file name: `build` writes all of them
+/// into every bundle.
+pub const FILES: &[(&str, &str)] = &[
+    ("wasmbridge.js", include_str!("../runtime/wasmbridge.js")),
+    (
+        "wasmbridge.d.ts",
+        include_str!("../runtime/wasmbridge.d.ts"),
+    ),
+    ("pool.js", include_str!("../runtime/pool.js")),
+    ("worker.js", include_str!("../runtime/worker.js")),
+    ("protocol.js", include_str!("../runtime/protocol.js")),
+    ("error.js", include_str!("../runtime/error.js")),
+    ("godot.js", GODOT_JS),
+    ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
+    ("lane.js", include_str!("../runtime/lane.js")),
+    ("shared.js", include_str!("../runtime/shared.js")),
+    ("ring.js", include_str!("../runtime/ring.js")),
+    ("ring.d.ts", include_str!("../runtime/ring.d.ts")),
+    (
+        "audio-worklet.js",
+        include_str!("../runtime/audio-worklet.js"),
+    ),
+    ("audio.js", include_str!("../runtime/audio.js")),
+];
+
+/// The modules `godot.js` loads, directly or through `pool.js` (the worker
+/// included): a bundle without them cannot work.
+pub const GODOT_NEEDS: &[&str] = &[
+    "pool.js",
+    "worker.js",
+    "protocol.js",
+    "error.js",
+    "lane.js",
+    "shared.js",
+];

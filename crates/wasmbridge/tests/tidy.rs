@@ -1,0 +1,226 @@
+//! Tidy checks over the repository's sources, in the manner of rust-analyzer's
+//! `tidy.rs`: rules that reviewers would otherwise have to remember.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use wasmbridge::runtime;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/wasmbridge sits two levels below the repository")
+        .to_path_buf()
+}
+
+fn runtime_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("runtime")
+}
+
+/// Every file below `dir` whose name ends with one of `suffixes`, skipping
+/// dependency and build directories.
+fn files(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                if !matches!(name.as_str(), "node_modules" | "target" | ".git" | ".cache") {
+                    stack.push(path);
+                }
+            } else if kind.is_file() && suffixes.iter().any(|s| name.ends_with(s)) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn is_comment(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("//") || t.starts_with("/*") || t.starts_with('*')
+}
+
+fn name_of(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn every_runtime_file_is_in_the_one_list() {
+    let on_disk: BTreeSet<String> = files(&runtime_dir(), &[".js", ".d.ts"])
+        .iter()
+        .map(|p| name_of(p))
+        .collect();
+    let listed: BTreeSet<String> = runtime::FILES
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .collect();
+    assert_eq!(
+        listed, on_disk,
+        "crates/wasmbridge/src/runtime.rs FILES must list exactly the files of crates/wasmbridge/runtime/"
+    );
+    for (name, text) in runtime::FILES {
+        let disk = std::fs::read_to_string(runtime_dir().join(name)).unwrap();
+        assert_eq!(*text, disk, "{name} is embedded from another file");
+    }
+}
+
+/// The runtime modules `source` refers to in code: static imports
+/// (`from './x.js'`) and URLs built from a name (`new URL('x.js', base)`).
+fn references(source: &str) -> BTreeSet<String> {
+    let listed: BTreeSet<&str> = runtime::FILES.iter().map(|(n, _)| *n).collect();
+    let mut out = BTreeSet::new();
+    for line in source.lines().filter(|l| !is_comment(l)) {
+        for (i, quoted) in line.split('\'').enumerate() {
+            let name = quoted.strip_prefix("./").unwrap_or(quoted);
+            if i % 2 == 1 && name.ends_with(".js") && listed.contains(name) {
+                out.insert(name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_godot_adapter_needs_what_its_imports_reach() {
+    let text = |name: &str| {
+        runtime::FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+            .unwrap()
+    };
+    let mut reached = BTreeSet::new();
+    let mut todo = vec!["godot.js".to_owned()];
+    while let Some(module) = todo.pop() {
+        for next in references(text(&module)) {
+            if next != "godot.js" && reached.insert(next.clone()) {
+                todo.push(next);
+            }
+        }
+    }
+    let declared: BTreeSet<String> = runtime::GODOT_NEEDS
+        .iter()
+        .map(|n| (*n).to_owned())
+        .collect();
+    assert_eq!(
+        declared, reached,
+        "runtime::GODOT_NEEDS must be what godot.js loads, directly or not"
+    );
+}
+
+#[test]
+fn every_runtime_module_opens_with_its_header_comment() {
+    for path in files(&runtime_dir(), &[".js", ".d.ts"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().next().unwrap_or("");
+        let words = first
+            .strip_prefix("// ")
+            .map_or(0, |t| t.split_whitespace().count());
+        assert!(
+            words >= 3,
+            "{} must open with a `// ` comment that says what the module is, got {first:?}",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn no_console_log_in_the_runtime() {
+    for path in files(&runtime_dir(), &[".js"]) {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (no, line) in text.lines().enumerate() {
+            assert!(
+                is_comment(line) || !line.contains("console.log"),
+                "{}:{}: console.log left in the runtime: {line}",
+                path.display(),
+                no + 1
+            );
+        }
+    }
+}
+
+/// A "not yet" guard: a test or benchmark that skips, or reports a feature as
+/// pending, because it supposes the feature might not exist.
+fn is_yet_guard(line: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    let says_yet = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == "yet")
+        || lower.contains("not in this tree");
+    let guards = ["skip", "pending", "todo", "diagnostic", "fallback"]
+        .iter()
+        .any(|g| lower.contains(g));
+    says_yet && guards
+}
+
+#[test]
+fn no_yet_guards_in_tests_or_benchmarks() {
+    let root = repo();
+    let mut found = Vec::new();
+    for dir in ["js/test", "bench", "crates"] {
+        for path in files(&root.join(dir), &[".mjs", ".js", ".rs", ".gd"]) {
+            if path.ends_with("tests/tidy.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (no, line) in text.lines().enumerate() {
+                if is_yet_guard(line) {
+                    found.push(format!(
+                        "{}:{}: {}",
+                        path.strip_prefix(&root).unwrap().display(),
+                        no + 1,
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "features under test exist; drop the guards:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn yet_guards_are_recognised() {
+    assert!(is_yet_guard(
+        "return t.skip('the bundle has no fibonacci yet');"
+    ));
+    assert!(is_yet_guard(
+        "if (!x) return { pending: 'pool.fastCall does not exist in this tree yet' };"
+    ));
+    assert!(!is_yet_guard(
+        "assert.equal(x, true, 'nothing to stop yet');"
+    ));
+    assert!(!is_yet_guard("} catch { /* not listening yet */ }"));
+}
+
+#[test]
+fn every_rust_source_opens_with_a_module_doc() {
+    let root = repo();
+    let mut sources = files(&root.join("crates"), &[".rs"]);
+    sources.extend(files(&root.join("xtask"), &[".rs"]));
+    sources.extend(files(&root.join("fuzz"), &[".rs"]));
+    assert!(
+        sources.len() > 20,
+        "found only {} Rust files",
+        sources.len()
+    );
+    for path in sources {
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a `//!` comment saying what it is for",
+            path.display()
+        );
+    }
+}
