@@ -24,6 +24,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("protocol.js", include_str!("../runtime/protocol.js")),
     ("error.js", include_str!("../runtime/error.js")),
     ("godot.js", include_str!("../runtime/godot.js")),
+    ("godot-codec.js", include_str!("../runtime/godot-codec.js")),
     ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
     ("lane.js", include_str!("../runtime/lane.js")),
     ("shared.js", include_str!("../runtime/shared.js")),
