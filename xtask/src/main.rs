@@ -1,8 +1,11 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //! - `test`: every test tier (lint, Rust, browser), with a count per tier;
 //! - `setup`: install what a fresh machine lacks (Debian packages, npm packages);
-//! - `dist`: the release bundle of the demo guest and the release CLI.
+//! - `dist`: the release bundle of the demo guest, the release CLI and the
+//!   Godot addon zip;
+//! - `addon`: only the Godot addon zip (`addon.rs`).
 
+mod addon;
 mod bench;
 mod soak;
 
@@ -20,6 +23,7 @@ fn main() -> Result<()> {
         Some("soak") => soak::run(&root, &args[1..]),
         Some("setup") => setup(&root),
         Some("dist") => dist(&root),
+        Some("addon") => addon::run(&root, &args[1..]),
         Some(other) => bail!("unknown task {other:?}: expected test, setup or dist"),
         None => bail!("usage: cargo xtask <test|setup|dist>"),
     }
@@ -343,6 +347,7 @@ fn dist(root: &Path) -> Result<()> {
         .args(["build", "-p", "demo-guest", "--release", "--simd", "--out"])
         .arg(out.join("demo-guest")))?;
     std::fs::copy(&bin, out.join("wasmbridge")).context("copying the CLI into target/dist")?;
+    addon::write(root, &addon::default_path(root))?;
     eprintln!("xtask: release bundle and CLI in {}", out.display());
     Ok(())
 }
