@@ -199,7 +199,6 @@ func start(function_name: StringName, args: Array = [], options: Dictionary = {}
 	_next_id += 1
 	job.function_name = String(function_name)
 	job._bridge = self
-	job._started_ms = Time.get_ticks_msec()
 	_jobs[job.id] = job
 
 	if not options.is_empty():
@@ -212,21 +211,42 @@ func start(function_name: StringName, args: Array = [], options: Dictionary = {}
 			_finish_later(job, _error("BAD_ARGUMENT", "options.timeout_ms must be a number of ms >= 0, got %s" % [var_to_str(timeout)]))
 			return job
 		job._timeout_ms = int(timeout)
+		job._started_ms = Time.get_ticks_msec()
 		job._keep_buffers = bool(options.get("keep_buffers", false))
 
-	_encode_error = ""
-	var encoded = _encode(args, 0)
-	if _encode_error != "":
-		for handle in _staged:
-			_js.releaseBuffer(handle)
-		_staged.clear()
-		_path.clear()
-		_finish_later(job, _error("BAD_ARGUMENT", "%s: %s" % [job.function_name, _encode_error]))
-		return job
-	_staged.clear()
 	# Godot writes control characters raw (and \v as "\v"); godot-codec.js
-	# reads them back as the characters they were.
-	job._args_json = JSON.stringify(encoded, "", false, true)
+	# reads them back as the characters they were. Most calls pass a few
+	# scalars JSON carries as they are: they skip the encoder's copy.
+	var plain := true
+	for a in args:
+		match typeof(a):
+			TYPE_NIL, TYPE_BOOL, TYPE_STRING:
+				pass
+			TYPE_INT:
+				if a > MAX_SAFE_INTEGER or a < -MAX_SAFE_INTEGER:
+					plain = false
+					break
+			TYPE_FLOAT:
+				if not is_finite(a) or (a == 0.0 and 1.0 / a < 0.0):
+					plain = false
+					break
+			_:
+				plain = false
+				break
+	if plain:
+		job._args_json = JSON.stringify(args, "", false, true)
+	else:
+		_encode_error = ""
+		var encoded = _encode(args, 0)
+		if _encode_error != "":
+			for handle in _staged:
+				_js.releaseBuffer(handle)
+			_staged.clear()
+			_path.clear()
+			_finish_later(job, _error("BAD_ARGUMENT", "%s: %s" % [job.function_name, _encode_error]))
+			return job
+		_staged.clear()
+		job._args_json = JSON.stringify(encoded, "", false, true)
 
 	# The page may have loaded godot.js since the last frame, or (after
 	# UNAVAILABLE) much later than expected: look again.
