@@ -197,8 +197,7 @@ function markdown(r, gl) {
   L.push('## Godot round trip and fast lane', '');
   const gd = S.godot;
   if (gd?.rounds) {
-    const pc = S.latency?.contenders?.wasmbridge?.p50?.median;
-    L.push(`- Godot round trip: GDScript \`await WasmBridge.call("add", [i, 1])\` in a real Godot 4.6 web engine (single-threaded export), ${gd.rounds} rounds × ${gd.calls} sequential calls: p50 ${fmt(gd.p50?.median)} µs (${fmt(gd.p50?.min)}–${fmt(gd.p50?.max)} over rounds), p90 ${fmt(gd.p90?.median)} µs, p99 ${fmt(gd.p99?.median)} µs${pc ? `; ${fmt(gd.p50.median / pc, 1)}× the page's own pool.call p50 (call latency section)` : ''}.${gd.note ? ' ' + gd.note : ''}`);
+    L.push(`- Godot round trip: GDScript \`await WasmBridge.call("add", [i, 1])\` in a real Godot 4.6 web engine (single-threaded export), ${gd.rounds} rounds × ${gd.calls} sequential calls: p50 ${fmt(gd.p50?.median)} µs (${fmt(gd.p50?.min)}–${fmt(gd.p50?.max)} over rounds), p90 ${fmt(gd.p90?.median)} µs, p99 ${fmt(gd.p99?.median)} µs; the same page's pool.call p50 ${fmt(gd.poolP50?.median)} µs in rounds between them, so GDScript adds ${fmt(gd.overheadP50?.median)} µs at p50 (${fmt(gd.overheadP50?.min)}–${fmt(gd.overheadP50?.max)} over rounds).${gd.note ? ' ' + gd.note : ''}`);
   } else {
     L.push(`- Godot round trip: **pending**: ${gd?.pending ?? gd?.error ?? 'not run'}`);
   }

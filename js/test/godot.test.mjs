@@ -13,8 +13,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startServer, launchBrowser, openPage, bundle, BIN, TARGET } from './harness.mjs';
-import { ensureEngine, makeRunnerSite, runGodot, placeFile, RUNTIME_DIR } from './godot/engine.mjs';
-import { createBridge, safeParse, godotStrtod } from '../../crates/wasmbridge/runtime/godot.js';
+import { ensureEngine, makeRunnerSite, runGodot, placeFile, addonFiles, runnerPack, runnerHtml, REPO } from './godot/engine.mjs';
+import { createBridge, parseGodotJson, godotStrtod } from '../../crates/wasmbridge/runtime/godot.js';
 
 // ---------------------------------------------------------------------------
 // The adapter over a stand-in pool, in Node: argument decoding, result
@@ -185,18 +185,49 @@ describe('godot.js adapter (in Node, over a stand-in pool)', () => {
     assert.equal(bridge.call('echo', '[1]', undefined), 0);
   });
 
-  test('__proto__ and constructor keys cannot reach a prototype', async () => {
+  test('__proto__ and constructor keys round-trip as plain keys and reach no prototype', async () => {
     const pool = fakePool({ functions: FUNCTIONS, impl: { echo: (v) => v } });
     const bridge = createBridge(pool);
-    const { result } = await callBridge(bridge, 'echo', '[{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"nested":{"__proto__":{"polluted":1},"ok":1}}]', '{"__proto__":{"timeout":1}}');
-    assert.deepEqual(result.value, { nested: { ok: 1 } });
+    const sent = '{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"nested":{"__proto__":{"polluted":1},"ok":1}}';
+    const { messages } = await callBridge(bridge, 'echo', `[${sent}]`, '{"__proto__":{"timeout":1}}');
+    assert.equal(JSON.stringify(messages.at(-1).value), sent, 'every key comes back');
     assert.equal({}.polluted, undefined);
     assert.equal(Object.prototype.polluted, undefined);
     const arg = pool.calls.at(-1).args[0];
     assert.equal(Object.getPrototypeOf(arg), Object.prototype);
-    assert.equal(Object.hasOwn(arg, '__proto__'), false);
+    assert.equal(Object.hasOwn(arg, '__proto__'), true, '__proto__ is an own data property');
+    assert.equal(arg.polluted, undefined);
     assert.equal(pool.calls.at(-1).timeout, 0, 'an option hidden in __proto__ is ignored');
-    assert.deepEqual(safeParse('{"a":{"__proto__":{"x":1}}}'), { a: {} });
+  });
+
+  test('keys that start with $ travel with one more $, so no object is taken for a marker', async () => {
+    const pool = fakePool({ functions: FUNCTIONS, impl: { echo: (v) => v, give: () => ({ $buffer: 1, $bigint: '5', $$x: 2, plain: { $f64: 'zz' } }) } });
+    const bridge = createBridge(pool);
+    let { result } = await callBridge(bridge, 'echo', '[{"$$bigint":"1000000016000000063","$$buffer":1,"$$$x":{"$$number":"NaN"},"$$":0}]');
+    assert.deepEqual({ ...pool.calls.at(-1).args[0] }, { $bigint: '1000000016000000063', $buffer: 1, $$x: { $number: 'NaN' }, $: 0 }, 'the guest sees the keys as the user wrote them');
+    assert.deepEqual(result.value, { $$bigint: '1000000016000000063', $$buffer: 1, $$$x: { $$number: 'NaN' }, $$: 0 }, 'and they go back escaped');
+    ({ result } = await callBridge(bridge, 'give', '[]'));
+    assert.deepEqual(result.value, { $$buffer: 1, $$bigint: '5', $$$x: 2, plain: { $$f64: 'zz' } }, 'a guest result shaped like a marker is escaped');
+    assert.equal(bridge.bufferCount(), 0);
+    ({ result } = await callBridge(bridge, 'echo', '[{"$bigint":"1","other":2}]'));
+    assert.equal(result.error.code, 'BAD_ARGUMENT');
+    assert.match(result.error.message, /args\[0\]: an object with the keys "\$bigint", "other" is no marker/);
+  });
+
+  test('text from Godot: raw control characters and \\v read as the characters they stand for', () => {
+    let controls = '';
+    for (let c = 1; c < 32; c++) controls += String.fromCharCode(c);
+    // What Godot's JSON.stringify writes: \v as an escape, the rest raw but for \b \t \n \f \r.
+    const godot = `["${controls.replace(/[\b\t\n\f\r\v]/g, (c) => ({ '\b': '\\b', '\t': '\\t', '\n': '\\n', '\f': '\\f', '\r': '\\r', '\v': '\\v' })[c])}","a\\\\v\\\"b"]`;
+    assert.throws(() => JSON.parse(godot));
+    assert.deepEqual(parseGodotJson(godot), [controls, 'a\\v"b']);
+    assert.equal(parseGodotJson('{"a":"\\u0041"}').a, 'A', 'valid JSON is read as it is');
+  });
+
+  test('results: -0 and lone surrogates reach Godot as GDScript can hold them', async () => {
+    const bridge = createBridge(fakePool({ functions: FUNCTIONS, impl: { echo: () => [-0, 0, 'a\ud800b', { '\udc00': 1 }] } }));
+    const { result } = await callBridge(bridge, 'echo', '[0]');
+    assert.deepEqual(result.value, [{ $f64: '0000000000000080' }, 0, 'a\ufffdb', { '\ufffd': 1 }]);
   });
 
   test('ids, asynchronous callbacks, cancel, progress, guest errors', async () => {
@@ -325,7 +356,11 @@ async function openGodotPage(browser, url, { routes = [] } = {}) {
   return opened;
 }
 
-async function runScript(t, browser, baseUrl, page, script, { routes = [] } = {}) {
+/**
+ * Runs `scripts/<script>` on `page` and asserts it passed. With `quiet`, the
+ * engine must also print nothing to stderr (no engine error, no push_error).
+ */
+async function runScript(t, browser, baseUrl, page, script, { routes = [], quiet = false } = {}) {
   const t0 = performance.now();
   const opened = await openGodotPage(browser, `${baseUrl}${page}?script=scripts/${script}`, { routes });
   try {
@@ -338,26 +373,30 @@ async function runScript(t, browser, baseUrl, page, script, { routes = [] } = {}
     assert.deepEqual(failures, [], `GDScript reported:\n${lines.join('\n')}`);
     assert.equal(exit, 0, `the GDScript test exited with ${exit}:\n${lines.join('\n')}`);
     assert.deepEqual(opened.errors, [], 'page errors');
+    if (quiet) assert.deepEqual(lines.filter((l) => l.startsWith('stderr:')), [], 'the engine printed errors');
     return lines;
   } finally {
     await opened.close();
   }
 }
 
-function hasFunction(bundleDir, name) {
-  const manifest = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8'));
-  return manifest.functions.some((f) => f.name === name);
+/** `wasmbridge godot install`, the built binary as a user runs it; returns what it printed. */
+function cliInstall(exportDir, bundleDir, ...flags) {
+  return execFileSync(BIN, ['godot', 'install', exportDir, '--bundle', bundleDir, ...flags], { encoding: 'utf8' });
 }
 
-/** `wasmbridge godot install` if the CLI has it; otherwise null. */
-function cliInstall(exportDir, bundleDir) {
-  try {
-    execFileSync(BIN, ['godot', '--help'], { stdio: 'ignore' });
-  } catch {
-    return null;
+/** A copy of the package's original export (the game) in `dir`; big files hard-linked. */
+function copyExport(engineDir, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(engineDir)) {
+    if (/\.(wasm|pck)$/.test(f)) placeFile(join(engineDir, f), join(dir, f));
+    else copyFileSync(join(engineDir, f), join(dir, f));
   }
-  return execFileSync(BIN, ['godot', 'install', exportDir, '--bundle', bundleDir], { encoding: 'utf8' });
 }
+
+/** The package's page loads Prism from a CDN; this machine has no network. */
+const PRISM_ROUTE = [/cdnjs\.cloudflare\.com/, (route) => route.fulfill({ contentType: 'text/javascript', body: 'window.Prism = { languages: {}, highlightElement() {} };' })];
 
 for (const isolated of [true, false]) {
   const mode = isolated ? 'isolated' : 'not-isolated';
@@ -366,18 +405,12 @@ for (const isolated of [true, false]) {
     let server;
     let demoServer;
     let engineDir;
-    let skipReason = '';
+    let site;
 
     before(async () => {
       engineDir = ensureEngine();
-      const site = makeRunnerSite(join(TARGET, 'test-sites', `godot-${mode}`), { engineDir, bundleDir: bundle('test-guest') });
-      try {
-        server = await startServer(site, { isolated });
-      } catch (err) {
-        if (isolated) throw err;
-        skipReason = `wasmbridge serve cannot serve without isolation yet (--no-isolation): ${String(err.message).split('\n')[0]}`;
-        return;
-      }
+      site = makeRunnerSite(join(TARGET, 'test-sites', `godot-${mode}`), { engineDir, bundleDir: bundle('test-guest') });
+      server = await startServer(site, { isolated });
       browser = await launchBrowser();
     });
 
@@ -388,7 +421,6 @@ for (const isolated of [true, false]) {
     });
 
     test('the page is isolated as expected', async (t) => {
-      if (skipReason) return t.skip(skipReason);
       const opened = await openGodotPage(browser, `${server.url}index.html?script=scripts/values.gd`);
       try {
         assert.equal(await opened.page.evaluate(() => globalThis.crossOriginIsolated === true), isolated);
@@ -400,12 +432,10 @@ for (const isolated of [true, false]) {
     });
 
     test('GDScript: every kind of value round-trips, every failure has its code, 1000 concurrent awaits', async (t) => {
-      if (skipReason) return t.skip(skipReason);
       await runScript(t, browser, server.url, 'index.html', 'values.gd');
     });
 
     test('GDScript: calls made before window.WasmBridge exists and before the pool is ready complete', async (t) => {
-      if (skipReason) return t.skip(skipReason);
       const slowManifest = async (route) => {
         await new Promise((r) => setTimeout(r, 1000));
         await route.continue();
@@ -413,25 +443,46 @@ for (const isolated of [true, false]) {
       await runScript(t, browser, server.url, 'late.html', 'early.gd', { routes: [['**/wasmbridge/manifest.json', slowManifest]] });
     });
 
-    test('GDScript: without window.WasmBridge calls fail with UNAVAILABLE and the game goes on', async (t) => {
-      if (skipReason) return t.skip(skipReason);
-      await runScript(t, browser, server.url, 'none.html', 'unavailable.gd');
+    test('GDScript: without window.WasmBridge calls fail with UNAVAILABLE and the game goes on, with no engine error', async (t) => {
+      await runScript(t, browser, server.url, 'none.html', 'unavailable.gd', { quiet: true });
+    });
+
+    test('GDScript: godot.js loaded 2 s late: calls made meanwhile complete, with no engine error', async (t) => {
+      await runScript(t, browser, server.url, 'late2s.html', 'late.gd', { quiet: true });
+    });
+
+    test('GDScript: codec property test: generated values reach the guest and come back unchanged', async (t) => {
+      await runScript(t, browser, server.url, 'index.html', 'codec.gd', { quiet: true });
+    });
+
+    test('the addon zip of `cargo xtask addon`, unpacked into a fresh project, works as the autoload', async (t) => {
+      const dir = join(TARGET, 'test-sites', `godot-addon-zip-${mode}`);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const zip = join(dir, 'wasmbridge-godot-addon.zip');
+      execFileSync('cargo', ['xtask', 'addon', '--out', zip], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+      const unpacked = join(dir, 'project');
+      execFileSync('python3', ['-m', 'zipfile', '-e', zip, unpacked]);
+      const names = addonFiles(join(unpacked, 'addons', 'wasmbridge')).map(([name]) => name);
+      const web = ['error.js', 'godot-codec.js', 'godot.js', 'lane.js', 'pool.js', 'protocol.js', 'shared.js', 'worker.js'];
+      assert.deepEqual(readdirSync(unpacked), ['addons']);
+      assert.deepEqual(names.sort(), ['LICENSE', 'README.md', 'icon.svg', 'plugin.cfg', 'plugin.gd', 'wasmbridge.gd', ...web.map((f) => `web/${f}`)].map((f) => `addons/wasmbridge/${f}`).sort());
+      for (const f of web) {
+        assert.equal(readFileSync(join(unpacked, 'addons', 'wasmbridge', 'web', f), 'utf8'), readFileSync(join(bundle('test-guest'), f), 'utf8'), `web/${f} is the runtime a bundle carries`);
+      }
+      writeFileSync(join(site, 'fresh.zip'), runnerPack({ addonEntries: addonFiles(join(unpacked, 'addons', 'wasmbridge')) }));
+      writeFileSync(join(site, 'fresh.html'), runnerHtml({ pack: 'fresh.zip' }));
+      await runScript(t, browser, server.url, 'fresh.html', 'fresh.gd', { quiet: true });
     });
 
     test('GDScript: the demo guest (fibonacci, factorize)', async (t) => {
-      if (skipReason) return t.skip(skipReason);
-      const demo = bundle('demo-guest');
-      if (!hasFunction(demo, 'fibonacci') || !hasFunction(demo, 'factorize')) {
-        return t.skip('the demo guest bundle has no fibonacci/factorize yet');
-      }
-      const site = makeRunnerSite(join(TARGET, 'test-sites', `godot-demo-${mode}`), { engineDir, bundleDir: demo });
-      demoServer = await startServer(site, { isolated });
+      const demoSite = makeRunnerSite(join(TARGET, 'test-sites', `godot-demo-${mode}`), { engineDir, bundleDir: bundle('demo-guest') });
+      demoServer = await startServer(demoSite, { isolated });
       await runScript(t, browser, demoServer.url, 'index.html', 'demo.gd');
     });
 
     test('the example project (godot/example) runs its calculator, Fibonacci and image filters', async (t) => {
-      if (skipReason) return t.skip(skipReason);
-      if (!demoServer) return t.skip('needs the demo guest bundle with fibonacci');
+      assert.ok(demoServer, 'the demo guest test started the server');
       const opened = await openGodotPage(browser, `${demoServer.url}example.html`);
       try {
         const { exit, lines } = await runGodot(opened.page, { timeout: GODOT_TIMEOUT });
@@ -446,26 +497,14 @@ for (const isolated of [true, false]) {
     });
 
     test('the original game, after `wasmbridge godot install`, boots with no page error and WasmBridge.ready fires', async (t) => {
-      if (skipReason) return t.skip(skipReason);
       const exportDir = join(TARGET, 'test-sites', `godot-export-${mode}`);
-      rmSync(exportDir, { recursive: true, force: true });
-      mkdirSync(exportDir, { recursive: true });
-      // Large files are hard-linked from the cache; the rest are copied, since install edits index.html.
-      for (const f of readdirSync(engineDir)) {
-        if (/\.(wasm|pck)$/.test(f)) placeFile(join(engineDir, f), join(exportDir, f));
-        else copyFileSync(join(engineDir, f), join(exportDir, f));
-      }
+      copyExport(engineDir, exportDir);
       const original = readFileSync(join(exportDir, 'index.html'), 'utf8');
       const printed = cliInstall(exportDir, bundle('test-guest'));
-      if (printed === null) {
-        t.diagnostic('`wasmbridge godot install` is not wired into the CLI yet: installing with the same steps in JS');
-        installLikeTheCli(exportDir, bundle('test-guest'));
-      } else {
-        assert.match(printed, /html\/head_include=/);
-        const first = readFileSync(join(exportDir, 'index.html'), 'utf8');
-        cliInstall(exportDir, bundle('test-guest'));
-        assert.equal(readFileSync(join(exportDir, 'index.html'), 'utf8'), first, 'a second install changes nothing');
-      }
+      assert.match(printed, /html\/head_include=/);
+      const first = readFileSync(join(exportDir, 'index.html'), 'utf8');
+      cliInstall(exportDir, bundle('test-guest'));
+      assert.equal(readFileSync(join(exportDir, 'index.html'), 'utf8'), first, 'a second install changes nothing');
       const html = readFileSync(join(exportDir, 'index.html'), 'utf8');
       assert.equal(html.match(/wasmbridge\/godot\.js/g)?.length, 1);
       assert.ok(existsSync(join(exportDir, 'wasmbridge', 'godot.js')));
@@ -473,10 +512,8 @@ for (const isolated of [true, false]) {
 
       const exportServer = await startServer(exportDir, { isolated });
       try {
-        // The package's page loads Prism from a CDN; this machine has no network.
-        const prism = (route) => route.fulfill({ contentType: 'text/javascript', body: 'window.Prism = { languages: {}, highlightElement() {} };' });
         const t0 = performance.now();
-        const opened = await openGodotPage(browser, `${exportServer.url}index.html`, { routes: [[/cdnjs\.cloudflare\.com/, prism]] });
+        const opened = await openGodotPage(browser, `${exportServer.url}index.html`, { routes: [PRISM_ROUTE] });
         try {
           const readyState = await opened.page.evaluate(() => new Promise((resolve) => {
             const timer = setTimeout(() => resolve('timeout'), 30_000);
@@ -500,16 +537,74 @@ for (const isolated of [true, false]) {
   });
 }
 
-/** The steps of crates/wasmbridge/src/godot.rs, for when the CLI lacks the subcommand. */
-function installLikeTheCli(exportDir, bundleDir) {
-  const target = join(exportDir, 'wasmbridge');
-  mkdirSync(target, { recursive: true });
-  cpSync(bundleDir, target, { recursive: true });
-  if (!existsSync(join(bundleDir, 'godot.js'))) cpSync(join(RUNTIME_DIR, 'godot.js'), join(target, 'godot.js'));
-  const indexPath = join(exportDir, 'index.html');
-  const html = readFileSync(indexPath, 'utf8');
-  const tag = '<!-- wasmbridge: loads window.WasmBridge for the Godot addon -->\n<script type="module" src="wasmbridge/godot.js"></script>\n';
-  const at = html.search(/<\/head>/i);
-  assert.ok(at >= 0, 'the export has </head>');
-  writeFileSync(indexPath, html.slice(0, at) + tag + html.slice(at));
-}
+describe('Godot 4.6 web engine behind a server without COOP/COEP, after `wasmbridge godot install --coi-serviceworker`', () => {
+  let browser;
+  let server;
+  let exportDir;
+
+  before(async () => {
+    exportDir = join(TARGET, 'test-sites', 'godot-export-coi');
+    copyExport(ensureEngine(), exportDir);
+    // Requests a service worker makes bypass page.route, so the game's CDN
+    // script (Prism; this machine has no network) is replaced by a local stub.
+    const html = readFileSync(join(exportDir, 'index.html'), 'utf8');
+    writeFileSync(join(exportDir, 'index.html'), html.replace(/https:\/\/cdnjs\.cloudflare\.com\/[^"]*prism\.min\.js/, 'prism-stub.js'));
+    writeFileSync(join(exportDir, 'prism-stub.js'), 'window.Prism = { languages: {}, highlightElement() {} };\n');
+    // The export has no favicon; the browser's request for one goes through
+    // the service worker, whose 404 then shows as a console error.
+    writeFileSync(join(exportDir, 'favicon.ico'), '');
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await server?.close();
+    await browser?.close();
+  });
+
+  test('the service worker makes the page cross-origin isolated, and the bridge works', async (t) => {
+    const printed = cliInstall(exportDir, bundle('test-guest'), '--coi-serviceworker');
+    assert.match(printed, /coi-serviceworker\.js/);
+    const first = readFileSync(join(exportDir, 'index.html'), 'utf8');
+    cliInstall(exportDir, bundle('test-guest'), '--coi-serviceworker');
+    assert.equal(readFileSync(join(exportDir, 'index.html'), 'utf8'), first, 'a second install changes nothing');
+    assert.equal(first.match(/coi-serviceworker\.js/g)?.length, 1);
+    assert.ok(first.indexOf('coi-serviceworker.js') < first.indexOf('wasmbridge/godot.js'), 'the service worker loads first');
+    assert.match(readFileSync(join(exportDir, 'coi-serviceworker.js'), 'utf8'), /coi-serviceworker v0\.1\.7/);
+    assert.match(readFileSync(join(exportDir, 'coi-serviceworker.LICENSE'), 'utf8'), /MIT License/);
+
+    server = await startServer(exportDir, { isolated: false });
+    const plain = await fetch(`${server.url}index.html`);
+    assert.equal(plain.headers.get('cross-origin-opener-policy'), null, 'the server sends no COOP');
+    assert.equal(plain.headers.get('cross-origin-embedder-policy'), null, 'the server sends no COEP');
+
+    const opened = await openGodotPage(browser, `${server.url}index.html`);
+    const missing = [];
+    opened.page.on('response', (r) => { if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`); });
+    try {
+      // The service worker registers on the first load and reloads the page once.
+      const deadline = Date.now() + 30_000;
+      let isolated = false;
+      while (!isolated && Date.now() < deadline) {
+        isolated = await opened.page.evaluate(() => globalThis.crossOriginIsolated === true).catch(() => false);
+        if (!isolated) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(isolated, true, 'crossOriginIsolated after the service worker took over');
+      const readyState = await opened.page.evaluate(() => new Promise((resolve) => {
+        const timer = setTimeout(() => resolve('timeout'), 30_000);
+        const wait = () => {
+          if (!globalThis.WasmBridge) return setTimeout(wait, 50);
+          globalThis.WasmBridge.ready(() => { clearTimeout(timer); resolve('ready'); }, (e) => { clearTimeout(timer); resolve(`failed: ${e}`); });
+        };
+        wait();
+      }));
+      assert.equal(readyState, 'ready');
+      assert.equal(await opened.page.evaluate(() => JSON.parse(globalThis.WasmBridge.stats()).isolated), true, 'the pool runs isolated');
+      const sum = await opened.page.evaluate(() => new Promise((resolve) => globalThis.WasmBridge.call('add', '[40, 2]', resolve)));
+      assert.equal(JSON.parse(sum).value, 42);
+      t.diagnostic('cross-origin isolated through coi-serviceworker behind `wasmbridge serve --no-isolation`');
+      assert.deepEqual([opened.errors, missing], [[], []], 'page errors and failed requests');
+    } finally {
+      await opened.close();
+    }
+  });
+});

@@ -5,12 +5,15 @@
 //! - `bench`: the benchmark report (`bench.rs`);
 //! - `soak`: `wasmbridge serve` and nginx under wrk (`soak.rs`);
 //! - `setup`: install what a fresh machine lacks (Debian packages, npm packages);
-//! - `dist`: the release bundle of the demo guest and the release CLI.
+//! - `dist`: the release bundle of the demo guest, the release CLI and the
+//!   Godot addon zip;
+//! - `addon`: only the Godot addon zip (`addon.rs`).
 //!
 //! A new task is a variant of [`Task`] (its doc line is the usage text) and an
 //! arm in `main`. A new test tier is a function `fn name(root: &Path) ->
 //! Result<Tier>` that runs its tests and counts them, pushed in [`test`].
 
+mod addon;
 mod bench;
 mod soak;
 
@@ -42,8 +45,10 @@ enum Task {
     Soak(soak::SoakArgs),
     /// Install what a fresh machine lacks: Chromium, nginx and wrk from Debian, the npm packages of js/
     Setup,
-    /// The release bundle of the demo guest and the release CLI, in target/dist
+    /// The release bundle of the demo guest, the release CLI and the Godot addon zip, in target/dist
     Dist,
+    /// Only the Godot addon zip for the Asset Library (target/dist/wasmbridge-godot-addon.zip)
+    Addon(addon::AddonArgs),
 }
 
 /// `cargo xtask test`.
@@ -66,6 +71,7 @@ fn main() -> Result<()> {
         Task::Soak(args) => soak::run(&root, &args),
         Task::Setup => setup(&root),
         Task::Dist => dist(&root),
+        Task::Addon(args) => addon::run(&root, &args),
     }
 }
 
@@ -526,6 +532,7 @@ fn dist(root: &Path) -> Result<()> {
         .args(["build", "-p", "demo-guest", "--release", "--simd", "--out"])
         .arg(out.join("demo-guest")))?;
     std::fs::copy(&bin, out.join("wasmbridge")).context("copying the CLI into target/dist")?;
+    addon::write(root, &addon::default_path(root))?;
     eprintln!("xtask: release bundle and CLI in {}", out.display());
     Ok(())
 }
@@ -604,7 +611,7 @@ mod tests {
     #[test]
     fn usage_lists_every_task() {
         let help = Cli::command().render_long_help().to_string();
-        for task in ["test", "bench", "soak", "setup", "dist"] {
+        for task in ["test", "bench", "soak", "setup", "dist", "addon"] {
             assert!(
                 help.contains(&format!("  {task}")),
                 "{task} missing from:\n{help}"

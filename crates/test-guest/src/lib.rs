@@ -207,3 +207,95 @@ pub fn ring_flood(ring: js_sys::SharedArrayBuffer, count: f64, chunk: u32) -> Re
 pub fn unsendable() -> JsValue {
     JsValue::symbol(Some("not cloneable"))
 }
+
+/// What the guest received, as text that names every JS type and bit:
+/// `n` (null or undefined), `t`, `f`, `d:<f64 little-endian hex>`,
+/// `b:<BigInt decimal>`, `s:<UTF-16 code units, little-endian hex>`,
+/// `T:<typed array name>:<bytes hex>`, `[a,b]` and `{key=value,...}` with keys
+/// (as `s:` text) sorted. The Godot codec test computes the same text in
+/// GDScript, so it sees that the guest got exactly what GDScript sent.
+#[wasm_bindgen]
+pub fn canonical(value: JsValue) -> String {
+    let mut out = String::new();
+    canonical_into(&value, &mut out);
+    out
+}
+
+fn push_hex(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        out.push_str(&format!("{b:02x}"));
+    }
+}
+
+fn string_units(value: &JsValue) -> String {
+    let mut out = String::from("s:");
+    for unit in value.unchecked_ref::<js_sys::JsString>().iter() {
+        push_hex(&unit.to_le_bytes(), &mut out);
+    }
+    out
+}
+
+fn property(value: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn canonical_into(value: &JsValue, out: &mut String) {
+    if value.is_null() || value.is_undefined() {
+        out.push('n');
+    } else if let Some(b) = value.as_bool() {
+        out.push(if b { 't' } else { 'f' });
+    } else if let Some(x) = value.as_f64() {
+        out.push_str("d:");
+        push_hex(&x.to_le_bytes(), out);
+    } else if value.is_bigint() {
+        let text = value
+            .unchecked_ref::<js_sys::BigInt>()
+            .to_string(10)
+            .map(String::from)
+            .unwrap_or_default();
+        out.push_str("b:");
+        out.push_str(&text);
+    } else if value.is_string() {
+        out.push_str(&string_units(value));
+    } else if js_sys::ArrayBuffer::is_view(value) {
+        let name = property(&property(value, "constructor"), "name")
+            .as_string()
+            .unwrap_or_default();
+        let buffer = property(value, "buffer");
+        let offset = property(value, "byteOffset").as_f64().unwrap_or(0.0) as u32;
+        let length = property(value, "byteLength").as_f64().unwrap_or(0.0) as u32;
+        let bytes = js_sys::Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length);
+        out.push_str(&format!("T:{name}:"));
+        push_hex(&bytes.to_vec(), out);
+    } else if js_sys::Array::is_array(value) {
+        out.push('[');
+        for (i, item) in value.unchecked_ref::<js_sys::Array>().iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            canonical_into(&item, out);
+        }
+        out.push(']');
+    } else {
+        let mut entries: Vec<(String, String)> = js_sys::Object::entries(value.unchecked_ref())
+            .iter()
+            .map(|entry| {
+                let pair = entry.unchecked_into::<js_sys::Array>();
+                let mut text = String::new();
+                canonical_into(&pair.get(1), &mut text);
+                (string_units(&pair.get(0)), text)
+            })
+            .collect();
+        entries.sort();
+        out.push('{');
+        for (i, (key, text)) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            out.push('=');
+            out.push_str(text);
+        }
+        out.push('}');
+    }
+}

@@ -16,7 +16,9 @@ export interface WasmBridgeConfig extends PoolOptions {
  * What `callback` receives, as a JSON string. In `value`: BigInts are decimal
  * strings; typed arrays and ArrayBuffers are `{"$buffer": handle, "$type", "length"}`
  * (fetch them with `takeBuffer`); NaN and ±Infinity are `{"$number": "NaN"}`;
- * a double Godot's JSON parser would round wrongly is `{"$f64": "<16 hex digits, little-endian>"}`.
+ * -0 and a double Godot's JSON parser would round wrongly are
+ * `{"$f64": "<16 hex digits, little-endian>"}`; an object key that starts
+ * with `$` has one more `$` in front.
  */
 export type BridgeResult =
   | { id: number; ok: true; value: unknown }
@@ -29,8 +31,10 @@ export interface BridgeProgress { id: number; progress: number }
  * Markers understood inside argsJson: `{"$base64": "...", "$type"?: "Float32Array"}`
  * (bytes, Uint8Array by default), `{"$buffer": handle}` (a stored result buffer,
  * taken), `{"$bigint": "123"}`, `{"$number": "NaN" | "Infinity" | "-Infinity"}`,
- * `{"$f64": "<16 hex digits>"}`. A decimal string or a whole number where the
- * manifest says `bigint` becomes a BigInt.
+ * `{"$f64": "<16 hex digits>"}`. Any other object with a key that starts with
+ * one `$` is BAD_ARGUMENT: a key of your own that starts with `$` is sent with
+ * one more `$` in front (`"$$bigint"` arrives as `"$bigint"`). A decimal string
+ * or a whole number where the manifest says `bigint` becomes a BigInt.
  */
 export interface WasmBridgeGlobal {
   readonly version: string;
@@ -69,8 +73,12 @@ export declare function createBridge(pool: Pool, options?: { bufferTtl?: number;
 /** Starts a pool from `window.WasmBridgeConfig` and sets `window.WasmBridge` (importing the module does this). */
 export declare function install(config?: WasmBridgeConfig): WasmBridgeGlobal;
 
-/** JSON.parse that drops `__proto__`, `constructor` and `prototype` keys. */
-export declare function safeParse(text: string): unknown;
+/**
+ * JSON.parse for text from Godot's JSON.stringify, which writes `\v` and raw
+ * control characters that JSON does not allow; they are read as the characters
+ * they stand for. Keys such as `__proto__` become own data properties.
+ */
+export declare function parseGodotJson(text: string): unknown;
 
 /** What Godot's JSON parser (String::to_float) makes of number text. */
 export declare function godotStrtod(text: string): number;

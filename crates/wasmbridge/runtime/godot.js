@@ -11,152 +11,29 @@
 //   <script type="module" src="wasmbridge/godot.js"></script>
 // which `wasmbridge godot install` puts into the export's index.html.
 //
-// Wire format (all JSON):
-// - argsJson: an array; inside it `{"$base64": "...", "$type"?: "Float32Array"}`
-//   becomes a typed array (Uint8Array by default), `{"$buffer": handle}` the
-//   buffer stored under that handle (taking it), `{"$bigint": "123"}` a BigInt
-//   and `{"$number": "NaN" | "Infinity" | "-Infinity"}` that number. A decimal
-//   string or a whole number passed where the manifest says the guest takes a
-//   `bigint` becomes a BigInt. `{"$f64": "16 hex digits"}` is a double given
-//   by its 8 little-endian bytes.
-// - result: `{"id", "ok": true, "value"}` or `{"id", "ok": false, "error":
-//   {"code", "message", "data"?}}`; in the value, BigInts are decimal strings,
-//   typed arrays and ArrayBuffers are `{"$buffer": handle, "$type", "length"}`
-//   (read them with `takeBuffer(handle)`), non-finite numbers are `{"$number"}`,
-//   and the rare double Godot's JSON parser would round wrongly (17 digits,
-//   large exponents, subnormals) is `{"$f64": "16 hex digits"}`.
-// - with `{"progress": true}` in optionsJson the callback also receives
-//   `{"id", "progress": fraction}` before the result.
+// Wire format (all JSON): argsJson is an array of arguments, the callback gets
+// `{"id", "ok": true, "value"}` or `{"id", "ok": false, "error": {"code",
+// "message", "data"?}}`, or with `{"progress": true}` in optionsJson also
+// `{"id", "progress": fraction}` before the result. Values inside use the
+// markers and key escaping of godot-codec.js.
 
 import { Pool } from './pool.js';
 import { WasmBridgeError } from './error.js';
 import { CODES } from './protocol.js';
+import { BadArgument, BadResult, bytesFromBase64, decodeArgs, describe, encodeResult, fitToType, parseGodotJson } from './godot-codec.js';
+
+export { godotStrtod, parseGodotJson } from './godot-codec.js';
 
 export const VERSION = '0.1.0';
 
 /** Default `initTimeout` of the pool `install` starts, in ms. */
 export const GODOT_INIT_TIMEOUT = 30_000;
 
-/** Keys never copied out of parsed JSON, so no payload can reach a prototype. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-const TYPED_ARRAYS = {
-  Uint8Array, Int8Array, Uint8ClampedArray, Uint16Array, Int16Array, Uint32Array, Int32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
-};
-
-const DECIMAL = /^-?\d+$/;
-
-/** JSON.parse that drops prototype-polluting keys at every depth. */
-export function safeParse(text) {
-  return JSON.parse(text, function reviver(key, value) {
-    return FORBIDDEN_KEYS.has(key) ? undefined : value;
-  });
-}
-
 function plainObject(value) {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
-
-function onlyKeys(obj, required, optional = []) {
-  const keys = Object.keys(obj);
-  return keys.includes(required) && keys.every((k) => k === required || optional.includes(k));
-}
-
-/** Powers of ten Godot's number parser multiplies: 10^(2^i). */
-const GODOT_POW10 = [10, 100, 1e4, 1e8, 1e16, 1e32, 1e64, 1e128, 1e256];
-
-/**
- * What Godot's JSON parser makes of the number text `s`: a port of its
- * String::to_float (built_in_strtod), which is exact only when the digits fit
- * 2^53 and the exponent is small. Same IEEE doubles, so the same result.
- */
-export function godotStrtod(s) {
-  let p = 0;
-  let sign = false;
-  if (s[p] === '-') { sign = true; p += 1; } else if (s[p] === '+') p += 1;
-  const start = p;
-  let decPt = -1;
-  let mantSize = 0;
-  for (;; mantSize += 1) {
-    const c = s[p];
-    if (!(c >= '0' && c <= '9')) {
-      if (c !== '.' || decPt >= 0) break;
-      decPt = mantSize;
-    }
-    p += 1;
-  }
-  const pExp = p;
-  p = start;
-  if (decPt < 0) decPt = mantSize;
-  else mantSize -= 1;
-  let fracExp;
-  if (mantSize > 18) {
-    fracExp = decPt - 18;
-    mantSize = 18;
-  } else {
-    fracExp = decPt - mantSize;
-  }
-  if (mantSize === 0) return sign ? -0 : 0;
-  const digit = () => {
-    let c = s[p++];
-    if (c === '.') c = s[p++];
-    return c.charCodeAt(0) - 48;
-  };
-  let frac1 = 0;
-  for (; mantSize > 9; mantSize -= 1) frac1 = 10 * frac1 + digit();
-  let frac2 = 0;
-  for (; mantSize > 0; mantSize -= 1) frac2 = 10 * frac2 + digit();
-  let fraction = 1.0e9 * frac1 + frac2;
-  p = pExp;
-  let exp = 0;
-  let expSign = false;
-  if (s[p] === 'e' || s[p] === 'E') {
-    p += 1;
-    if (s[p] === '-') { expSign = true; p += 1; } else if (s[p] === '+') p += 1;
-    while (s[p] >= '0' && s[p] <= '9') exp = exp * 10 + (s.charCodeAt(p++) - 48);
-  }
-  exp = expSign ? fracExp - exp : fracExp + exp;
-  expSign = exp < 0;
-  exp = Math.min(Math.abs(exp), 511);
-  let dblExp = 1.0;
-  for (let d = 0; exp !== 0; exp >>= 1, d += 1) if (exp & 1) dblExp *= GODOT_POW10[d];
-  fraction = expSign ? fraction / dblExp : fraction * dblExp;
-  return sign ? -fraction : fraction;
-}
-
-/**
- * A number as JSON Godot reads back exactly: plain when Godot's parser gets
- * it right (almost always), else `{"$f64": hex of its 8 little-endian bytes}`.
- */
-function encodeNumber(x) {
-  if (!Number.isFinite(x)) return { $number: String(x) };
-  if (Number.isSafeInteger(x)) return x;
-  if (godotStrtod(JSON.stringify(x)) === x) return x;
-  const view = new DataView(new ArrayBuffer(8));
-  view.setFloat64(0, x, true);
-  let hex = '';
-  for (let i = 0; i < 8; i++) hex += view.getUint8(i).toString(16).padStart(2, '0');
-  return { $f64: hex };
-}
-
-function fromBase64(text) {
-  if (typeof Uint8Array.fromBase64 === 'function') return Uint8Array.fromBase64(text);
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
-function describe(value) {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}` : typeof value;
-}
-
-class BadArgument extends Error {}
 
 /**
  * The adapter over one pool. `createBridge(pool)` lets a page that made its
@@ -218,138 +95,18 @@ export function createBridge(pool, options = {}) {
     if (buffers.size === 0) { clearInterval(sweepTimer); sweepTimer = 0; }
   }
 
-  // ---- encoding results ----
-
-  function encode(value, seen) {
-    switch (typeof value) {
-      case 'bigint': return value.toString();
-      case 'number': return encodeNumber(value);
-      case 'undefined': case 'function': case 'symbol': return null;
-      case 'object': break;
-      default: return value;
-    }
-    if (value === null) return null;
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
-      const handle = storeBuffer(value);
-      const type = value instanceof ArrayBuffer ? 'ArrayBuffer' : value.constructor.name;
-      return { $buffer: handle, $type: type, length: value instanceof ArrayBuffer ? value.byteLength : value.length ?? value.byteLength };
-    }
-    if (seen.has(value)) throw new WasmBridgeError(CODES.BAD_RESULT, 'the result contains a cycle and cannot be sent as JSON');
-    seen.add(value);
-    let out;
-    if (Array.isArray(value)) {
-      out = value.map((v) => encode(v, seen));
-    } else if (value instanceof Map) {
-      out = Object.create(null);
-      for (const [k, v] of value) if (!FORBIDDEN_KEYS.has(String(k))) out[String(k)] = encode(v, seen);
-    } else if (value instanceof Set) {
-      out = [...value].map((v) => encode(v, seen));
-    } else if (value instanceof Date) {
-      out = value.toISOString();
-    } else {
-      out = Object.create(null);
-      for (const k of Object.keys(value)) if (!FORBIDDEN_KEYS.has(k)) out[k] = encode(value[k], seen);
-    }
-    seen.delete(value);
-    return out;
-  }
-
-  // ---- decoding arguments ----
-
-  /**
-   * Turns the JSON markers into JS values; `transfer` collects buffers made
-   * here. `at` is the stack of keys down to `value`, formatted only for errors.
-   */
-  function decode(value, transfer, at) {
-    if (value === null || typeof value !== 'object') return value;
-    if (Array.isArray(value)) {
-      const out = new Array(value.length);
-      at.push(0);
-      for (let i = 0; i < value.length; i++) {
-        at[at.length - 1] = i;
-        out[i] = decode(value[i], transfer, at);
-      }
-      at.pop();
-      return out;
-    }
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
-    const path = () => at.reduce((p, k) => (typeof k === 'number' ? `${p}[${k}]` : `${p}.${k}`), 'args');
-    if (onlyKeys(value, '$base64', ['$type'])) {
-      if (typeof value.$base64 !== 'string') throw new BadArgument(`${path()}: $base64 must be a string, got ${describe(value.$base64)}`);
-      let bytes;
-      try {
-        bytes = fromBase64(value.$base64);
-      } catch {
-        throw new BadArgument(`${path()}: $base64 is not valid base64`);
-      }
-      transfer.push(bytes.buffer);
-      return asType(bytes, value.$type, path);
-    }
-    if (onlyKeys(value, '$buffer', ['$type', 'length'])) {
-      const b = buffers.get(value.$buffer);
-      if (!b) throw new BadArgument(`${path()}: no buffer with handle ${JSON.stringify(value.$buffer)} (it was taken already, released, or expired)`);
-      buffers.delete(value.$buffer);
-      transfer.push(b.bytes.buffer);
-      return asType(b.bytes, value.$type ?? b.type, path);
-    }
-    if (onlyKeys(value, '$bigint')) {
-      if (typeof value.$bigint !== 'string' || !DECIMAL.test(value.$bigint)) {
-        throw new BadArgument(`${path()}: $bigint must be a decimal string, got ${describe(value.$bigint)}`);
-      }
-      return BigInt(value.$bigint);
-    }
-    if (onlyKeys(value, '$f64')) {
-      if (typeof value.$f64 !== 'string' || !/^[0-9a-fA-F]{16}$/.test(value.$f64)) {
-        throw new BadArgument(`${path()}: $f64 must be 16 hex digits (8 little-endian bytes), got ${describe(value.$f64)}`);
-      }
-      const view = new DataView(new ArrayBuffer(8));
-      for (let i = 0; i < 8; i++) view.setUint8(i, parseInt(value.$f64.slice(2 * i, 2 * i + 2), 16));
-      return view.getFloat64(0, true);
-    }
-    if (onlyKeys(value, '$number')) {
-      const n = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity }[value.$number];
-      if (n === undefined) throw new BadArgument(`${path()}: $number must be "NaN", "Infinity" or "-Infinity", got ${describe(value.$number)}`);
-      return n;
-    }
-    const out = {};
-    at.push('');
-    for (const k of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(k)) continue;
-      at[at.length - 1] = k;
-      out[k] = decode(value[k], transfer, at);
-    }
-    at.pop();
-    return out;
-  }
-
-  function asType(bytes, type, path) {
-    if (type === undefined || type === 'Uint8Array') return bytes;
-    if (type === 'ArrayBuffer') return bytes.buffer;
-    const Ctor = Object.hasOwn(TYPED_ARRAYS, type) ? TYPED_ARRAYS[type] : null;
-    if (!Ctor) throw new BadArgument(`${path()}: $type must name a typed array (such as "Float32Array"), got ${describe(type)}`);
-    if (bytes.byteLength % Ctor.BYTES_PER_ELEMENT !== 0) {
-      throw new BadArgument(`${path()}: ${bytes.byteLength} bytes do not make whole ${type} elements of ${Ctor.BYTES_PER_ELEMENT} bytes`);
-    }
-    return new Ctor(bytes.buffer, bytes.byteOffset, bytes.byteLength / Ctor.BYTES_PER_ELEMENT);
-  }
-
   /** Conversions that need the manifest: strings and whole numbers for `bigint` parameters. */
   function fitToManifest(fn, args) {
     const entry = pool.functions.find((f) => f.name === fn);
     if (!entry) return args;
-    return args.map((arg, i) => {
-      const p = entry.params[i];
-      if (!p) return arg;
-      const types = String(p.type).split('|').map((t) => t.trim());
-      if (types.includes('bigint')) {
-        if (typeof arg === 'string' && DECIMAL.test(arg) && !types.includes('string')) return BigInt(arg);
-        if (typeof arg === 'number' && Number.isSafeInteger(arg) && !types.includes('number')) return BigInt(arg);
-      }
-      if (typeof arg === 'bigint' && !types.includes('bigint') && types.includes('number') && !types.includes('any')) {
-        return Number(arg);
-      }
-      return arg;
-    });
+    return args.map((arg, i) => (entry.params[i] ? fitToType(arg, entry.params[i].type) : arg));
+  }
+
+  /** Removes a stored buffer and returns it, for a `$buffer` argument. */
+  function takeStored(handle) {
+    const b = buffers.get(handle);
+    if (b) buffers.delete(handle);
+    return b;
   }
 
   // ---- calls ----
@@ -372,7 +129,7 @@ export function createBridge(pool, options = {}) {
     if (text === undefined || text === null || text === '') return fallback;
     if (typeof text !== 'string') return text;
     try {
-      return safeParse(text);
+      return parseGodotJson(text);
     } catch (err) {
       throw new BadArgument(`${what} is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${describe(text)}`);
     }
@@ -387,7 +144,7 @@ export function createBridge(pool, options = {}) {
       if (typeof fn !== 'string' || fn.length === 0) throw new BadArgument(`the function name must be a non-empty string, got ${describe(fn)}`);
       const parsed = parseJson(argsJson, 'argsJson', []);
       if (!Array.isArray(parsed)) throw new BadArgument(`argsJson must be a JSON array of arguments, got ${describe(parsed)}`);
-      args = decode(parsed, transfer, []);
+      args = decodeArgs(parsed, takeStored, transfer);
       opts = parseJson(optionsJson, 'optionsJson', {});
       if (!plainObject(opts)) throw new BadArgument(`optionsJson must be a JSON object, got ${describe(opts)}`);
       if (opts.timeout !== undefined && !(typeof opts.timeout === 'number' && opts.timeout >= 0)) {
@@ -473,9 +230,9 @@ export function createBridge(pool, options = {}) {
           (value) => {
             let payload;
             try {
-              payload = { id, ok: true, value: encode(value, new Set()) };
+              payload = { id, ok: true, value: encodeResult(value, storeBuffer) };
             } catch (err) {
-              payload = { id, ok: false, error: errorJson(err) };
+              payload = { id, ok: false, error: err instanceof BadResult ? { code: CODES.BAD_RESULT, message: err.message } : errorJson(err) };
             }
             return payload;
           },
@@ -513,13 +270,8 @@ export function createBridge(pool, options = {}) {
      * costs far less than the same string inside JSON.
      */
     putBase64(text, type) {
-      let bytes;
-      try {
-        if (typeof text !== 'string') return 0;
-        bytes = fromBase64(text);
-      } catch {
-        return 0;
-      }
+      const bytes = bytesFromBase64(text);
+      if (!bytes) return 0;
       const handle = storeBuffer(bytes);
       if (typeof type === 'string' && type !== '') buffers.get(handle).type = type;
       return handle;

@@ -8,12 +8,54 @@
 //! again changes nothing: files are only written when their bytes differ, and
 //! the loader is recognised by its marker comment (or by an existing tag that
 //! loads `wasmbridge/godot.js`, such as one from `html/head_include`).
+//!
+//! With `coi_serviceworker` it also writes the vendored `coi-serviceworker.js`
+//! (npm `coi-serviceworker` 0.1.7, MIT, see `vendor/coi-serviceworker/`) into
+//! the export and loads it first, for hosts that cannot send COOP/COEP.
 
-use crate::runtime::{GODOT_JS, GODOT_NEEDS};
-use anyhow::{bail, Context, Result};
+use crate::runtime::{GODOT_ADAPTER as ADAPTER_FILES, GODOT_NEEDS};
 use std::fmt;
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why `install` failed.
+#[derive(Debug, Error)]
+pub enum GodotError {
+    #[error("expected the directory of a Godot web export, but {0} does not exist or is not a directory")]
+    NoExportDir(PathBuf),
+    #[error("expected index.html in {dir}, but there is none: {hint}")]
+    NoIndexHtml { dir: PathBuf, hint: String },
+    #[error("the bundle directory {0} does not exist: build one with `wasmbridge build -p <guest crate>`")]
+    NoBundle(PathBuf),
+    #[error("{0} is not a wasmbridge bundle: it has no manifest.json (build one with `wasmbridge build -p <guest crate>`)")]
+    NotABundle(PathBuf),
+    #[error(
+        "the bundle {bundle} lacks the runtime files {missing}: rebuild it with `wasmbridge build`"
+    )]
+    MissingRuntime { bundle: PathBuf, missing: String },
+    #[error("expected a </head> in {0} to put the loader before, found none: add {tag} to its <head> by hand", tag = LOADER_TAG)]
+    NoHead(PathBuf),
+    #[error("cannot {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+type Result<T> = std::result::Result<T, GodotError>;
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> GodotError {
+    let path = path.to_path_buf();
+    move |source| GodotError::Io {
+        action,
+        path,
+        source,
+    }
+}
 
 /// Folder of the export the bundle goes into; the loader's URL depends on it.
 pub const INSTALL_DIR: &str = "wasmbridge";
@@ -23,6 +65,20 @@ pub const LOADER_MARKER: &str = "<!-- wasmbridge: loads window.WasmBridge for th
 
 /// The tag that loads the adapter; it starts the pool and installs `window.WasmBridge`.
 pub const LOADER_TAG: &str = r#"<script type="module" src="wasmbridge/godot.js"></script>"#;
+
+/// File name of the service worker in the export (its folder is its scope).
+pub const COI_SERVICEWORKER: &str = "coi-serviceworker.js";
+
+/// Comment written before the service worker's tag so a second install recognises it.
+pub const COI_MARKER: &str =
+    "<!-- wasmbridge: coi-serviceworker makes the page cross-origin isolated -->";
+
+/// The service worker's tag: a classic script, so it runs before the engine starts.
+pub const COI_TAG: &str = r#"<script src="coi-serviceworker.js"></script>"#;
+
+/// npm `coi-serviceworker` 0.1.7, unmodified (MIT, Guido Zuidhof and contributors).
+const COI_JS: &str = include_str!("../vendor/coi-serviceworker/coi-serviceworker.js");
+const COI_LICENSE: &str = include_str!("../vendor/coi-serviceworker/LICENSE");
 
 /// What `install` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +91,9 @@ pub struct InstallReport {
     pub unchanged: Vec<String>,
     /// True when godot.js came from this program rather than from the bundle.
     pub added_adapter: bool,
+    /// Files written or kept in the export's root for the service worker
+    /// (empty without `coi_serviceworker`).
+    pub coi_files: Vec<String>,
     /// The export's index.html.
     pub index_html: PathBuf,
     /// False when index.html already loaded the adapter.
@@ -73,6 +132,14 @@ impl fmt::Display for InstallReport {
                 self.index_html.display()
             )?;
         }
+        if !self.coi_files.is_empty() {
+            writeln!(
+                f,
+                "wasmbridge: {} loads {} first (it reloads the page once on the first visit)",
+                self.index_html.display(),
+                COI_SERVICEWORKER
+            )?;
+        }
         writeln!(f, "wasmbridge: for exports from the Godot editor, put this line in export_presets.cfg under [preset.N.options]:")?;
         write!(f, "{}", self.head_include)
     }
@@ -86,14 +153,27 @@ pub fn head_include_line() -> String {
     )
 }
 
+/// What to install besides the bundle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InstallOptions {
+    /// Add `coi-serviceworker.js` and load it first from index.html.
+    pub coi_serviceworker: bool,
+}
+
 /// Copies `bundle` into `<export_dir>/wasmbridge/` and makes the export's
 /// `index.html` load `wasmbridge/godot.js`. Idempotent.
 pub fn install(export_dir: &Path, bundle: &Path) -> Result<InstallReport> {
+    install_with(export_dir, bundle, InstallOptions::default())
+}
+
+/// `install` with options.
+pub fn install_with(
+    export_dir: &Path,
+    bundle: &Path,
+    options: InstallOptions,
+) -> Result<InstallReport> {
     if !export_dir.is_dir() {
-        bail!(
-            "the export directory {} does not exist or is not a directory",
-            export_dir.display()
-        );
+        return Err(GodotError::NoExportDir(export_dir.to_path_buf()));
     }
     let index_html = export_dir.join("index.html");
     if !index_html.is_file() {
@@ -106,21 +186,22 @@ pub fn install(export_dir: &Path, bundle: &Path) -> Result<InstallReport> {
                 others.join(", ")
             )
         };
-        bail!("no index.html in {}: {hint}", export_dir.display());
+        return Err(GodotError::NoIndexHtml {
+            dir: export_dir.to_path_buf(),
+            hint,
+        });
     }
     check_bundle(bundle)?;
 
     let target_dir = export_dir.join(INSTALL_DIR);
-    fs::create_dir_all(&target_dir)
-        .with_context(|| format!("cannot create {}", target_dir.display()))?;
+    fs::create_dir_all(&target_dir).map_err(io_error("create", &target_dir))?;
     let same_dir = same_path(bundle, &target_dir);
 
     let mut copied = Vec::new();
     let mut unchanged = Vec::new();
     let mut entries: Vec<_> = fs::read_dir(bundle)
-        .with_context(|| format!("cannot read the bundle directory {}", bundle.display()))?
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("cannot read the bundle directory {}", bundle.display()))?;
+        .and_then(|dir| dir.collect::<io::Result<Vec<_>>>())
+        .map_err(io_error("read the bundle directory", bundle))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -132,7 +213,7 @@ pub fn install(export_dir: &Path, bundle: &Path) -> Result<InstallReport> {
             unchanged.push(name);
             continue;
         }
-        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes = fs::read(&path).map_err(io_error("read", &path))?;
         if write_if_changed(&target_dir.join(&name), &bytes)? {
             copied.push(name);
         } else {
@@ -140,36 +221,52 @@ pub fn install(export_dir: &Path, bundle: &Path) -> Result<InstallReport> {
         }
     }
 
-    let added_adapter = !bundle.join("godot.js").is_file();
+    // A bundle from an older CLI may lack the adapter; it is written from this
+    // program then, all of it, so godot.js never meets another version's codec.
+    let added_adapter = ADAPTER_FILES.iter().any(|f| !bundle.join(f).is_file());
     if added_adapter {
-        let name = "godot.js".to_string();
-        if write_if_changed(&target_dir.join(&name), GODOT_JS.as_bytes())? {
-            copied.push(name);
-        } else {
-            unchanged.push(name);
+        let adapter = crate::runtime::FILES
+            .iter()
+            .filter(|(n, _)| ADAPTER_FILES.contains(n));
+        for (name, text) in adapter {
+            if write_if_changed(&target_dir.join(name), text.as_bytes())? {
+                copied.push(name.to_string());
+            } else {
+                unchanged.push(name.to_string());
+            }
         }
     }
 
-    let html = fs::read_to_string(&index_html)
-        .with_context(|| format!("cannot read {}", index_html.display()))?;
-    let html_changed = if has_loader(&html) {
-        false
-    } else {
-        let Some(updated) = add_loader(&html) else {
-            bail!(
-                "{} has no </head> to put the loader before: add {LOADER_TAG} to its <head> by hand",
-                index_html.display()
-            );
-        };
+    let mut coi_files = Vec::new();
+    if options.coi_serviceworker {
+        for (name, text) in [
+            (COI_SERVICEWORKER, COI_JS),
+            ("coi-serviceworker.LICENSE", COI_LICENSE),
+        ] {
+            write_if_changed(&export_dir.join(name), text.as_bytes())?;
+            coi_files.push(name.to_string());
+        }
+    }
+
+    let html = fs::read_to_string(&index_html).map_err(io_error("read", &index_html))?;
+    let mut updated = html.clone();
+    if !has_loader(&updated) {
+        updated = add_loader(&updated).ok_or_else(|| GodotError::NoHead(index_html.clone()))?;
+    }
+    if options.coi_serviceworker && !updated.contains(COI_MARKER) {
+        updated = add_coi_loader(&updated).ok_or_else(|| GodotError::NoHead(index_html.clone()))?;
+    }
+    let html_changed = updated != html;
+    if html_changed {
         write_atomically(&index_html, updated.as_bytes())?;
-        true
-    };
+    }
 
     Ok(InstallReport {
         target_dir,
         copied,
         unchanged,
         added_adapter,
+        coi_files,
         index_html,
         html_changed,
         head_include: head_include_line(),
@@ -213,6 +310,17 @@ pub fn add_loader(html: &str) -> Option<String> {
     Some(out)
 }
 
+/// `html` with the service worker's tag as the first thing in `<head>` (it
+/// must register before the engine and the adapter load), or None when there
+/// is no `<head>`.
+pub fn add_coi_loader(html: &str) -> Option<String> {
+    let open = find_ascii_case_insensitive(html, "<head>")
+        .or_else(|| find_ascii_case_insensitive(html, "<head "))?;
+    let at = open + html[open..].find('>')? + 1;
+    let (before, after) = html.split_at(at);
+    Some(format!("{before}\n{COI_MARKER}\n{COI_TAG}{after}"))
+}
+
 /// True when `html` already loads the adapter (our marker, or any script tag for wasmbridge/godot.js).
 pub fn has_loader(html: &str) -> bool {
     html.contains(LOADER_MARKER) || html.contains("wasmbridge/godot.js")
@@ -220,16 +328,10 @@ pub fn has_loader(html: &str) -> bool {
 
 fn check_bundle(bundle: &Path) -> Result<()> {
     if !bundle.is_dir() {
-        bail!(
-            "the bundle directory {} does not exist: build one with `wasmbridge build -p <guest crate>`",
-            bundle.display()
-        );
+        return Err(GodotError::NoBundle(bundle.to_path_buf()));
     }
     if !bundle.join("manifest.json").is_file() {
-        bail!(
-            "{} is not a wasmbridge bundle: it has no manifest.json (build one with `wasmbridge build -p <guest crate>`)",
-            bundle.display()
-        );
+        return Err(GodotError::NotABundle(bundle.to_path_buf()));
     }
     let missing: Vec<&str> = GODOT_NEEDS
         .iter()
@@ -237,11 +339,10 @@ fn check_bundle(bundle: &Path) -> Result<()> {
         .filter(|f| !bundle.join(f).is_file())
         .collect();
     if !missing.is_empty() {
-        bail!(
-            "the bundle {} lacks the runtime files {}: rebuild it with `wasmbridge build`",
-            bundle.display(),
-            missing.join(", ")
-        );
+        return Err(GodotError::MissingRuntime {
+            bundle: bundle.to_path_buf(),
+            missing: missing.join(", "),
+        });
     }
     Ok(())
 }
@@ -284,8 +385,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.wasmbridge-tmp"));
-    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    fs::write(&tmp, bytes).map_err(io_error("write", &tmp))?;
+    fs::rename(&tmp, path).map_err(io_error("replace", path))?;
     Ok(())
 }
 
@@ -319,6 +420,29 @@ mod tests {
     #[test]
     fn no_head_is_none() {
         assert_eq!(add_loader("<body></body>"), None);
+    }
+
+    #[test]
+    fn the_adapter_files_are_in_the_runtime() {
+        for &name in ADAPTER_FILES {
+            assert!(
+                crate::runtime::FILES.iter().any(|(n, _)| *n == name),
+                "{name} is missing from runtime::FILES"
+            );
+        }
+    }
+
+    #[test]
+    fn coi_loader_is_the_first_thing_in_head() {
+        let out = add_coi_loader(
+            "<html><head lang=\"en\"><script src=\"index.js\"></script></head></html>",
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            out,
+            format!("<html><head lang=\"en\">\n{COI_MARKER}\n{COI_TAG}<script src=\"index.js\"></script></head></html>")
+        );
+        assert_eq!(add_coi_loader("<header></header>"), None);
     }
 
     #[test]

@@ -43,6 +43,10 @@ enum GodotCommand {
         /// The bundle to install [default: target/wasmbridge/demo-guest/]
         #[arg(long)]
         bundle: Option<PathBuf>,
+        /// Also add coi-serviceworker.js, which makes the page cross-origin
+        /// isolated on hosts that cannot send COOP/COEP (reloads it once)
+        #[arg(long)]
+        coi_serviceworker: bool,
     },
 }
 
@@ -106,15 +110,21 @@ fn main() -> Result<()> {
         Command::Serve(args) => serve(&args.dir, &args.net),
         Command::Demo(args) => demo(&args),
         Command::Deploy(args) => Ok(wasmbridge::deploy::run(&args)?),
-        Command::Godot(GodotCommand::Install { export_dir, bundle }) => {
+        Command::Godot(GodotCommand::Install {
+            export_dir,
+            bundle,
+            coi_serviceworker,
+        }) => {
             let bundle = bundle.unwrap_or_else(|| PathBuf::from("target/wasmbridge/demo-guest"));
-            let report = wasmbridge::godot::install(&export_dir, &bundle).with_context(|| {
-                format!(
-                    "installing {} into {}",
-                    bundle.display(),
-                    export_dir.display()
-                )
-            })?;
+            let options = wasmbridge::godot::InstallOptions { coi_serviceworker };
+            let report = wasmbridge::godot::install_with(&export_dir, &bundle, options)
+                .with_context(|| {
+                    format!(
+                        "installing {} into {}",
+                        bundle.display(),
+                        export_dir.display()
+                    )
+                })?;
             println!("{report}");
             Ok(())
         }

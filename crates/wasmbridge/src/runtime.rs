@@ -20,6 +20,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("protocol.js", include_str!("../runtime/protocol.js")),
     ("error.js", include_str!("../runtime/error.js")),
     ("godot.js", GODOT_JS),
+    ("godot-codec.js", include_str!("../runtime/godot-codec.js")),
     ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
     ("lane.js", include_str!("../runtime/lane.js")),
     ("shared.js", include_str!("../runtime/shared.js")),
@@ -32,7 +33,12 @@ pub const FILES: &[(&str, &str)] = &[
     ("audio.js", include_str!("../runtime/audio.js")),
 ];
 
-/// The modules `godot.js` loads, directly or through `pool.js` (the worker
+/// The Godot adapter's own files: written from this program, all of them,
+/// into an export whose bundle lacks any (so `godot.js` never meets another
+/// version's codec).
+pub const GODOT_ADAPTER: &[&str] = &["godot.js", "godot-codec.js"];
+
+/// The other modules `godot.js` loads, directly or through `pool.js` (the worker
 /// included): a bundle without them cannot work.
 pub const GODOT_NEEDS: &[&str] = &[
     "pool.js",

@@ -158,7 +158,8 @@ fn a_second_install_changes_nothing() -> Result<()> {
     assert!(second.is_noop(), "{second:?}");
     assert!(!second.html_changed);
     assert!(second.copied.is_empty());
-    assert_eq!(second.unchanged.len(), BUNDLE_FILES.len() + 1);
+    // The bundle's files and the adapter (godot.js, godot-codec.js) the CLI added.
+    assert_eq!(second.unchanged.len(), BUNDLE_FILES.len() + 2);
     assert_eq!(
         snapshot(&export)?,
         before,
@@ -206,6 +207,7 @@ fn the_bundles_own_adapter_wins() -> Result<()> {
     let export = make_export(tmp.path())?;
     let bundle = make_bundle(tmp.path())?;
     fs::write(bundle.join("godot.js"), "// the bundle's adapter\n")?;
+    fs::write(bundle.join("godot-codec.js"), "// the bundle's codec\n")?;
 
     let report = godot::install(&export, &bundle)?;
     assert!(!report.added_adapter);
@@ -213,6 +215,54 @@ fn the_bundles_own_adapter_wins() -> Result<()> {
         fs::read_to_string(export.join("wasmbridge/godot.js"))?,
         "// the bundle's adapter\n"
     );
+    Ok(())
+}
+
+#[test]
+fn an_adapter_without_its_codec_is_replaced_whole() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let export = make_export(tmp.path())?;
+    let bundle = make_bundle(tmp.path())?;
+    fs::write(
+        bundle.join("godot.js"),
+        "// an adapter from before the codec module\n",
+    )?;
+
+    let report = godot::install(&export, &bundle)?;
+    assert!(report.added_adapter);
+    let adapter = fs::read_to_string(export.join("wasmbridge/godot.js"))?;
+    assert!(adapter.contains("./godot-codec.js"), "{adapter}");
+    assert!(export.join("wasmbridge/godot-codec.js").is_file());
+    Ok(())
+}
+
+#[test]
+fn coi_serviceworker_is_written_and_loaded_first() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let export = make_export(tmp.path())?;
+    let bundle = make_bundle(tmp.path())?;
+    let options = godot::InstallOptions {
+        coi_serviceworker: true,
+    };
+
+    let report = godot::install_with(&export, &bundle, options)?;
+    assert_eq!(
+        report.coi_files,
+        ["coi-serviceworker.js", "coi-serviceworker.LICENSE"]
+    );
+    let worker = fs::read_to_string(export.join(godot::COI_SERVICEWORKER))?;
+    assert!(
+        worker.starts_with("/*! coi-serviceworker v0.1.7"),
+        "{worker}"
+    );
+    let html = fs::read_to_string(export.join("index.html"))?;
+    let coi_at = html.find(godot::COI_TAG).unwrap_or(usize::MAX);
+    assert!(coi_at < html.find("<meta").unwrap_or(0), "{html}");
+    assert!(coi_at < html.find(godot::LOADER_TAG).unwrap_or(0), "{html}");
+    assert!(report.to_string().contains("coi-serviceworker.js"));
+
+    assert!(godot::install_with(&export, &bundle, options)?.is_noop());
+    assert_eq!(fs::read_to_string(export.join("index.html"))?, html);
     Ok(())
 }
 
@@ -227,7 +277,7 @@ fn missing_index_html_is_an_error() -> Result<()> {
         Ok(report) => panic!("install succeeded without index.html: {report:?}"),
         Err(err) => format!("{err:#}"),
     };
-    assert!(err.contains("no index.html"), "{err}");
+    assert!(err.contains("expected index.html"), "{err}");
     assert!(
         err.contains("MyGame.html"),
         "the error names the HTML file it found: {err}"

@@ -1,3 +1,4 @@
+@icon("res://addons/wasmbridge/icon.svg")
 extends Node
 ## Calls Rust functions compiled to WebAssembly (a wasmbridge bundle) from
 ## GDScript in a web export. The plugin registers this script as the autoload
@@ -19,6 +20,8 @@ extends Node
 ## (the export's HTML does not load wasmbridge/godot.js) with [code]UNAVAILABLE[/code].
 ##
 ## Values: null, bool, int, float, String, Array and Dictionary travel as JSON.
+## Strings keep every character; Dictionary keys keep their text, also keys
+## such as [code]"$bigint"[/code] that look like the codec's own markers.
 ## Whole numbers come back as int (as JavaScriptBridge does), others as float.
 ## Integers beyond 2^53 travel as BigInt (results: decimal Strings).
 ## PackedByteArray travels as base64 to the guest and comes back as
@@ -90,6 +93,19 @@ class Job:
 		return _bridge.cancel(id)
 
 
+## Bytes a call made with [code]{keep_buffers = true}[/code] left in JS: pass it
+## as an argument of another call (the bytes never come through GDScript), read
+## it with [method WasmBridge.take_bytes] or drop it with
+## [method WasmBridge.release_buffer]. Used once.
+class Buffer:
+	extends RefCounted
+	var handle := 0
+	## The JS type of the bytes: "Uint8Array", "Float32Array", ...
+	var type := ""
+	## Elements (bytes for an ArrayBuffer).
+	var length := 0
+
+
 var load_timeout_ms: int = DEFAULT_LOAD_TIMEOUT_MS
 
 var _state := State.STARTING
@@ -151,54 +167,86 @@ func functions() -> Array:
 
 ## Calls [param function_name] with [param args] and returns its result
 ## Dictionary. Options: [code]timeout_ms[/code] (int, 0 = none);
-## [code]keep_buffers[/code] (bool): bytes in the result stay in JS as handles
-## ([code]{"$buffer": ...}[/code] Dictionaries) to pass to another call or to
-## read with [method take_bytes].
+## [code]keep_buffers[/code] (bool): bytes in the result stay in JS as
+## [WasmBridge.Buffer] objects to pass to another call or to read with
+## [method take_bytes].
 ## Same as [method invoke]; use [method invoke] when you hold this node in a
 ## variable typed [Node], where [code]call()[/code] would mean [method Object.call].
 @warning_ignore("native_method_override")
 func call(function_name: StringName, args: Array = [], options: Dictionary = {}) -> Variant:
-	return await start(function_name, args, options).wait()
+	# Awaits the signal here rather than job.wait(): one coroutine per call.
+	var job := start(function_name, args, options)
+	if not job.done:
+		await job.completed
+	return job.result
 
 
 ## Calls [param function_name] with [param args]; see [method call].
 func invoke(function_name: StringName, args: Array = [], options: Dictionary = {}) -> Dictionary:
-	return await start(function_name, args, options).wait()
+	var job := start(function_name, args, options)
+	if not job.done:
+		await job.completed
+	return job.result
 
 
 ## Starts a call and returns its [Job] at once: await [code]job.wait()[/code],
 ## connect to [code]job.progress[/code], or cancel it with [code]job.cancel()[/code].
 func start(function_name: StringName, args: Array = [], options: Dictionary = {}) -> Job:
-	_start()
+	if _state == State.STARTING:
+		_start()
 	var job := Job.new()
 	job.id = _next_id
 	_next_id += 1
 	job.function_name = String(function_name)
 	job._bridge = self
-	job._started_ms = Time.get_ticks_msec()
 	_jobs[job.id] = job
 
-	for key in options:
-		if not str(key) in _OPTION_KEYS:
-			_finish_later(job, _error("BAD_ARGUMENT", "unknown option %s: the options are %s" % [str(key), ", ".join(_OPTION_KEYS)]))
+	if not options.is_empty():
+		for key in options:
+			if not str(key) in _OPTION_KEYS:
+				_finish_later(job, _error("BAD_ARGUMENT", "unknown option %s: the options are %s" % [str(key), ", ".join(_OPTION_KEYS)]))
+				return job
+		var timeout = options.get("timeout_ms", 0)
+		if not (timeout is int or timeout is float) or timeout < 0:
+			_finish_later(job, _error("BAD_ARGUMENT", "options.timeout_ms must be a number of ms >= 0, got %s" % [var_to_str(timeout)]))
 			return job
-	var timeout = options.get("timeout_ms", 0)
-	if not (timeout is int or timeout is float) or timeout < 0:
-		_finish_later(job, _error("BAD_ARGUMENT", "options.timeout_ms must be a number of ms >= 0, got %s" % [var_to_str(timeout)]))
-		return job
-	job._timeout_ms = int(timeout)
+		job._timeout_ms = int(timeout)
+		job._started_ms = Time.get_ticks_msec()
+		job._keep_buffers = bool(options.get("keep_buffers", false))
 
-	_encode_error = ""
-	_path.clear()
-	_staged.clear()
-	var encoded = _encode(args, 0)
-	if _encode_error != "":
-		for handle in _staged:
-			_js.releaseBuffer(handle)
-		_finish_later(job, _error("BAD_ARGUMENT", "%s: %s" % [job.function_name, _encode_error]))
-		return job
-	job._keep_buffers = bool(options.get("keep_buffers", false))
-	job._args_json = JSON.stringify(encoded, "", false, true)
+	# Godot writes control characters raw (and \v as "\v"); godot-codec.js
+	# reads them back as the characters they were. Most calls pass a few
+	# scalars JSON carries as they are: they skip the encoder's copy.
+	var plain := true
+	for a in args:
+		match typeof(a):
+			TYPE_NIL, TYPE_BOOL, TYPE_STRING:
+				pass
+			TYPE_INT:
+				if a > MAX_SAFE_INTEGER or a < -MAX_SAFE_INTEGER:
+					plain = false
+					break
+			TYPE_FLOAT:
+				if not is_finite(a) or (a == 0.0 and 1.0 / a < 0.0):
+					plain = false
+					break
+			_:
+				plain = false
+				break
+	if plain:
+		job._args_json = JSON.stringify(args, "", false, true)
+	else:
+		_encode_error = ""
+		var encoded = _encode(args, 0)
+		if _encode_error != "":
+			for handle in _staged:
+				_js.releaseBuffer(handle)
+			_staged.clear()
+			_path.clear()
+			_finish_later(job, _error("BAD_ARGUMENT", "%s: %s" % [job.function_name, _encode_error]))
+			return job
+		_staged.clear()
+		job._args_json = JSON.stringify(encoded, "", false, true)
 
 	# The page may have loaded godot.js since the last frame, or (after
 	# UNAVAILABLE) much later than expected: look again.
@@ -227,21 +275,21 @@ func cancel(id: int) -> bool:
 	return true
 
 
-## The bytes behind a buffer handle from a call made with
-## [code]{keep_buffers = true}[/code] (a Dictionary [code]{"$buffer": handle, ...}[/code]),
-## converted like any result (PackedFloat32Array for a Float32Array, ...). A
-## handle is used once: by this, by [method release_buffer], or by passing it
-## as an argument of another call (which keeps the bytes in JS).
-func take_bytes(handle: Dictionary) -> Variant:
-	if _js == null or not _is_marker(handle):
+## The bytes behind a [WasmBridge.Buffer] from a call made with
+## [code]{keep_buffers = true}[/code], converted like any result
+## (PackedFloat32Array for a Float32Array, ...). A buffer is used once: by
+## this, by [method release_buffer], or by passing it as an argument of
+## another call (which keeps the bytes in JS).
+func take_bytes(buffer: Buffer) -> Variant:
+	if _js == null or buffer == null:
 		return PackedByteArray()
-	return _take_buffer(handle)
+	return _take_buffer(buffer.handle, buffer.type)
 
 
-## Drops the bytes behind a buffer handle that will not be used.
-func release_buffer(handle: Dictionary) -> void:
-	if _js != null and _is_marker(handle):
-		_js.releaseBuffer(int(handle["$buffer"]))
+## Drops the bytes behind a [WasmBridge.Buffer] that will not be used.
+func release_buffer(buffer: Buffer) -> void:
+	if _js != null and buffer != null:
+		_js.releaseBuffer(buffer.handle)
 
 
 ## Calls not yet settled.
@@ -276,7 +324,14 @@ func _start() -> void:
 		set_process(true)
 
 
+# Asks JS whether window.WasmBridge is there before get_interface, which logs
+# an engine error for every miss.
+const _PROBE := "typeof window.WasmBridge === 'object' && window.WasmBridge !== null && typeof window.WasmBridge.invoke === 'function'"
+
+
 func _attach() -> bool:
+	if not JavaScriptBridge.eval(_PROBE, true):
+		return false
 	var wb = JavaScriptBridge.get_interface("WasmBridge")
 	if wb == null:
 		return false
@@ -371,7 +426,7 @@ func _send(job: Job) -> void:
 func _on_js_result(args: Array) -> void:
 	if args.is_empty() or typeof(args[0]) != TYPE_STRING:
 		return
-	var msg = _parse_json(args[0])
+	var msg = JSON.parse_string(args[0])
 	if not msg is Dictionary:
 		push_error("wasmbridge: unreadable message from window.WasmBridge: %s" % str(args[0]).left(200))
 		return
@@ -415,7 +470,8 @@ func _finish_later(job: Job, result: Dictionary) -> void:
 
 # ---- values ----
 
-# Turns GDScript values into what crates/wasmbridge/runtime/godot.js decodes. `_path` holds the keys
+# The GDScript half of the codec; the JS half is crates/wasmbridge/runtime/godot-codec.js.
+# Turns GDScript values into what godot-codec.js decodes. `_path` holds the keys
 # down to the value being encoded; it is formatted only for an error message.
 func _encode(v, depth: int):
 	if depth > 64:
@@ -433,6 +489,8 @@ func _encode(v, depth: int):
 				return {"$number": "NaN"}
 			if is_inf(v):
 				return {"$number": "Infinity" if v > 0 else "-Infinity"}
+			if v == 0.0 and 1.0 / v < 0.0:
+				return {"$f64": "0000000000000080"}  # JSON.stringify writes -0.0 as 0.0
 			return v
 		TYPE_STRING_NAME, TYPE_NODE_PATH:
 			return str(v)
@@ -446,15 +504,20 @@ func _encode(v, depth: int):
 			_path.pop_back()
 			return out
 		TYPE_DICTIONARY:
-			if _is_marker(v):
-				return v  # a buffer handle from an earlier result, passed on as it is
 			var out := {}
 			_path.append("")
 			for key in v:
 				_path[-1] = key
-				out[str(key)] = _encode(v[key], depth + 1)
+				var name := str(key)
+				# A key that starts with $ gets one more, so it is never taken for a marker.
+				out["$" + name if name.begins_with("$") else name] = _encode(v[key], depth + 1)
 			_path.pop_back()
 			return out
+		TYPE_OBJECT:
+			if v is Buffer:
+				return {"$buffer": v.handle}
+			_encode_fail("a %s cannot be sent to a wasm guest (send null, bool, numbers, String, Array, Dictionary, packed arrays or a WasmBridge.Buffer)" % v.get_class())
+			return null
 		TYPE_PACKED_BYTE_ARRAY:
 			return _encode_bytes(v, "")
 		TYPE_PACKED_INT32_ARRAY, TYPE_PACKED_INT64_ARRAY, TYPE_PACKED_FLOAT32_ARRAY, TYPE_PACKED_FLOAT64_ARRAY:
@@ -476,7 +539,8 @@ func _encode(v, depth: int):
 # own (putBase64) and are referred to by handle: Godot then skips escaping
 # and JS skips parsing megabytes of JSON.
 func _encode_bytes(bytes: PackedByteArray, type: String) -> Dictionary:
-	var b64 := Marshalls.raw_to_base64(bytes)
+	# raw_to_base64 logs an engine error for an empty array.
+	var b64 := Marshalls.raw_to_base64(bytes) if not bytes.is_empty() else ""
 	if _js != null and bytes.size() >= STAGE_BYTES:
 		var handle = _js.putBase64(b64, type)
 		if (handle is int or handle is float) and int(handle) > 0:
@@ -496,10 +560,6 @@ func _encode_fail(what: String) -> void:
 	_encode_error = "%s: %s" % [where, what]
 
 
-func _is_marker(d: Dictionary) -> bool:
-	return d.has("$buffer") and d.size() <= 3
-
-
 func _decode(v, keep_buffers: bool):
 	match typeof(v):
 		TYPE_FLOAT:
@@ -514,34 +574,40 @@ func _decode(v, keep_buffers: bool):
 				out[i] = _decode(v[i], keep_buffers)
 			return out
 		TYPE_DICTIONARY:
-			if _is_marker(v):
+			# godot-codec.js writes markers with keys that start with one $ and
+			# user keys that start with $ with one more.
+			if v.has("$buffer"):
 				if keep_buffers:
-					return {"$buffer": int(v["$buffer"]), "$type": str(v.get("$type", "Uint8Array")), "length": int(v.get("length", 0))}
-				return _take_buffer(v)
-			if v.has("$f64") and v.size() == 1:
-				# A double Godot's JSON parser would round wrongly, as its 8 little-endian bytes.
+					var buffer := Buffer.new()
+					buffer.handle = int(v["$buffer"])
+					buffer.type = str(v.get("$type", "Uint8Array"))
+					buffer.length = int(v.get("length", 0))
+					return buffer
+				return _take_buffer(int(v["$buffer"]), str(v.get("$type", "")))
+			if v.has("$f64"):
+				# -0.0, or a double Godot's JSON parser would round wrongly, as its 8 little-endian bytes.
 				var raw: PackedByteArray = str(v["$f64"]).hex_decode()
 				return raw.decode_double(0) if raw.size() == 8 else NAN
-			if v.has("$number") and v.size() == 1:
+			if v.has("$number"):
 				match str(v["$number"]):
-					"NaN": return NAN
 					"Infinity": return INF
 					"-Infinity": return -INF
+					_: return NAN
 			var out := {}
 			for key in v:
-				out[key] = _decode(v[key], keep_buffers)
+				out[key.substr(1) if key.begins_with("$") else key] = _decode(v[key], keep_buffers)
 			return out
 		_:
 			return v
 
 
-func _take_buffer(marker: Dictionary):
-	var buffer = _js.takeBuffer(int(marker["$buffer"]))
+func _take_buffer(handle: int, type: String):
+	var buffer = _js.takeBuffer(handle)
 	if buffer == null:
-		push_error("wasmbridge: buffer %s is gone (taken already, or expired)" % str(marker["$buffer"]))
+		push_error("wasmbridge: buffer %d is gone (taken already, or expired)" % handle)
 		return PackedByteArray()
 	var bytes: PackedByteArray = JavaScriptBridge.js_buffer_to_packed_byte_array(buffer)
-	match str(marker.get("$type", "")):
+	match type:
 		"Float32Array": return bytes.to_float32_array()
 		"Float64Array": return bytes.to_float64_array()
 		"Int32Array": return bytes.to_int32_array()

@@ -58,7 +58,7 @@ export function placeFile(from, to) {
  * files, a main scene that runs the test script named after `++`, and the test
  * library the scripts extend.
  */
-export function runnerPack({ loadTimeoutMs = 10_000 } = {}) {
+export function runnerPack({ loadTimeoutMs = 10_000, addonEntries = addonFiles(ADDON_DIR) } = {}) {
   const project = [
     'config_version=5',
     '',
@@ -97,26 +97,41 @@ export function runnerPack({ loadTimeoutMs = 10_000 } = {}) {
     ['runner.gd', readFileSync(join(HERE, 'runner.gd'))],
     ['testlib.gd', readFileSync(join(HERE, 'testlib.gd'))],
   ];
-  for (const name of readdirSync(ADDON_DIR).sort()) {
-    entries.push([`addons/wasmbridge/${name}`, readFileSync(join(ADDON_DIR, name))]);
-  }
-  return makeZip(entries);
+  return makeZip([...entries, ...addonEntries]);
 }
 
-/** The example project (godot/example, its addon symlink followed) as a main pack. */
+/** `[path in the pack, bytes]` for every file under `dir`, as `addons/wasmbridge/...`. */
+export function addonFiles(dir, prefix = 'addons/wasmbridge/') {
+  const entries = [];
+  const walk = (d, p) => {
+    for (const name of readdirSync(d).sort()) {
+      const path = join(d, name);
+      if (statSync(path).isDirectory()) walk(path, `${p}${name}/`);
+      else entries.push([`${p}${name}`, readFileSync(path)]);
+    }
+  };
+  walk(dir, prefix);
+  return entries;
+}
+
+/**
+ * The example project (godot/example) as a main pack, with the addon copied
+ * in from godot/addons/wasmbridge as a user would (the example's
+ * addons/wasmbridge is ignored by git).
+ */
 export function examplePack() {
   const root = join(REPO, 'godot', 'example');
   const entries = [['.godot/global_script_class_cache.cfg', 'list=[]\n']];
   const walk = (dir, prefix) => {
     for (const name of readdirSync(dir).sort()) {
-      if (name === '.godot' || name === 'build') continue;
+      if (name === '.godot' || name === 'build' || `${prefix}${name}` === 'addons/wasmbridge') continue;
       const path = join(dir, name);
       if (statSync(path).isDirectory()) walk(path, `${prefix}${name}/`);
       else entries.push([`${prefix}${name}`, readFileSync(path)]);
     }
   };
   walk(root, '');
-  return makeZip(entries);
+  return makeZip([...entries, ...addonFiles(ADDON_DIR)]);
 }
 
 /**
@@ -170,13 +185,14 @@ export function makeRunnerSite(site, { engineDir, bundleDir }) {
   // early.gd imports wasmbridge/godot.js itself once its first calls are out.
   writeFileSync(join(site, 'late.html'), runnerHtml({ bridge: 'none' }));
   writeFileSync(join(site, 'none.html'), runnerHtml({ bridge: 'none', pack: 'runner-short.zip' }));
+  writeFileSync(join(site, 'late2s.html'), runnerHtml({ bridge: 'late', lateMs: 2000 }));
   writeFileSync(join(site, 'example.zip'), examplePack());
   writeFileSync(join(site, 'example.html'), runnerHtml({ pack: 'example.zip', args: ['--headless', '++', '--smoke-test'] }));
   for (const name of readdirSync(SCRIPTS_DIR)) placeFile(join(SCRIPTS_DIR, name), join(site, 'scripts', name));
   const wb = join(site, 'wasmbridge');
   mkdirSync(wb, { recursive: true });
+  // The bundle carries godot.js and the runtime modules it imports.
   for (const name of readdirSync(bundleDir)) copyFileSync(join(bundleDir, name), join(wb, name));
-  copyFileSync(join(RUNTIME_DIR, 'godot.js'), join(wb, 'godot.js'));
   return site;
 }
 

@@ -25,26 +25,32 @@ func ok(condition: bool, name: String, detail: Variant = "") -> void:
 
 
 ## Strict equality: same types (int is not float) at every depth, NaN equals NaN.
-func same(a: Variant, b: Variant) -> bool:
+## With [param bits], floats must have the same bits but for NaN payloads (so
+## -0.0 differs from 0.0) and packed arrays the same bytes.
+func same(a: Variant, b: Variant, bits := false) -> bool:
 	if typeof(a) != typeof(b):
 		return false
 	match typeof(a):
 		TYPE_FLOAT:
-			return (is_nan(a) and is_nan(b)) or a == b
+			if is_nan(a) or is_nan(b):
+				return is_nan(a) and is_nan(b)
+			return a == b and (not bits or signf(1.0 / a) == signf(1.0 / b))
 		TYPE_ARRAY:
 			if a.size() != b.size():
 				return false
 			for i in a.size():
-				if not same(a[i], b[i]):
+				if not same(a[i], b[i], bits):
 					return false
 			return true
 		TYPE_DICTIONARY:
 			if a.size() != b.size():
 				return false
 			for k in a:
-				if not b.has(k) or not same(a[k], b[k]):
+				if not b.has(k) or not same(a[k], b[k], bits):
 					return false
 			return true
+		TYPE_PACKED_INT32_ARRAY, TYPE_PACKED_INT64_ARRAY, TYPE_PACKED_FLOAT32_ARRAY, TYPE_PACKED_FLOAT64_ARRAY:
+			return a.to_byte_array() == b.to_byte_array() if bits else a == b
 		_:
 			return a == b
 
