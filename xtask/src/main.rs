@@ -443,7 +443,8 @@ fn cargo_counts(text: &str) -> Tier {
     tier
 }
 
-/// Reads node's TAP: the `# pass N` and `# fail N` totals, and every test
+/// Reads node's TAP: the `# pass N`, `# fail N` and `# cancelled N` totals
+/// (cancelled counts as failed), and every test
 /// marked `# SKIP reason` or `# TODO reason` (subtests included).
 fn node_counts(tap: &str) -> Tier {
     let get = |key: &str| {
@@ -453,9 +454,10 @@ fn node_counts(tap: &str) -> Tier {
             .next_back()
             .unwrap_or(0)
     };
+    // A test cancelled because its suite's hook failed did not pass either.
     let mut tier = Tier {
         passed: get("# pass "),
-        failed: get("# fail "),
+        failed: get("# fail ") + get("# cancelled "),
         ..Tier::default()
     };
     for line in tap.lines().map(str::trim_start) {
@@ -570,7 +572,7 @@ mod tests {
         let tap =
             "TAP version 13\n# Subtest: file\n    ok 1 - a \\# b # SKIP nginx \\# is missing\n    \
                    not ok 2 - later # TODO write it\n    ok 3 - plain\nok 1 - file\n\
-                   # tests 30\n# pass 26\n# fail 2\n# skipped 1\n# todo 1\n";
+                   # tests 31\n# pass 26\n# fail 1\n# cancelled 1\n# skipped 1\n# todo 1\n";
         let tier = node_counts(tap);
         assert_eq!((tier.passed, tier.failed), (26, 2));
         assert_eq!(

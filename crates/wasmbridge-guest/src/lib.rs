@@ -6,7 +6,7 @@
 //! error carrying the panic message and location. Long-running functions poll
 //! [`cancelled`] and report [`progress`].
 //!
-//! ```ignore
+//! ```no_run
 //! use wasm_bindgen::prelude::*;
 //! use wasmbridge_guest::{Error, Result};
 //!

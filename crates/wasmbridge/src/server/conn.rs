@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::header::{self, HeaderName};
 use axum::http::{Method, StatusCode, Uri};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
@@ -63,6 +63,8 @@ pub(super) struct HeadGuard<S> {
     drain: Option<Pin<Box<tokio::time::Sleep>>>,
     drained: usize,
     shut_down: bool,
+    /// Read buffer, zeroed once per connection rather than on every read.
+    scratch: Box<[u8; READ_SIZE]>,
 }
 
 impl<S> HeadGuard<S> {
@@ -77,6 +79,7 @@ impl<S> HeadGuard<S> {
             drain: None,
             drained: 0,
             shut_down: false,
+            scratch: Box::new([0; READ_SIZE]),
         }
     }
 
@@ -168,11 +171,10 @@ fn check_head(bytes: &[u8]) -> Result<Option<(usize, u64)>, StatusCode> {
                 return Err(bad);
             }
             transfer_encoding = true;
-            chunked = HeaderValue::from_bytes(h.value)
+            chunked = std::str::from_utf8(h.value)
                 .ok()
-                .and_then(|v| v.to_str().ok().map(str::to_owned))
-                .and_then(|v| v.rsplit(',').next().map(|s| s.trim().to_owned()))
-                .is_some_and(|last| last.eq_ignore_ascii_case("chunked"));
+                .and_then(|v| v.rsplit(',').next())
+                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
         } else if name == header::CONTENT_LENGTH {
             let n = parse_digits(h.value).ok_or(bad)?;
             if content_length.is_some_and(|prev| prev != n) {
@@ -229,8 +231,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for HeadGuard<S> {
             if this.client_eof {
                 return Poll::Ready(Ok(()));
             }
-            let mut chunk = [0_u8; READ_SIZE];
-            let mut read = ReadBuf::new(&mut chunk);
+            let mut read = ReadBuf::new(&mut this.scratch[..]);
             ready!(Pin::new(&mut this.inner).poll_read(cx, &mut read))?;
             if read.filled().is_empty() {
                 this.client_eof = true;
@@ -279,8 +280,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for HeadGuard<S> {
             .drain
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(DRAIN_TIME)));
         while this.drained < DRAIN_BYTES && deadline.as_mut().poll(cx).is_pending() {
-            let mut chunk = [0_u8; READ_SIZE];
-            let mut read = ReadBuf::new(&mut chunk);
+            let mut read = ReadBuf::new(&mut this.scratch[..]);
             match Pin::new(&mut this.inner).poll_read(cx, &mut read) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(())) if !read.filled().is_empty() => {
