@@ -13,6 +13,8 @@ use std::process::Command;
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// The JS runtime, compiled into the CLI so a bundle never mixes runtime versions.
+/// The same files are the npm package `wasmbridge` (`runtime/package.json`, whose
+/// `files` must list exactly these: `tests/npm_package.rs` checks it).
 pub const RUNTIME_FILES: &[(&str, &str)] = &[
     ("wasmbridge.js", include_str!("../runtime/wasmbridge.js")),
     (
@@ -34,6 +36,7 @@ pub const RUNTIME_FILES: &[(&str, &str)] = &[
         include_str!("../runtime/audio-worklet.js"),
     ),
     ("audio.js", include_str!("../runtime/audio.js")),
+    ("audio.d.ts", include_str!("../runtime/audio.d.ts")),
 ];
 
 #[derive(Debug, Clone)]
