@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
 // COOP + COEP make the page cross-origin isolated, which switches on the
@@ -11,7 +12,12 @@ const isolation = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
+// This example depends on the package by path (`file:`), so npm links it and
+// its files live outside the app; the dev server serves only allowed
+// directories. An app that installed wasmbridge from npm needs no such line.
+const runtime = fileURLToPath(new URL('../../crates/wasmbridge/runtime', import.meta.url));
+
 export default defineConfig({
-  server: { headers: isolation },
+  server: { headers: isolation, fs: { allow: ['.', runtime] } },
   preview: { headers: isolation },
 });

@@ -54,15 +54,15 @@ test('vite build emits worker.js and the worklet under hashed names, and the wor
   assert.ok(existsSync(join(DIST, 'wasm', 'manifest.json')), 'public/wasm/ is copied into dist/wasm/');
 });
 
-/** Starts `vite preview` of dist/ on a free port. */
-function startPreview() {
-  const child = spawn(bin('vite'), ['preview', '--host', '127.0.0.1', '--port', '0', '--strictPort'], {
+/** Starts `vite preview` of dist/ (or, with 'dev', the dev server) on a free port. */
+function startVite(command) {
+  const child = spawn(bin('vite'), [command, '--host', '127.0.0.1', '--port', '0', '--strictPort'], {
     cwd: EXAMPLE, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`vite preview printed no URL within 20 s: ${out}`)); }, 20_000);
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`vite preview exited with ${code}: ${out}`)); });
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`vite ${command} printed no URL within 20 s: ${out}`)); }, 20_000);
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`vite ${command} exited with ${code}: ${out}`)); });
     const read = (d) => {
       out += d;
       const m = out.match(/(http:\/\/127\.0\.0\.1:\d+\/)/);
@@ -81,7 +81,7 @@ function startPreview() {
  * Loads the built app at `url` and returns what it showed, every response
  * that failed, the workers it started and whether the emitted worklet loads.
  */
-async function loadApp(url) {
+async function loadApp(url, { worklet: workletPath = `/assets/${emitted.worklet}` } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   const failures = [];
@@ -105,7 +105,7 @@ async function loadApp(url) {
       const context = new OfflineAudioContext(2, 128, 48_000);
       await context.audioWorklet.addModule(path);
       return new AudioWorkletNode(context, 'wasmbridge-ring-player', { outputChannelCount: [2] }) instanceof AudioWorkletNode;
-    }, `/assets/${emitted.worklet}`);
+    }, workletPath);
     return { shown: JSON.parse(text), isolated, failures, errors, workers, requested, worklet };
   } finally {
     await context.close();
@@ -129,7 +129,7 @@ function assertApp(r) {
 }
 
 test('dist/ under vite preview: isolated, the guest answers, workers run the emitted worker file, nothing 404s', async () => {
-  const preview = await startPreview();
+  const preview = await startVite('preview');
   try {
     assertApp(await loadApp(preview.url));
   } finally {
@@ -143,5 +143,21 @@ test('dist/ under wasmbridge serve: the same', async () => {
     assertApp(await loadApp(server.url));
   } finally {
     await server.close();
+  }
+});
+
+test('the dev server (npm run dev): isolated, the guest answers, workers run the package\'s worker.js', async () => {
+  const dev = await startVite('dev');
+  try {
+    const r = await loadApp(dev.url, { worklet: '/@fs' + join(REPO, 'crates', 'wasmbridge', 'runtime', 'audio-worklet.js') });
+    assert.deepEqual(r.failures, []);
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.isolated, true);
+    assert.deepEqual([r.shown.mean, r.shown.deviation, r.shown.greeting], [5, 2, 'hello, Vite, from Rust']);
+    assert.ok(r.workers.length >= 2);
+    for (const w of r.workers) assert.match(w, /\/crates\/wasmbridge\/runtime\/worker\.js$/);
+    assert.equal(r.worklet, true);
+  } finally {
+    await dev.close();
   }
 });
