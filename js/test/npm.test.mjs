@@ -257,6 +257,18 @@ export async function run(options = {}) {
       return sum;
     });
     assert.equal(string, 42);
+    // The package has no guest next to it: without a bundle option the error says what to pass.
+    const missing = await runInPage(browser, server.url, async () => {
+      const { createPool } = await import('/pkg/wasmbridge.js');
+      try {
+        await createPool({ size: 1 });
+        return null;
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    }, undefined, /404/);
+    assert.equal(missing?.code, 'INIT_FAILED');
+    assert.match(missing.message, /\/pkg\/manifest\.json failed: 404.*without a bundle option .* createPool\(\{ bundle: '\/wasm\/' \}\)/);
   } finally {
     await server.close();
   }

@@ -636,7 +636,10 @@ export class Pool {
       const bundle = bundleUrl(this.#opts.bundle);
       this.#workerUrl = this.#opts.workerUrl ? new URL(this.#opts.workerUrl, globalThis.location?.href).href : '';
       const manifestUrl = new URL('manifest.json', bundle);
-      const manifest = await fetchManifest(manifestUrl);
+      const manifest = await fetchManifest(manifestUrl).catch((err) => {
+        if (this.#opts.bundle !== undefined) throw err;
+        throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
+      });
       this.#manifest = manifest;
       for (const f of manifest.functions) this.#functions.set(f.name, f);
       this.#glueUrl = new URL(manifest.glue, bundle).href;
