@@ -121,7 +121,7 @@ test('tsc --strict: a pool typed from the guest\'s .d.ts compiles, and the packa
 import { createPool, Pool, WasmBridgeError, type FunctionName } from 'wasmbridge';
 import { RingBuffer } from 'wasmbridge/ring';
 import { startAudio, type AudioStream } from 'wasmbridge/audio';
-import { install, type WasmBridgeGlobal } from 'wasmbridge/godot';
+import { install, createBridge, type WasmBridgeGlobal } from 'wasmbridge/godot';
 
 type Guest = ${GUEST};
 
@@ -153,11 +153,15 @@ export async function typed(): Promise<string> {
   // A pool without a guest type takes any name and arguments.
   const untyped: Pool = new Pool({ bundle: new URL('./wasm/', 'https://example.org/') });
   const anything: unknown = await untyped.call('whatever', 1, 'two');
-  const any2: unknown = await untyped.api.somethingElse();
+  const any2: number = await untyped.api.somethingElse();
+  const batched = await untyped.batch([['x', 1], { fn: 'y', args: [] }]);
+  // A typed pool goes wherever a plain Pool is expected.
+  const plain: Pool = pool;
+  const adapter: WasmBridgeGlobal = createBridge(pool);
   const ring: RingBuffer | null = null;
   const stream: AudioStream | null = typeof window === 'undefined' ? null : await startAudio(pool, { sequence: { steps: [60] } });
   const bridge: WasmBridgeGlobal = install({ bundle: '/wasm/' });
-  return [mean, fromArray, greeting, viaOptions, fast, results.length, onPin, wrong, anything, any2, ring, stream, bridge.version].join();
+  return [mean, fromArray, greeting, viaOptions, fast, results.length, onPin, wrong, anything, any2, batched, plain, adapter, ring, stream, bridge.version].join();
 }
 
 // Classes a guest exports are not callable through the pool.

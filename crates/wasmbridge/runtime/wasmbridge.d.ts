@@ -32,10 +32,11 @@ export declare class WasmBridgeError extends Error {
 }
 
 /**
- * Any guest: what a pool is typed with when no guest module type is given.
- * Every name is callable with any arguments and resolves to `any`.
+ * Any guest: what a pool is typed with when no guest module type is given
+ * (`Pool` is `Pool<any>`). Every name is callable with any arguments and
+ * resolves to `any`, and a typed pool can be passed where a `Pool` is expected.
  */
-export type AnyGuest = Record<string, (...args: any[]) => any>;
+export type AnyGuest = any;
 
 /** Exports of wasm-bindgen's glue that are not guest functions. */
 export type GlueExport = 'default' | 'initSync';
@@ -61,12 +62,14 @@ export type GuestArg<P> = P extends BigInt64Array | BigUint64Array ? P | readonl
   : P;
 
 /** The arguments of guest function `K`, as its `.d.ts` declares them (names and optionality kept). */
-export type GuestArgs<G, K> = K extends keyof G
+export type GuestArgs<G, K> = 0 extends 1 & G ? any[]
+  : K extends keyof G
   ? G[K] extends (...args: infer A) => any ? { [I in keyof A]: GuestArg<A[I]> } : never
   : never;
 
 /** What guest function `K` resolves to: its declared return type, unwrapped if it was already a Promise. */
-export type GuestResult<G, K> = K extends keyof G
+export type GuestResult<G, K> = 0 extends 1 & G ? any
+  : K extends keyof G
   ? G[K] extends (...args: any) => infer R ? Awaited<R> : never
   : never;
 
