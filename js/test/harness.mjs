@@ -12,7 +12,7 @@ export const REPO = resolve(JS_DIR, '..');
 export const TARGET = join(REPO, 'target');
 
 /** The CLI under test: what `cargo xtask test` built, or WASMBRIDGE_BIN. */
-export const BIN = process.env.WASMBRIDGE_BIN ?? join(TARGET, 'debug', 'wasmbridge');
+export const BIN = process.env.WASMBRIDGE_BIN ? resolve(process.env.WASMBRIDGE_BIN) : join(TARGET, 'debug', 'wasmbridge');
 
 /** Bundle directory of a guest crate built by `wasmbridge build -p NAME`. */
 export function bundle(name) {
@@ -120,4 +120,37 @@ export function screenshotDir() {
   const dir = join(TARGET, 'screenshots');
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Runs a program to completion and resolves with its exit status and output;
+ * never rejects for a failing status (tests assert it). `env` adds to the
+ * environment; colours are switched off so the output can be matched.
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string>, timeout?: number }} [options]
+ * @returns {Promise<{ status: number | null, stdout: string, stderr: string }>}
+ */
+export function exec(command, args, { cwd = REPO, env = {}, timeout = 300_000 } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, {
+      cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (status) => { clearTimeout(timer); resolvePromise({ status, stdout, stderr }); });
+  });
+}
+
+/** Like `exec`, but rejects (with the command's output) unless it exits with 0. */
+export async function execOk(command, args, options) {
+  const r = await exec(command, args, options);
+  if (r.status !== 0) {
+    throw new Error(`${command} ${args.join(' ')} exited with ${r.status}\n${r.stdout}\n${r.stderr}`);
+  }
+  return r;
 }

@@ -101,9 +101,10 @@ fn setup(root: &Path) -> Result<()> {
         apt_install(&missing)?;
     }
     let js = root.join("js");
-    if !js.join("node_modules").join("playwright-core").exists()
-        || !js.join("node_modules").join("binaryen").exists()
-    {
+    let missing_npm = ["playwright-core", "binaryen", "vite", "typescript"]
+        .iter()
+        .any(|package| !js.join("node_modules").join(package).exists());
+    if missing_npm {
         eprintln!("xtask: installing npm packages in js/");
         run(Command::new("npm")
             .current_dir(&js)

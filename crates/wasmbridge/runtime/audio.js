@@ -32,8 +32,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * @param {import('./pool.js').Pool} pool a pool of the demo guest (or any guest with the synth functions)
- * @param {import('./wasmbridge.d.ts').AudioOptions} options
- * @returns {Promise<import('./wasmbridge.d.ts').AudioStream>}
+ * @param {import('./audio.d.ts').AudioOptions} options
+ * @returns {Promise<import('./audio.d.ts').AudioStream>}
  */
 export async function startAudio(pool, options) {
   const sequence = typeof options?.sequence === 'string' ? options.sequence : JSON.stringify(options?.sequence ?? null);

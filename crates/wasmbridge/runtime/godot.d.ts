@@ -1,7 +1,7 @@
 // Types of the Godot adapter (godot.js): `window.WasmBridge`, shaped for
 // Godot's JavaScriptBridge. Everything structured crosses as JSON strings.
 
-import type { Pool, PoolOptions, FunctionInfo, ErrorCode } from './wasmbridge.d.ts';
+import type { Pool, PoolOptions, FunctionInfo, ErrorCode } from './wasmbridge.js';
 
 /**
  * `window.WasmBridgeConfig`, read when godot.js is imported: any PoolOptions
@@ -70,7 +70,12 @@ export interface WasmBridgeGlobal {
 /** Wraps any pool (for pages that make their own). */
 export declare function createBridge(pool: Pool, options?: { bufferTtl?: number; timeout?: number }): WasmBridgeGlobal;
 
-/** Starts a pool from `window.WasmBridgeConfig` and sets `window.WasmBridge` (importing the module does this). */
+/**
+ * Starts a pool from `window.WasmBridgeConfig` and sets `window.WasmBridge`.
+ * Loading godot.js as a script does this; a bundled app calls it (the package
+ * declares no side effects, so a bare `import 'wasmbridge/godot'` may be dropped).
+ * Calling it again returns the installed bridge.
+ */
 export declare function install(config?: WasmBridgeConfig): WasmBridgeGlobal;
 
 /**

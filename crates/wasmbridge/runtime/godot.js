@@ -342,7 +342,10 @@ export function install(config = globalThis.WasmBridgeConfig ?? {}) {
   // A Godot page compiles a 30-40 MB engine while the workers start: on a
   // slow or busy machine that takes longer than the pool's usual 10 s.
   const poolOptions = { initTimeout: GODOT_INIT_TIMEOUT, ...options };
-  if (poolOptions.bundle === undefined) poolOptions.bundle = new URL('./', import.meta.url).href;
+  // The bundle godot.js was loaded from (through a variable: bundlers treat
+  // `new URL('<literal>', import.meta.url)` as a file to emit).
+  const here = import.meta.url;
+  if (poolOptions.bundle === undefined) poolOptions.bundle = new URL('./', here).href;
   let pool;
   try {
     pool = new Pool(poolOptions);

@@ -633,12 +633,13 @@ export class Pool {
 
   async #start() {
     try {
-      const runtimeBase = new URL('./', import.meta.url);
-      const bundle = new URL(this.#opts.bundle ?? runtimeBase, globalThis.location?.href ?? runtimeBase);
-      if (!bundle.pathname.endsWith('/')) bundle.pathname += '/';
-      this.#workerUrl = new URL('worker.js', runtimeBase).href;
+      const bundle = bundleUrl(this.#opts.bundle);
+      this.#workerUrl = this.#opts.workerUrl ? new URL(this.#opts.workerUrl, globalThis.location?.href).href : '';
       const manifestUrl = new URL('manifest.json', bundle);
-      const manifest = await fetchManifest(manifestUrl);
+      const manifest = await fetchManifest(manifestUrl).catch((err) => {
+        if (this.#opts.bundle !== undefined) throw err;
+        throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
+      });
       this.#manifest = manifest;
       for (const f of manifest.functions) this.#functions.set(f.name, f);
       this.#glueUrl = new URL(manifest.glue, bundle).href;
@@ -667,7 +668,7 @@ export class Pool {
 
   #spawn(at = -1) {
     const id = this.#nextWorkerId++;
-    const worker = new Worker(this.#workerUrl, { type: 'module', name: `wasmbridge-${id}` });
+    const worker = startWorker(this.#workerUrl, `wasmbridge-${id}`);
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(), held: [],
@@ -753,7 +754,7 @@ export class Pool {
   #laneFor() {
     this.#lane ??= new Lane({
       spawn: (lane, control, lock) => {
-        const worker = new Worker(this.#workerUrl, { type: 'module', name: 'wasmbridge-lane' });
+        const worker = startWorker(this.#workerUrl, 'wasmbridge-lane');
         worker.postMessage({
           wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
           glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
@@ -782,6 +783,39 @@ export class Pool {
       }
     }, this.#opts.idleTimeout);
   }
+}
+
+/**
+ * Starts a worker running worker.js, for the pool and for the fast lane alike.
+ * The `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`
+ * is written out literally because that is the pattern bundlers (Vite, webpack,
+ * Parcel, Rollup and esbuild plugins) look for to emit worker.js with its
+ * imports under a name of their own; unbundled it is the worker.js next to this
+ * file. The `workerUrl` option replaces it for setups no bundler sees.
+ * @param {string} workerUrl empty unless the `workerUrl` option was given
+ * @param {string} name shown in the browser's developer tools
+ */
+function startWorker(workerUrl, name) {
+  if (workerUrl) return new Worker(workerUrl, { type: 'module', name });
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
+}
+
+/**
+ * The bundle directory (where manifest.json, the glue and the .wasm are), as a
+ * URL ending in `/`: the `bundle` option (a path like '/wasm/' resolved against
+ * the page, or a URL such as `new URL('./wasm/', import.meta.url)`), or by
+ * default the directory this file was loaded from, which is the bundle itself
+ * when a page imports the runtime that `wasmbridge build` put there.
+ * @param {string | URL | undefined} option
+ */
+function bundleUrl(option) {
+  // Through a variable: bundlers treat `new URL('<literal>', import.meta.url)`
+  // as a file to emit, and this is a directory.
+  const here = import.meta.url;
+  const runtimeDir = new URL('./', here);
+  const url = new URL(option ?? runtimeDir, globalThis.location?.href ?? runtimeDir);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url;
 }
 
 /** Starts a pool and waits until it is ready; rejects with INIT_FAILED when it cannot start. */

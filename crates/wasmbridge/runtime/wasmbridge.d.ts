@@ -1,4 +1,13 @@
-// Types of the wasmbridge runtime (wasmbridge.js).
+// Types of the wasmbridge runtime (wasmbridge.js, the `wasmbridge` package's main entry).
+//
+// A pool is typed from its guest's own wasm-bindgen declarations:
+//
+//   import { createPool } from 'wasmbridge';
+//   const pool = await createPool<typeof import('./wasm/my_guest.js')>({ bundle: '/wasm/' });
+//   const m: number = await pool.api.mean(new Float64Array([1, 2, 3]));
+//
+// `typeof import(...)` only reads my_guest.d.ts (the import is erased), so the
+// guest is still loaded by the pool at run time, never by the bundler.
 
 /** Error codes; a guest may also use codes of its own. */
 export type ErrorCode =
@@ -22,9 +31,73 @@ export declare class WasmBridgeError extends Error {
   toJSON(): { code: string; message: string; functionName?: string; data?: unknown };
 }
 
+/**
+ * Any guest: what a pool is typed with when no guest module type is given
+ * (`Pool` is `Pool<any>`). Every name is callable with any arguments and
+ * resolves to `any`, and a typed pool can be passed where a `Pool` is expected.
+ */
+export type AnyGuest = any;
+
+/** Exports of wasm-bindgen's glue that are not guest functions. */
+export type GlueExport = 'default' | 'initSync';
+
+/**
+ * The callable names of a guest module type (`typeof import('./my_guest.js')`):
+ * its exported functions, without wasm-bindgen's `default` (init) and
+ * `initSync`, without classes, and without wasmbridge's reserved `__wasmbridge*`.
+ */
+export type FunctionName<G> = {
+  [K in keyof G & string]: K extends GlueExport | `__wasmbridge${string}` ? never
+    : G[K] extends abstract new (...args: any) => any ? never
+    : G[K] extends (...args: any) => any ? K : never;
+}[keyof G & string];
+
+/**
+ * What an argument accepts: its declared type; a typed-array parameter also
+ * takes a plain array, a SharedRegion or a region's view (the runtime passes
+ * those through as the guest expects).
+ */
+export type GuestArg<P> = P extends BigInt64Array | BigUint64Array ? P | readonly bigint[]
+  : P extends ArrayBufferView ? P | readonly number[] | SharedRegion | SharedRegionView
+  : P;
+
+/** The arguments of guest function `K`, as its `.d.ts` declares them (names and optionality kept). */
+export type GuestArgs<G, K> = 0 extends 1 & G ? any[]
+  : K extends keyof G
+  ? G[K] extends (...args: infer A) => any ? { [I in keyof A]: GuestArg<A[I]> } : never
+  : never;
+
+/** What guest function `K` resolves to: its declared return type, unwrapped if it was already a Promise. */
+export type GuestResult<G, K> = 0 extends 1 & G ? any
+  : K extends keyof G
+  ? G[K] extends (...args: any) => infer R ? Awaited<R> : never
+  : never;
+
+/**
+ * `pool.api`: one method per guest function, with the guest's own parameter
+ * types and docs. Each returns a Promise of the declared result; a guest
+ * `Err` (a `wasmbridge_guest::Result` function), a panic, a timeout and every
+ * other failure reject it with a `WasmBridgeError` (see `ErrorCode`).
+ */
+export type GuestApi<G> = {
+  readonly [K in keyof G as K extends FunctionName<G> ? K : never]: (...args: GuestArgs<G, K>) => Promise<GuestResult<G, K>>;
+};
+
 export interface PoolOptions {
-  /** URL of the bundle directory (holding manifest.json); defaults to the directory of wasmbridge.js. */
+  /**
+   * The bundle directory (holding manifest.json, the glue and the .wasm): a
+   * URL such as '/wasm/' (resolved against the page) or
+   * `new URL('./wasm/', import.meta.url)`. Default: the directory of
+   * wasmbridge.js, which is right when the page imports the runtime from the
+   * bundle `wasmbridge build` wrote; with a bundler, give it.
+   */
   bundle?: string | URL;
+  /**
+   * The worker script. Default: worker.js next to pool.js, written as
+   * `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`
+   * so bundlers emit it; set this only when serving worker.js somewhere else.
+   */
+  workerUrl?: string | URL;
   /** Number of workers (sets minSize and maxSize); default: hardware concurrency, at most 4. */
   size?: number;
   /** Workers kept running; default `size`. */
@@ -55,10 +128,10 @@ export interface PoolOptions {
   onLoadProgress?: (loaded: number, total: number) => void;
 }
 
-export interface CallOptions {
+export interface CallOptions<G = AnyGuest, K extends FunctionName<G> = FunctionName<G>> {
   /** Function name, as listed in the manifest. */
-  fn: string;
-  args?: unknown[];
+  fn: K;
+  args?: GuestArgs<G, K>;
   /** Ms from the call until it must settle; overrides the pool's default. */
   timeout?: number;
   /** Aborting rejects the call with CANCELLED and stops its work. */
@@ -68,6 +141,11 @@ export interface CallOptions {
   /** Receives fractions reported by `wasmbridge_guest::progress`. */
   onProgress?: (fraction: number) => void;
 }
+
+/** One call of `pool.batch`: `[name, ...args]` or the options form. */
+export type BatchCall<G = AnyGuest> = {
+  [K in FunctionName<G>]: [K, ...GuestArgs<G, K>] | CallOptions<G, K>;
+}[FunctionName<G>];
 
 export type BatchResult<T = unknown> = { ok: true; value: T } | { ok: false; error: WasmBridgeError };
 
@@ -89,50 +167,61 @@ export interface PoolStats {
   lane: null | { state: string; queued: number; inFlight: number; calls: number; exchanges: number; waits: number; posted: number; restarts: number; workerSleeps: number };
 }
 
-export interface PinnedHandle {
+export interface PinnedHandle<G = AnyGuest> {
   readonly workerId: number;
   /** True once the worker behind this handle was lost; every later call rejects with WORKER_LOST. */
   readonly lost: boolean;
-  call<T = any>(fn: string, ...args: unknown[]): Promise<T>;
-  call<T = any>(options: CallOptions): Promise<T>;
+  call<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
+  call<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
   release(): void;
 }
 
-export declare class Pool {
+/**
+ * A pool of workers running guest `G`: `Pool<typeof import('./wasm/my_guest.js')>`
+ * checks names and arguments against the guest's `.d.ts`; plain `Pool`
+ * accepts any name and arguments (the manifest check still runs at call time).
+ */
+export declare class Pool<G = AnyGuest> {
   constructor(options?: PoolOptions);
   /** Resolves once every initial worker is ready; rejects with INIT_FAILED. */
-  readonly ready: Promise<Pool>;
+  readonly ready: Promise<Pool<G>>;
   readonly functions: FunctionInfo[];
   readonly isolated: boolean;
   /** `pool.api.divide(7, 2)` is `pool.call('divide', 7, 2)`. */
-  readonly api: Record<string, (...args: any[]) => Promise<any>>;
-  call<T = any>(fn: string, ...args: unknown[]): Promise<T>;
-  call<T = any>(options: CallOptions): Promise<T>;
-  batch(calls: Array<[string, ...unknown[]] | CallOptions>, options?: { timeout?: number; signal?: AbortSignal }): Promise<BatchResult[]>;
+  readonly api: GuestApi<G>;
+  /** Runs guest function `fn`; rejects with a WasmBridgeError when it fails. */
+  call<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
+  call<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
+  batch(calls: Array<BatchCall<G>>, options?: { timeout?: number; signal?: AbortSignal }): Promise<BatchResult[]>;
   /** `exclusive`: a worker of its own beyond the pool's size, given no other calls, stopped by `release()`. */
-  pin(options?: { exclusive?: boolean }): Promise<PinnedHandle>;
+  pin(options?: { exclusive?: boolean }): Promise<PinnedHandle<G>>;
   /**
    * `call` through the fast lane: a dedicated worker reached through a SharedArrayBuffer.
    * Takes the normal path when not isolated, before ready, with `transfer`/`onProgress`,
    * or when name + arguments (numbers, booleans, null, undefined, strings) do not encode
    * into 252 bytes. For stateless functions: the lane worker has its own guest instance.
    */
-  fastCall<T = any>(fn: string, ...args: unknown[]): Promise<T>;
-  fastCall<T = any>(options: CallOptions): Promise<T>;
+  fastCall<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
+  fastCall<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
   /** A shared region calls read and write without postMessage copies; throws NOT_ISOLATED when not isolated. */
   shared(byteLength: number): SharedRegion;
   stats(): PoolStats;
   close(): void;
 }
 
-/** Starts a pool and resolves when it is ready. */
-export declare function createPool(options?: PoolOptions): Promise<Pool>;
+/**
+ * Starts a pool and resolves when it is ready; rejects with INIT_FAILED.
+ * `createPool<typeof import('./wasm/my_guest.js')>(options)` types
+ * `pool.api` and `pool.call` from the guest's declarations.
+ */
+export declare function createPool<G = AnyGuest>(options?: PoolOptions): Promise<Pool<G>>;
 
 // Shared memory: wasmbridge.js re-exports `SharedRegion` and `rowBands` (shared.js),
 // `RingBuffer` (ring.js) and `startAudio` (audio.js).
 export { RingBuffer } from './ring.js';
+export { startAudio } from './audio.js';
+export type { StartAudio, SynthSequence, AudioOptions, AudioStats, AudioStream } from './audio.js';
 export declare const rowBands: RowBands;
-export declare const startAudio: StartAudio;
 /** A region of `byteLength` shared bytes; `pool.shared(n)` makes one too. */
 export declare const SharedRegion: new (byteLength: number) => SharedRegion;
 
@@ -147,68 +236,13 @@ export interface SharedRegion {
   readonly bytes: Uint8Array;
   readonly byteLength: number;
   readonly closed: boolean;
-  view(offset: number, length?: number): { region: SharedRegion; offset: number; length: number };
+  view(offset: number, length?: number): SharedRegionView;
   close(): void;
 }
+
+/** Part of a shared region, passed as an argument: the guest receives a `Uint8Array` of those bytes. */
+export interface SharedRegionView { region: SharedRegion; offset: number; length: number }
 
 /** `rowBands` of './shared.js': splits `height` rows into `parts` nearly equal `[start, end)` bands. */
 export type RowBands = (height: number, parts: number) => Array<[number, number]>;
 
-export interface SynthSequence {
-  bpm?: number;
-  stepsPerBeat?: number;
-  waveform?: 'sine' | 'saw' | 'square' | 'triangle';
-  bandLimited?: boolean;
-  adsr?: { attack?: number; decay?: number; sustain?: number; release?: number };
-  gain?: number;
-  loop?: boolean;
-  tuning?: number;
-  /** null: rest; a MIDI note; `{note, velocity, length, pan}`; or an array of those (a chord). */
-  steps: Array<null | number | { note: number; velocity?: number; length?: number; pan?: number } | Array<number | { note: number; velocity?: number; length?: number; pan?: number }>>;
-}
-
-export interface AudioOptions {
-  /** The sequence (an object or its JSON) for the guest's synthStream / synthOpen. */
-  sequence: SynthSequence | string;
-  /** An AudioContext at 48 kHz to play in; default: a new one, closed by stop(). */
-  context?: BaseAudioContext;
-  /** Where to connect; default `context.destination`. */
-  destination?: AudioNode;
-  /** Ring capacity in frames (a power of two, ring mode); default 4096 (85 ms). */
-  ringFrames?: number;
-  /** Frames the worker renders at a time (ring mode), at most 256 (two render quanta); default 128. */
-  chunkFrames?: number;
-  /** Ring mode: stop producing after this many frames (default 0: until stop()). */
-  maxFrames?: number;
-  /** Buffers mode: frames per block (default 4800) and how far ahead to schedule (default 400 ms). */
-  blockFrames?: number;
-  leadMs?: number;
-  /** 'ring' (needs isolation), 'buffers' (postMessage + AudioBufferSourceNodes) or 'auto' (default). */
-  mode?: 'auto' | 'ring' | 'buffers';
-}
-
-export interface AudioStats {
-  mode: 'ring' | 'buffers';
-  /** Render quanta (ring) or buffers (buffers mode) that came too late, since the start. */
-  underruns: number;
-  /** Pushes the producer could not complete (0 by construction: it writes only when there is room). */
-  overruns: number;
-  /** How full the ring (or the schedule ahead) is, 0..1. */
-  fill: number;
-  /** Frames played (ring) or scheduled (buffers) so far. */
-  frames: number;
-  /** Set when the producer stopped with an error. */
-  error: Error | null;
-}
-
-export interface AudioStream {
-  readonly context: BaseAudioContext;
-  readonly node: AudioNode;
-  /** Ring mode only: the ring (ring.js) the worklet plays from. */
-  readonly ring?: import('./ring.js').RingBuffer;
-  stats(): AudioStats;
-  stop(): Promise<void>;
-}
-
-/** `startAudio` of './audio.js': plays the demo guest's synth (ring + AudioWorklet when isolated). */
-export type StartAudio = (pool: Pool, options: AudioOptions) => Promise<AudioStream>;

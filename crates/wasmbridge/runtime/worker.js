@@ -55,7 +55,8 @@ globalThis[HOST_PROGRESS] = (fraction) => {
 async function instantiate() {
   instances += 1;
   const url = instances === 1 ? glueUrl : `${glueUrl}#instance-${instances}`;
-  const g = await import(url);
+  // The glue is the guest's, found at run time: bundlers must leave this import alone.
+  const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ url);
   const exports = await g.default({ module_or_path: module });
   if (typeof g.__wasmbridge_abi === 'function' && g.__wasmbridge_abi() !== GUEST_ABI) {
     throw new Error(`guest was built for wasmbridge abi ${g.__wasmbridge_abi()}, this runtime speaks ${GUEST_ABI}`);

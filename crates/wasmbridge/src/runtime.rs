@@ -3,6 +3,8 @@
 //! runtime versions. This is the one list of its files: `build` writes them
 //! into every bundle and `godot` checks a bundle has what the adapter loads;
 //! `tests/tidy.rs` checks the list against the directory and the imports.
+//! The same files are the npm package `wasmbridge` (`runtime/package.json`,
+//! whose `files` must list exactly these: `tests/npm_package.rs` checks it).
 
 /// The Godot adapter (`window.WasmBridge`), also added to bundles built before it existed.
 pub const GODOT_JS: &str = include_str!("../runtime/godot.js");
@@ -31,6 +33,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../runtime/audio-worklet.js"),
     ),
     ("audio.js", include_str!("../runtime/audio.js")),
+    ("audio.d.ts", include_str!("../runtime/audio.d.ts")),
 ];
 
 /// The Godot adapter's own files: written from this program, all of them,
