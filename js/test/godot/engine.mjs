@@ -174,7 +174,7 @@ export function makeRunnerSite(site, { engineDir, bundleDir }) {
   const wb = join(site, 'wasmbridge');
   mkdirSync(wb, { recursive: true });
   for (const name of readdirSync(bundleDir)) copyFileSync(join(bundleDir, name), join(wb, name));
-  copyFileSync(join(JS_DIR, 'godot.js'), join(wb, 'godot.js'));
+  copyFileSync(join(JS_DIR, '..', 'crates', 'wasmbridge', 'runtime', 'godot.js'), join(wb, 'godot.js'));
   return site;
 }
 
