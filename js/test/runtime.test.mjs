@@ -296,7 +296,7 @@ for (const [dir, pattern] of [
   ['tampered', /does not match its integrity hash sha256-/],
   ['no-such-bundle', /manifest\.json failed: 404/],
 ]) {
-  test(`createPool rejects with INIT_FAILED within a second: ${dir}`, async () => {
+  test(`createPool rejects with INIT_FAILED naming the cause, not a timeout: ${dir}`, async () => {
     const r = await inPage(async (d) => {
       const { createPool } = await import('/guest/wasmbridge.js');
       const t0 = performance.now();
@@ -308,8 +308,10 @@ for (const [dir, pattern] of [
       }
     }, dir, /status of 404/);
     assert.equal(r.code, 'INIT_FAILED', JSON.stringify(r));
+    // The cause in the message shows the failure was seen where it happened,
+    // not inferred from initTimeout running out.
     assert.match(r.message, pattern);
-    assert.ok(r.ms < 1000, `took ${r.ms} ms`);
+    assert.doesNotMatch(r.message, /did not report ready/);
   });
 }
 

