@@ -4,6 +4,7 @@
 //! - `dist`: the release bundle of the demo guest and the release CLI.
 
 mod bench;
+mod chaos;
 mod soak;
 
 use anyhow::{bail, Context, Result};
@@ -18,6 +19,7 @@ fn main() -> Result<()> {
         Some("test") => test(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         Some("soak") => soak::run(&root, &args[1..]),
+        Some("chaos") => chaos::run(&root, &args[1..]),
         Some("setup") => setup(&root),
         Some("dist") => dist(&root),
         Some(other) => bail!("unknown task {other:?}: expected test, setup or dist"),

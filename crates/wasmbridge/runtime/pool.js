@@ -447,6 +447,22 @@ export class Pool {
     }
   }
 
+  /**
+   * Sends what was given to a worker while it started (a pinned handle's
+   * calls), less the calls abandoned meanwhile: sent, a stuck one would hold
+   * the worker with no answer to start the watch that stops it.
+   */
+  #sendHeld(slot) {
+    slot.outbox = slot.outbox.filter((wire) => {
+      const call = slot.inflight.get(wire.id);
+      if (!call?.settled) return true;
+      slot.inflight.delete(wire.id);
+      return false;
+    });
+    slot.transfers = slot.outbox.flatMap((wire) => slot.inflight.get(wire.id)?.transfer ?? []);
+    if (slot.outbox.length > 0) this.#scheduleFlush();
+  }
+
   /** A call whose buffers were transferred cannot be sent again once they are gone with its worker. */
   #markSent(slot, wire) {
     const call = slot.inflight.get(wire.id);
@@ -510,8 +526,7 @@ export class Pool {
         slot.state = 'ready';
         this.#respawnFailures = 0;
         slot.onReady?.();
-        // Calls given to it while it started (a pinned handle's) go out now.
-        if (slot.outbox.length > 0) this.#scheduleFlush();
+        this.#sendHeld(slot);
         this.#pump();
         break;
       case FROM_WORKER.INIT_FAILED:
