@@ -141,7 +141,13 @@ test('a call whose buffers went to a recycled worker fails with WORKER_LOST; beh
     const panic = pool.call('panicWith', 'first').catch((e) => e.code);
     const behind = pool.call({ fn: 'sumBytes', args: [v], transfer: [v.buffer] });
     const plain = pool.call('add', 1, 2);
-    Object.assign(out, { panic: await panic, behind: await behind, plain: await plain, detached: v.byteLength, inFlight: pool.stats().inFlight });
+    Object.assign(out, { panic: await panic, behind: await behind, plain: await plain, detached: v.byteLength });
+    // Two calls behind a panic sharing one buffer: one moves it, the other copies it (in the same message).
+    const w = new Uint8Array([1, 2, 3]);
+    const again = pool.call('panicWith', 'second').catch((e) => e.code);
+    const sharedMoved = pool.call({ fn: 'sumBytes', args: [w], transfer: [w.buffer] });
+    const sharedCopied = pool.call('sumBytes', w);
+    Object.assign(out, { again: await again, shared: await Promise.all([sharedMoved, sharedCopied]), inFlight: pool.stats().inFlight });
     pool.close();
     return out;
   });
@@ -153,6 +159,8 @@ test('a call whose buffers went to a recycled worker fails with WORKER_LOST; beh
   assert.equal(r.behind, 15, 'the trapped worker handed the call and its buffer back');
   assert.equal(r.plain, 3);
   assert.equal(r.detached, 0, 'the caller\'s buffer was moved, not copied');
+  assert.equal(r.again, 'PANIC');
+  assert.deepEqual(r.shared, [6, 6]);
   assert.equal(r.inFlight, 0);
 });
 
@@ -361,5 +369,62 @@ test('workers killed from outside while they start are replaced, and the pool do
   for (const code of r.stormCodes) assert.ok(code === 'ok' || code === 'WORKER_LOST', code);
   assert.equal(r.after, 42, 'the pool did not give up');
   assert.equal(r.ready, 2);
+  assert.equal(r.inFlight, 0);
+});
+
+test('a worker that cannot be replaced after a trap settles the calls behind the trap with INIT_FAILED', async () => {
+  const r = await inPage(async () => {
+    const Original = globalThis.Worker;
+    let broken = false;
+    // From now on every new worker's script fails to load: the replacement cannot start.
+    globalThis.Worker = class extends Original {
+      constructor(url, options) { super(broken ? '/no-such-worker.js' : url, options); }
+    };
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, maxRespawnFailures: 2 });
+    broken = true;
+    const panic = pool.call('panicWith', 'last words').catch((e) => e.code);
+    const behind = pool.call('add', 1, 2).catch((e) => ({ code: e.code, message: e.message }));
+    const out = { panic: await panic, behind: await behind };
+    out.later = await pool.call('add', 1, 2).catch((e) => e.code);
+    out.inFlight = pool.stats().inFlight;
+    pool.close();
+    return out;
+  }, undefined, /no-such-worker\.js|status of 404/);
+  assert.equal(r.panic, 'PANIC');
+  assert.equal(r.behind.code, 'INIT_FAILED');
+  assert.match(r.behind.message, /workers keep failing to start \(a worker failed to start: .*\); the pool gave up/);
+  assert.equal(r.later, 'INIT_FAILED');
+  assert.equal(r.inFlight, 0);
+});
+
+test('fast lane: a panic in the middle of an exchange fails only that call; the rest run on a fresh lane worker', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, breakerThreshold: Infinity });
+    await pool.fastCall('add', 0, 0);
+    const before = pool.stats().lane.restarts;
+    const outcome = (p) => p.then((v) => v, (e) => e.code);
+    const calls = [];
+    for (let i = 0; i < 20; i++) calls.push(outcome(pool.fastCall('add', i, 1)));
+    calls.push(outcome(pool.fastCall('panicWith', 'short')));
+    for (let i = 0; i < 20; i++) calls.push(outcome(pool.fastCall('add', i, 2)));
+    // Its request fits the lane, its error (message and location) does not: it comes as a
+    // message from the retiring worker, which must arrive although the lane moved on.
+    calls.push(outcome(pool.fastCall('panicWith', 'long '.repeat(45))));
+    for (let i = 0; i < 20; i++) calls.push(outcome(pool.fastCall('add', i, 3)));
+    const results = await Promise.all(calls);
+    const s = pool.stats();
+    pool.close();
+    return { results, restarts: s.lane.restarts - before, posted: s.lane.posted, inFlight: s.inFlight };
+  });
+  const expected = [
+    ...Array.from({ length: 20 }, (_, i) => i + 1), 'PANIC',
+    ...Array.from({ length: 20 }, (_, i) => i + 2), 'PANIC',
+    ...Array.from({ length: 20 }, (_, i) => i + 3),
+  ];
+  assert.deepEqual(r.results, expected);
+  assert.equal(r.restarts, 2);
+  assert.ok(r.posted >= 1, 'the long panic came by message');
   assert.equal(r.inFlight, 0);
 });

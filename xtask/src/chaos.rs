@@ -3,7 +3,7 @@
 //! length. Calls mix panics, timeouts, cancels, batches, pins and outside
 //! worker kills; Chromium's resident memory is sampled every 10 s and printed,
 //! and the run fails when any call misbehaves or memory ends more than the
-//! test's bound above where it stood after the first wave.
+//! test's bound (96 MiB) above where it stood after the first four waves.
 //!
 //! Builds the CLI and the test guest's bundle first, as `cargo xtask test` does.
 

@@ -209,9 +209,8 @@ export class Pool {
         throw err;
       }
     } else {
-      slot = this.#leastBusy(Infinity);
+      slot = await this.#readyWorker();
     }
-    if (!slot) throw new WasmBridgeError(CODES.WORKER_LOST, 'no live worker to pin');
     slot.pins += 1;
     const pool = this;
     let released = false;
@@ -236,6 +235,22 @@ export class Pool {
         if (s.exclusive) pool.#release(s);
       },
     };
+  }
+
+  /**
+   * The least busy ready worker; while none is ready (all replaced after
+   * traps or losses) the first of those starting, once it is.
+   */
+  async #readyWorker() {
+    for (;;) {
+      this.#checkOpen();
+      if (this.#failed) throw this.#failed;
+      const slot = this.#leastBusy(Infinity);
+      if (slot) return slot;
+      const starting = this.#slots.filter((s) => s.state === 'starting' && !s.exclusive);
+      if (starting.length === 0) throw new WasmBridgeError(CODES.WORKER_LOST, 'no live worker to pin');
+      await Promise.any(starting.map((s) => s.readyPromise)).catch(() => {});
+    }
   }
 
   /** Live figures: per worker and per function. */
@@ -328,7 +343,7 @@ export class Pool {
         call.laneRequest = laneRequest;
         this.#laneFor().submit(call);
       } else if (pinned) {
-        if (pinned.state === 'dead') this.#settle(call, false, this.#lostError(call, pinned));
+        if (pinned.state === 'dead' || pinned.state === 'retiring') this.#settle(call, false, this.#lostError(call, pinned));
         else this.#dispatch(call, pinned);
       } else {
         this.#queue.push(call);
@@ -418,7 +433,8 @@ export class Pool {
     const wire = { id: call.id, fn: call.fn, args: call.args };
     if (call.deadline) wire.deadline = call.deadline;
     slot.outbox.push(wire);
-    if (call.transfer) slot.transfers.push(...call.transfer);
+    // Calls handed back after a trap may share a buffer; a transfer list must name it once.
+    if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
     if (slot.state === 'ready') this.#scheduleFlush();
   }
 
@@ -459,7 +475,7 @@ export class Pool {
       slot.inflight.delete(wire.id);
       return false;
     });
-    slot.transfers = slot.outbox.flatMap((wire) => slot.inflight.get(wire.id)?.transfer ?? []);
+    slot.transfers = [...new Set(slot.outbox.flatMap((wire) => slot.inflight.get(wire.id)?.transfer ?? []))];
     if (slot.outbox.length > 0) this.#scheduleFlush();
   }
 
@@ -697,11 +713,10 @@ export class Pool {
       if (!call) continue;
       slot.inflight.delete(wire.id);
       if (call.settled) continue;
-      if (call.transfer) {
-        // The originals were detached when they left: send the returned copies, moved again.
-        call.args = wire.args;
-        call.transfer = wire.transfer;
-      }
+      // Run it with the copies that came back: a buffer the call (or another
+      // call of the same message) transferred is detached on the page now.
+      call.args = wire.args;
+      if (call.transfer) call.transfer = wire.transfer;
       call.sent = false;
       back.push(call);
     }

@@ -125,9 +125,10 @@ function flush() {
   outboxTransfers = [];
   lastFlush = performance.now();
   const extra = retired ? { retired: true, returned } : {};
-  for (const c of returned) transfers.push(...c.transfer);
+  // Calls of one message may share a buffer; a transfer list must name it once.
+  const moved = [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
   try {
-    post(FROM_WORKER.RESULTS, { results, ...extra }, transfers);
+    post(FROM_WORKER.RESULTS, { results, ...extra }, moved);
   } catch {
     // One value could not be cloned; send them one by one so only that call fails.
     for (const r of results) {
@@ -138,7 +139,7 @@ function flush() {
         post(FROM_WORKER.RESULTS, { results: [{ id: r.id, ok: false, error: { code: CODES.BAD_RESULT, message } }] });
       }
     }
-    if (retired) post(FROM_WORKER.RESULTS, { results: [], retired: true, returned }, returned.flatMap((c) => c.transfer));
+    if (retired) post(FROM_WORKER.RESULTS, { results: [], retired: true, returned }, [...new Set(returned.flatMap((c) => c.transfer))]);
   }
 }
 
