@@ -152,22 +152,19 @@ function takeInbox() {
   return calls;
 }
 
-/** The distinct ArrayBuffers (not shared ones) under typed arrays and buffers in `args`. */
+/** The distinct ArrayBuffers (not shared ones) under typed arrays, buffers, arrays and plain objects in `args`. */
 function argBuffers(args) {
-  const out = [];
-  const stack = [...args];
+  const out = new Set();
   const seen = new Set();
+  const stack = [...args];
   while (stack.length > 0) {
     const v = stack.pop();
     if (v === null || typeof v !== 'object' || seen.has(v)) continue;
     seen.add(v);
-    if (v instanceof ArrayBuffer) { if (!out.includes(v)) out.push(v); } else if (ArrayBuffer.isView(v)) {
-      if (v.buffer instanceof ArrayBuffer && !out.includes(v.buffer)) out.push(v.buffer);
-    } else {
-      for (const key of Object.keys(v)) stack.push(v[key]);
-    }
+    if (v instanceof ArrayBuffer) out.add(v);
+    else if (ArrayBuffer.isView(v)) { if (v.buffer instanceof ArrayBuffer) out.add(v.buffer); } else for (const key of Object.keys(v)) stack.push(v[key]);
   }
-  return out;
+  return [...out];
 }
 
 function transfersFor(value) {
