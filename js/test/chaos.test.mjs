@@ -1,11 +1,30 @@
 // The chaos test: tens of thousands of calls mixing normal calls, panics,
 // timeouts, cancels, batches and pinned calls while workers are terminated
 // from outside at random. Afterwards every call has settled exactly once with
-// an outcome allowed for its kind, every value is right, and nothing leaked.
+// an outcome allowed for its kind, every value is right, and nothing leaked:
+// no worker, no call, and no memory (Chromium's resident memory ends within
+// MEMORY_BOUND of where it stood after the first waves).
+//
+// Bounded by default (40 waves, the CI tier). WASMBRIDGE_CHAOS_MINUTES=N runs
+// waves for N minutes instead, sampling memory as it goes: `cargo xtask chaos
+// --minutes N` (xtask/src/chaos.rs).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { bundle, makeSite, startServer, launchBrowser, openPage } from './harness.mjs';
+import { chromiumResidentBytes } from './memory.mjs';
+
+const MIB = 2 ** 20;
+/**
+ * How far above the first sample the last may end: resident memory moves by
+ * tens of MiB as heaps grow and shrink; a leak of one instance per trap (the
+ * bug this guards against) costs far more over a run.
+ */
+const MEMORY_BOUND = 96 * MIB;
+const MINUTES = Number(process.env.WASMBRIDGE_CHAOS_MINUTES ?? 0);
+if (!(Number.isFinite(MINUTES) && MINUTES >= 0)) {
+  throw new Error(`WASMBRIDGE_CHAOS_MINUTES must be a number of minutes ≥ 0, got ${JSON.stringify(process.env.WASMBRIDGE_CHAOS_MINUTES)}`);
+}
 
 let server;
 let browser;
@@ -20,10 +39,11 @@ after(async () => {
   await server?.close();
 });
 
-test('chaos: 20 000+ calls, every one settles once with an allowed outcome, nothing leaks', async () => {
+test('chaos: 20 000+ calls, every one settles once with an allowed outcome, nothing leaks', { timeout: (MINUTES * 60 + 600) * 1000 }, async () => {
   const { page, errors, close } = await openPage(browser, server.url);
   try {
-    const r = await page.evaluate(async ({ waves, perWave, seed }) => {
+    await page.exposeFunction('residentBytes', chromiumResidentBytes);
+    const r = await page.evaluate(async ({ waves, perWave, seed, minutes, boundMib }) => {
       const live = new Set();
       let spawned = 0;
       const Original = globalThis.Worker;
@@ -75,8 +95,23 @@ test('chaos: 20 000+ calls, every one settles once with an allowed outcome, noth
         return promise.then((v) => done(true, v), (e) => done(false, e));
       };
 
+      const ready = () => pool.stats().workers.filter((w) => w.state === 'ready').length;
+      // Replacements start on their own; a worker killed before it held its
+      // lock is only noticed at initTimeout, so allow for that.
+      const settle = async () => {
+        for (let waited = 0; waited < 12_000 && ready() !== SIZE; waited += 100) await new Promise((res) => setTimeout(res, 100));
+        await new Promise((res) => setTimeout(res, 300));
+      };
+      // The baseline comes once the first waves have grown the heaps to their working size.
+      const WARM_UP = 4;
+      const samples = [];
+      const sample = async (wave) => samples.push({ wave, seconds: Math.round((performance.now() - t0) / 1000), mib: Math.round((await residentBytes()) / 2 ** 20) });
+      const t0 = performance.now();
+      const endAt = t0 + minutes * 60_000;
+      let lastSample = t0;
       let pin = await pool.pin();
-      for (let wave = 0; wave < waves; wave++) {
+      let wave = 0;
+      for (; minutes > 0 ? performance.now() < endAt : wave < waves; wave++) {
         const work = [];
         for (let i = 0; i < perWave; i++) {
           const x = rand();
@@ -113,26 +148,39 @@ test('chaos: 20 000+ calls, every one settles once with an allowed outcome, noth
           setTimeout(() => { if (victim && live.has(victim)) { kills += 1; killFromOutside(victim); } }, Math.floor(rand() * 30));
         }
         await Promise.all(work);
+        if (wave === WARM_UP) {
+          await settle();
+          await sample(wave);
+        } else if (performance.now() - lastSample > 10_000) {
+          lastSample = performance.now();
+          await sample(wave);
+        }
       }
       pin.release();
-      // Replacements start on their own; a worker killed before it held its
-      // lock is only noticed at initTimeout, so allow for that.
-      for (let waited = 0; waited < 12_000 && pool.stats().workers.filter((w) => w.state === 'ready').length !== SIZE; waited += 100) {
+      await settle();
+      if (samples.length === 0) await sample(wave);
+      // Stopped workers give their memory back in a moment, not at once: the
+      // last sample is the first within the bound, or the one after 5 s.
+      for (let i = 0; i < 50; i++) {
+        const mib = (await residentBytes()) / 2 ** 20;
+        if (mib - samples[0].mib <= boundMib) break;
         await new Promise((res) => setTimeout(res, 100));
       }
+      await sample(wave);
       const check = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.call('add', i, i)));
       const stats = pool.stats();
       const liveBeforeClose = live.size;
       pool.close();
       return {
-        issued, settledCount, doubleSettled, bad: bad.slice(0, 10), badCount: bad.length, outcomes, kills, spawned,
+        issued, settledCount, doubleSettled, bad: bad.slice(0, 10), badCount: bad.length, outcomes, kills, spawned, waves: wave, samples,
         checkOk: check.every((v, i) => v === 2 * i), liveBeforeClose, liveAfterClose: live.size,
         poolWorkers: stats.workers.filter((w) => w.state === 'ready').length, inFlight: stats.inFlight, queued: stats.queued, SIZE,
       };
-    }, { waves: 40, perWave: 300, seed: 20261122 });
+    }, { waves: 40, perWave: 300, seed: 20261122, minutes: MINUTES, boundMib: MEMORY_BOUND / MIB });
 
-    console.log(`chaos: ${r.issued} calls, ${r.kills} workers killed from outside, ${r.spawned} workers spawned in all`);
+    console.log(`chaos: ${r.issued} calls in ${r.waves} waves, ${r.kills} workers killed from outside, ${r.spawned} workers spawned in all`);
     console.log(`chaos outcomes: ${JSON.stringify(r.outcomes)}`);
+    console.log(`chaos memory (Chromium resident, MiB by second): ${r.samples.map((m) => `${m.seconds}s ${m.mib}`).join(', ')}`);
     assert.deepEqual(errors, []);
     assert.ok(r.issued >= 20_000, `only ${r.issued} calls`);
     assert.equal(r.settledCount, r.issued, 'every call settled');
@@ -146,6 +194,9 @@ test('chaos: 20 000+ calls, every one settles once with an allowed outcome, noth
     assert.equal(r.poolWorkers, r.SIZE, 'the pool is back to its size');
     assert.equal(r.liveBeforeClose, r.SIZE, 'no worker leaked: live workers equal the pool size');
     assert.equal(r.liveAfterClose, 0, 'close() terminated every worker');
+    const first = r.samples[0].mib;
+    const last = r.samples.at(-1).mib;
+    assert.ok((last - first) * MIB <= MEMORY_BOUND, `resident memory ended ${last - first} MiB above where it started (bound ${MEMORY_BOUND / MIB} MiB)`);
   } finally {
     await close();
   }

@@ -15,6 +15,7 @@
 
 mod addon;
 mod bench;
+mod chaos;
 mod soak;
 
 use anyhow::{bail, Context, Result};
@@ -43,6 +44,8 @@ enum Task {
     Bench(bench::BenchArgs),
     /// `wasmbridge serve` and nginx loaded by wrk on loopback, and the server's memory over a longer run
     Soak(soak::SoakArgs),
+    /// The browser chaos test for N minutes, Chromium's memory sampled and bounded
+    Chaos(chaos::ChaosArgs),
     /// Install what a fresh machine lacks: Chromium, nginx and wrk from Debian, the npm packages of js/
     Setup,
     /// The release bundle of the demo guest, the release CLI and the Godot addon zip, in target/dist
@@ -69,6 +72,7 @@ fn main() -> Result<()> {
         Task::Test(args) => test(&root, &args),
         Task::Bench(args) => bench::run(&root, &args),
         Task::Soak(args) => soak::run(&root, &args),
+        Task::Chaos(args) => chaos::run(&root, &args),
         Task::Setup => setup(&root),
         Task::Dist => dist(&root),
         Task::Addon(args) => addon::run(&root, &args),
@@ -624,7 +628,7 @@ mod tests {
     #[test]
     fn usage_lists_every_task() {
         let help = Cli::command().render_long_help().to_string();
-        for task in ["test", "bench", "soak", "setup", "dist", "addon"] {
+        for task in ["test", "bench", "soak", "chaos", "setup", "dist", "addon"] {
             assert!(
                 help.contains(&format!("  {task}")),
                 "{task} missing from:\n{help}"

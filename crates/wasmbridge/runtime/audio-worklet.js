@@ -8,7 +8,7 @@
 //     outputChannelCount: [2],
 //     processorOptions: { buffer: ring.buffer },   // or later: node.port.postMessage({ type: 'wasmbridge-ring-attach', buffer })
 //   });
-//   node.port.onmessage = (e) => console.log(e.data); // { type: 'wasmbridge-ring-stats', underruns, ... } about 4 times a second
+//   node.port.onmessage = (e) => showStats(e.data); // { type: 'wasmbridge-ring-stats', underruns, ... } about 4 times a second
 //
 // Each process() pops one render quantum (128 frames × ring channels) into a
 // preallocated interleaved scratch array and de-interleaves it into the

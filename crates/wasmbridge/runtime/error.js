@@ -24,3 +24,13 @@ export class WasmBridgeError extends Error {
     return out;
   }
 }
+
+/** The message of anything thrown: an Error's message, else the value as text. */
+export function messageOf(err) {
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return `a thrown ${typeof err} that cannot be shown as text`;
+  }
+}

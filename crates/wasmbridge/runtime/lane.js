@@ -35,6 +35,8 @@
 //   word 3 DONE      responses written so far (stored after each one, after RES_LEN)
 //   word 4 RES_LEN   bytes of those responses
 //   word 5 SLEEPS    times the worker went to sleep in Atomics.wait (a statistic)
+//   word 6 RETIRED   1 when the worker stopped after the call DONE - 1 trapped: its instance
+//                    is unusable, the calls from DONE on were not started (stored before STATE)
 //   bytes 64..4160   request:   per call: u32 id, u8 name length, name, u8 argc, argc × value
 //   bytes 4160..8256 responses: per call: u8 kind, then for OK one value, for ERROR u8 code
 //                    length, code, u16 message length, message; POSTED has nothing more
@@ -47,10 +49,10 @@
 // before it sleeps in Atomics.wait.
 
 import { PROTOCOL, FROM_WORKER, CODES, CONTROL } from './protocol.js';
-import { WasmBridgeError } from './error.js';
+import { WasmBridgeError, messageOf } from './error.js';
 
 export const LANE = Object.freeze({
-  STATE: 0, COUNT: 1, REQ_LEN: 2, DONE: 3, RES_LEN: 4, SLEEPS: 5,
+  STATE: 0, COUNT: 1, REQ_LEN: 2, DONE: 3, RES_LEN: 4, SLEEPS: 5, RETIRED: 6,
   IDLE: 0, REQUEST: 1, RESPONSE: 2,
   OK: 0, ERROR: 1, POSTED: 2,
   REQUEST_OFFSET: 64, REQUEST_BYTES: 4096, RESPONSE_OFFSET: 4160, RESPONSE_BYTES: 4096,
@@ -196,8 +198,10 @@ export function encodeLaneRequest(fn, args) {
  * @param {(call: {id: number, fn: string, args: unknown[]}) => Promise<any>} run
  * @param {(kind: string, body: object, transfer?: Transferable[]) => void} post
  * @param {(value: unknown) => Transferable[]} transfersFor
+ * @param {() => boolean} isRetired true once a call trapped: then the lane
+ *   answers that call, marks RETIRED and returns, and the worker closes
  */
-export async function serveLane(buffer, run, post, transfersFor) {
+export async function serveLane(buffer, run, post, transfersFor, isRetired) {
   const header = new Int32Array(buffer, 0, HEADER_WORDS);
   const shared = new Uint8Array(buffer);
   // Requests and responses are read and built in private memory and copied
@@ -235,7 +239,7 @@ export async function serveLane(buffer, run, post, transfersFor) {
         for (let i = 0; i < argc; i++) [args[i], at] = readValue(request, requestView, at);
         result = await run({ id, fn, args });
       } catch (err) {
-        result = { id, ok: false, error: { code: CODES.BAD_ARGUMENT, message: `the lane could not read the request: ${err instanceof Error ? err.message : String(err)}` } };
+        result = { id, ok: false, error: { code: CODES.BAD_ARGUMENT, message: `the lane could not read the request: ${messageOf(err)}` } };
         corrupt = true; // the rest of the request cannot be read either: the page fails those calls
       }
       // Leave one byte for each call still to answer: the least a response takes.
@@ -265,7 +269,7 @@ export async function serveLane(buffer, run, post, transfersFor) {
         try {
           post(FROM_WORKER.LANE_RESULT, { result }, result.ok ? transfersFor(result.value) : []);
         } catch (e) {
-          const message = `the result cannot be sent to the page: ${e instanceof Error ? e.message : String(e)}`;
+          const message = `the result cannot be sent to the page: ${messageOf(e)}`;
           post(FROM_WORKER.LANE_RESULT, { result: { id: result.id, ok: false, error: { code: CODES.BAD_RESULT, message } } });
         }
         response[0] = LANE.POSTED;
@@ -275,6 +279,12 @@ export async function serveLane(buffer, run, post, transfersFor) {
       used += written;
       Atomics.store(header, LANE.RES_LEN, used);
       Atomics.store(header, LANE.DONE, k + 1);
+      if (isRetired()) {
+        Atomics.store(header, LANE.RETIRED, 1);
+        Atomics.store(header, LANE.STATE, LANE.RESPONSE);
+        Atomics.notify(header, LANE.STATE);
+        return;
+      }
     }
     Atomics.store(header, LANE.STATE, LANE.RESPONSE);
     Atomics.notify(header, LANE.STATE);
@@ -402,8 +412,8 @@ export class Lane {
     let worker;
     try {
       worker = this.#spawn(buffer, control, lock);
-    } catch (err) {
-      this.#startFailed(`the lane worker could not be created: ${err instanceof Error ? err.message : String(err)}`);
+    } catch {
+      this.#startFailed();
       return;
     }
     this.#worker = worker;
@@ -411,18 +421,21 @@ export class Lane {
     worker.onerror = (e) => {
       e.preventDefault?.();
       if (generation !== this.#generation) return;
-      if (this.#state === 'starting') this.#startFailed(`the lane worker failed to start: ${e.message || 'script error'}`);
+      if (this.#state === 'starting') this.#startFailed();
       else this.#restart(`the lane worker died: ${e.message || 'script error'}`);
     };
     this.#initTimer = setTimeout(() => {
       if (generation === this.#generation && this.#state === 'starting') {
-        this.#startFailed(`the lane worker did not report ready within ${this.#opts.initTimeout} ms`);
+        this.#startFailed();
       }
     }, this.#opts.initTimeout);
   }
 
   #onMessage(generation, msg, lock) {
-    if (!msg || msg.wb !== PROTOCOL || generation !== this.#generation) return;
+    if (!msg || msg.wb !== PROTOCOL) return;
+    // A posted result is matched by its call id, whichever worker sent it: a
+    // retired worker still delivers what it posted before it closed.
+    if (msg.kind !== FROM_WORKER.LANE_RESULT && generation !== this.#generation) return;
     switch (msg.kind) {
       case FROM_WORKER.READY:
         clearTimeout(this.#initTimer);
@@ -439,7 +452,7 @@ export class Lane {
         this.#schedule();
         break;
       case FROM_WORKER.INIT_FAILED:
-        this.#startFailed(msg.error?.message ?? 'the lane worker failed to start');
+        this.#startFailed();
         break;
       case FROM_WORKER.LANE_RESULT: {
         const r = msg.result;
@@ -457,7 +470,7 @@ export class Lane {
     }
   }
 
-  #startFailed(reason) {
+  #startFailed() {
     clearTimeout(this.#initTimer);
     this.#stop();
     this.#startFailures += 1;
@@ -468,7 +481,6 @@ export class Lane {
     }
     // Give up: what is queued runs the normal way, and so will later calls.
     this.#state = 'failed';
-    this.failure = reason;
     const queued = this.#queue.slice(this.#head);
     this.#queue = [];
     this.#head = 0;
@@ -488,6 +500,12 @@ export class Lane {
     const header = /** @type {Int32Array} */ (this.#header);
     const done = exchange.length > 0 ? Math.min(Atomics.load(header, LANE.DONE), exchange.length) : 0;
     if (done > 0) this.#read(exchange, done);
+    // The worker may have retired and closed before the page read its last
+    // response: then nothing was lost, and the calls after `done` never started.
+    if (exchange.length > 0 && Atomics.load(header, LANE.RETIRED) === 1) {
+      this.#retired(exchange, done);
+      return;
+    }
     const posted = [...this.#posted.values()];
     this.#stop();
     this.#counts.restarts += 1;
@@ -498,6 +516,25 @@ export class Lane {
     this.#posted.clear();
     const notStarted = exchange.slice(done + 1).filter((c) => !c.settled);
     if (this.#state === 'dead') return;
+    this.#queue = [...notStarted, ...this.#queue.slice(this.#head)];
+    this.#head = 0;
+    this.#state = 'idle';
+    if (this.#queue.length > 0) this.#start();
+  }
+
+  /**
+   * The worker trapped in call `done - 1` and stopped: the calls after it
+   * were not started and go back to the front of the queue, for a fresh
+   * worker. The old one closes itself once it has posted what it owed
+   * (results too big for the lane), so it is let go rather than terminated.
+   */
+  #retired(exchange, done) {
+    const old = this.#worker;
+    this.#worker = null;
+    if (old) old.onerror = null;
+    this.#stop();
+    this.#counts.restarts += 1;
+    const notStarted = exchange.slice(done).filter((c) => !c.settled);
     this.#queue = [...notStarted, ...this.#queue.slice(this.#head)];
     this.#head = 0;
     this.#state = 'idle';
@@ -545,7 +582,7 @@ export class Lane {
     if (this.#state !== 'ready' || this.#inflight.length > 0) return;
     const header = /** @type {Int32Array} */ (this.#header);
     const started = performance.now();
-    while (this.#send()) {
+    while (this.#state === 'ready' && this.#send()) {
       const until = performance.now() + SPIN_MS;
       while (Atomics.load(header, LANE.STATE) !== LANE.RESPONSE && performance.now() < until) { /* spin */ }
       if (Atomics.load(header, LANE.STATE) !== LANE.RESPONSE) {
@@ -629,6 +666,10 @@ export class Lane {
     this.#graceTimer = 0;
     const done = Math.min(Atomics.load(header, LANE.DONE), exchange.length);
     this.#read(exchange, done);
+    if (Atomics.load(header, LANE.RETIRED) === 1) {
+      this.#retired(exchange, done);
+      return;
+    }
     Atomics.store(header, LANE.STATE, LANE.IDLE);
     for (const call of exchange.slice(done)) {
       this.#settle(call, false, new WasmBridgeError(CODES.BAD_RESULT, `the lane worker could not read the call of ${call.fn}`, { functionName: call.fn, callId: call.id }));

@@ -4,7 +4,7 @@
 // workers; the worker never decides anything about the pool.
 
 import { PROTOCOL, TO_WORKER, FROM_WORKER, CODES, CONTROL } from './protocol.js';
-import { WasmBridgeError } from './error.js';
+import { WasmBridgeError, messageOf } from './error.js';
 import { Lane, encodeLaneRequest } from './lane.js';
 import { SharedRegion, regionArgs } from './shared.js';
 
@@ -64,6 +64,8 @@ export class Pool {
   /** @type {Map<string, any>} function name → manifest entry */
   #functions = new Map();
   /** @type {any[]} */ #slots = [];
+  /** @type {Set<any>} workers that trapped and hand back their unstarted calls before they are stopped */
+  #retiring = new Set();
   #queue = new Deque();
   /** @type {Map<number, any>} */ #pending = new Map();
   #nextId = 1;
@@ -74,6 +76,8 @@ export class Pool {
   #failed = null;
   #flushQueued = false;
   #respawnFailures = 0;
+  /** @type {((error: Error) => void) | null} rejects `ready` when close() comes first */
+  #abortReady = null;
   /** @type {Map<string, any>} */ #fnStats = new Map();
   #isolated = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
   #api = null;
@@ -82,21 +86,16 @@ export class Pool {
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
+   * Throws BAD_ARGUMENT for an option that is not what wasmbridge.d.ts says.
    * @param {import('./wasmbridge.d.ts').PoolOptions} [options]
    */
-  constructor(options = {}) {
-    const size = options.size ?? Math.min(globalThis.navigator?.hardwareConcurrency || 2, 4);
-    const minSize = options.minSize ?? size;
-    const maxSize = options.maxSize ?? Math.max(size, minSize);
-    if (!(Number.isInteger(minSize) && Number.isInteger(maxSize) && minSize >= 1 && maxSize >= minSize)) {
-      throw new WasmBridgeError(CODES.BAD_ARGUMENT, `pool size must be whole numbers with 1 ≤ minSize ≤ maxSize, got minSize ${minSize} and maxSize ${maxSize}`);
-    }
-    this.#opts = {
-      ...DEFAULTS, ...options, minSize, maxSize,
-      maxQueue: options.maxQueue ?? Infinity, timeout: options.timeout ?? 0, maxArgBytes: options.maxArgBytes ?? 256 * 1024 * 1024,
-    };
-    /** Resolves with the pool once every initial worker is ready; rejects with INIT_FAILED. */
-    this.ready = this.#start();
+  constructor(options) {
+    this.#opts = readPoolOptions(options);
+    /** Resolves with the pool once every initial worker is ready; rejects with INIT_FAILED, or POOL_CLOSED at once on close(). */
+    this.ready = new Promise((resolve, reject) => {
+      this.#abortReady = reject;
+      this.#start().then(resolve, reject);
+    });
     this.ready.catch(() => {});
   }
 
@@ -135,9 +134,7 @@ export class Pool {
    */
   fastCall(nameOrOptions, ...args) {
     const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
-    const fits = this.#isolated && this.#started && !this.#closed && !spec?.transfer && !spec?.onProgress && this.#lane?.usable !== false;
-    const request = fits ? encodeLaneRequest(spec?.fn, spec?.args ?? []) : null;
-    return this.#submit(spec, null, false, request);
+    return this.#submit(spec, null, {}, true);
   }
 
   /**
@@ -155,67 +152,105 @@ export class Pool {
   /**
    * Runs many calls, sent as one message per worker. Resolves, in order, with
    * `{ ok: true, value }` or `{ ok: false, error }` for each; it never rejects
-   * for a single call's failure.
+   * for a single call's failure (a malformed entry is a BAD_ARGUMENT result).
+   * Rejects with BAD_ARGUMENT when `calls` is not an array or an option is bad.
    * @param {Array<[string, ...any[]] | { fn: string, args?: any[] }>} calls
    * @param {{ timeout?: number, signal?: AbortSignal }} [options]
    */
-  async batch(calls, options = {}) {
+  async batch(calls, options) {
+    const defaults = readOptions(options, 'batch options', ['timeout', 'signal']);
+    if (defaults.timeout !== undefined) defaults.timeout = duration('batch option timeout', defaults.timeout);
+    if (defaults.signal !== undefined && defaults.signal !== null) checkSignal(defaults.signal, 'batch option signal');
     if (!Array.isArray(calls)) {
-      throw new WasmBridgeError(CODES.BAD_ARGUMENT, `batch expects an array of calls, got ${typeof calls}`);
+      throw new WasmBridgeError(CODES.BAD_ARGUMENT, `batch expects an array of calls, got ${describeType(calls)}`);
     }
-    const promises = calls.map((c) => {
-      const spec = Array.isArray(c) ? { fn: c[0], args: c.slice(1) } : { ...c };
-      return this.#submit({ ...spec, timeout: spec.timeout ?? options.timeout, signal: spec.signal ?? options.signal }, null, true)
-        .then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
-    });
+    const n = guarded(() => calls.length, 'the length of the batch');
+    const promises = [];
+    for (let i = 0; i < n; i++) {
+      let spec;
+      try {
+        spec = batchEntry(calls, i);
+      } catch (err) {
+        promises.push(Promise.resolve({ ok: false, error: err }));
+        continue;
+      }
+      promises.push(this.#submit(spec, null, defaults).then((value) => ({ ok: true, value }), (error) => ({ ok: false, error })));
+    }
     return Promise.all(promises);
   }
 
   /**
    * A handle whose calls all run on one worker, for guests that keep state.
-   * If that worker is lost, the handle's calls reject with WORKER_LOST.
+   * If that worker is lost, the handle's calls reject with WORKER_LOST; after
+   * a trap, which wipes the instance's state as a loss would not, the handle
+   * moves to the worker that takes the trapped one's place.
    * `{ exclusive: true }` starts a worker of its own for the handle, beyond
    * the pool's size, that gets no other calls (for calls that run until
    * cancelled, such as a stream); `release()` stops it, and calls of the
    * handle still running then reject with WORKER_LOST.
    * @param {{ exclusive?: boolean }} [options]
    */
-  async pin(options = {}) {
+  async pin(options) {
+    const { exclusive } = readOptions(options, 'pin options', ['exclusive']);
+    if (exclusive !== undefined && typeof exclusive !== 'boolean') {
+      throw new WasmBridgeError(CODES.BAD_ARGUMENT, `pin option exclusive must be a boolean, got ${describeType(exclusive)}`);
+    }
     await this.ready;
     this.#checkOpen();
     let slot;
-    if (options.exclusive) {
+    if (exclusive) {
       slot = this.#spawn();
       slot.exclusive = true;
       try {
         await slot.readyPromise;
         this.#checkOpen();
       } catch (err) {
-        this.#retire(slot);
+        this.#release(slot);
         throw err;
       }
     } else {
-      slot = this.#leastBusy(Infinity);
+      slot = await this.#readyWorker();
     }
-    if (!slot) throw new WasmBridgeError(CODES.WORKER_LOST, 'no live worker to pin');
     slot.pins += 1;
     const pool = this;
     let released = false;
+    // A trapped worker hands its pins to its successor.
+    const current = () => {
+      while (slot.successor) slot = slot.successor;
+      return slot;
+    };
     return {
-      workerId: slot.id,
-      get lost() { return slot.state === 'dead'; },
+      get workerId() { return current().id; },
+      get lost() { return current().state === 'dead'; },
       call(nameOrOptions, ...args) {
         const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
         if (released) return Promise.reject(new WasmBridgeError(CODES.BAD_ARGUMENT, 'this pinned handle was released'));
-        return pool.#submit(spec, slot);
+        return pool.#submit(spec, current());
       },
       release() {
         if (released) return;
         released = true;
-        slot.pins -= 1;
-        if (slot.exclusive) pool.#retire(slot);
+        const s = current();
+        s.pins -= 1;
+        if (s.exclusive) pool.#release(s);
       },
     };
+  }
+
+  /**
+   * The least busy ready worker; while none is ready (all replaced after
+   * traps or losses) the first of those starting, once it is.
+   */
+  async #readyWorker() {
+    for (;;) {
+      this.#checkOpen();
+      if (this.#failed) throw this.#failed;
+      const slot = this.#leastBusy(Infinity);
+      if (slot) return slot;
+      const starting = this.#slots.filter((s) => s.state === 'starting' && !s.exclusive);
+      if (starting.length === 0) throw new WasmBridgeError(CODES.WORKER_LOST, 'no live worker to pin');
+      await Promise.any(starting.map((s) => s.readyPromise)).catch(() => {});
+    }
   }
 
   /** Live figures: per worker and per function. */
@@ -240,15 +275,17 @@ export class Pool {
     };
   }
 
-  /** Stops every worker and rejects every unsettled call with POOL_CLOSED. */
+  /** Stops every worker and rejects every unsettled call, and a `ready` not yet settled, with POOL_CLOSED. */
   close() {
     if (this.#closed) return;
     this.#closed = true;
+    const closed = new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed before it was ready');
+    this.#abortReady?.(closed);
+    this.#abortReady = null;
     const error = (c) => new WasmBridgeError(CODES.POOL_CLOSED, `the pool was closed before ${c.fn} finished`, { functionName: c.fn, callId: c.id });
     for (const c of [...this.#pending.values()]) this.#settle(c, false, error(c));
     this.#queue.clear();
-    for (const s of this.#slots) this.#stopSlot(s);
-    this.#slots = [];
+    this.#stopAll(new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while a worker started'));
     this.#lane?.close();
     this.#lane = null;
   }
@@ -259,25 +296,28 @@ export class Pool {
     if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool is closed');
   }
 
-  #submit(spec, pinned, inBatch = false, laneRequest = null) {
+  /**
+   * The one way into the pool. Everything the caller passed is read and
+   * checked here, once (`readCall`), before the call is registered: past this
+   * point the pool's machinery only touches values it made itself.
+   */
+  #submit(spec, pinned, defaults = {}, lane = false) {
     return new Promise((resolve, reject) => {
-      const fn = spec?.fn;
-      const call = {
-        id: this.#nextId++, fn, args: regionArgs(spec?.args ?? []), resolve, reject, settled: false,
-        transfer: spec?.transfer ?? null, onProgress: spec?.onProgress ?? null, signal: spec?.signal ?? null,
-        timeout: spec?.timeout ?? this.#opts.timeout, deadline: 0, timer: 0, abort: null,
-        slot: null, pinned, t0: performance.now(), batch: inBatch,
-      };
+      let call;
+      try {
+        call = readCall(spec, defaults, this.#opts.timeout);
+      } catch (err) {
+        return reject(err);
+      }
+      const { fn } = call;
+      Object.assign(call, {
+        id: this.#nextId++, resolve, reject, settled: false, sent: false,
+        deadline: 0, timer: 0, abort: null, slot: null, pinned, t0: performance.now(),
+      });
       if (this.#closed) {
         return reject(new WasmBridgeError(CODES.POOL_CLOSED, `the pool is closed; ${fn} was not run`, { functionName: fn, callId: call.id }));
       }
-      if (typeof fn !== 'string' || fn.length === 0) {
-        return reject(new WasmBridgeError(CODES.BAD_ARGUMENT, `a call needs a function name, got ${typeof fn}`, { callId: call.id }));
-      }
-      if (!Array.isArray(call.args)) {
-        return reject(new WasmBridgeError(CODES.BAD_ARGUMENT, `args of ${fn} must be an array, got ${typeof call.args}`, { functionName: fn }));
-      }
-      if (call.signal?.aborted) {
+      if (call.aborted) {
         return reject(new WasmBridgeError(CODES.CANCELLED, `${fn} was cancelled before it started`, { functionName: fn, callId: call.id }));
       }
       if (this.#failed) return reject(this.#failed);
@@ -295,13 +335,15 @@ export class Pool {
       }
       if (call.signal) {
         call.abort = () => this.#cancel(call);
-        call.signal.addEventListener('abort', call.abort, { once: true });
+        ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
       }
+      const fits = lane && this.#isolated && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
+      const laneRequest = fits ? encodeLaneRequest(fn, call.args) : null;
       if (laneRequest) {
         call.laneRequest = laneRequest;
         this.#laneFor().submit(call);
       } else if (pinned) {
-        if (pinned.state === 'dead') this.#settle(call, false, this.#lostError(call, pinned));
+        if (pinned.state === 'dead' || pinned.state === 'retiring') this.#settle(call, false, this.#lostError(call, pinned));
         else this.#dispatch(call, pinned);
       } else {
         this.#queue.push(call);
@@ -341,17 +383,22 @@ export class Pool {
       const expected = required === params.length ? `${params.length}` : `${required} to ${params.length}`;
       return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn} expects ${expected} argument${params.length === 1 ? '' : 's'} (${params.map((p) => p.name).join(', ')}), got ${call.args.length}`, { functionName: call.fn, callId: call.id });
     }
-    for (let i = 0; i < call.args.length; i++) {
-      const p = params[i];
-      const got = describeType(call.args[i]);
-      if (!fitsType(p, call.args[i])) {
-        return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: argument ${p.name} must be ${p.type}, got ${got}`, { functionName: call.fn, callId: call.id, data: { parameter: p.name, expected: p.type, got } });
+    try {
+      for (let i = 0; i < call.args.length; i++) {
+        const p = params[i];
+        if (!fitsType(p.type, call.args[i])) {
+          const got = describeType(call.args[i]);
+          return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: argument ${p.name} must be ${p.type}, got ${got}`, { functionName: call.fn, callId: call.id, data: { parameter: p.name, expected: p.type, got } });
+        }
       }
-    }
-    const limit = this.#opts.maxArgBytes;
-    const size = argBytes(call.args, limit);
-    if (size > limit) {
-      return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: the arguments take more than ${limit} bytes (maxArgBytes), got at least ${size}`, { functionName: call.fn, callId: call.id });
+      const limit = this.#opts.maxArgBytes;
+      const size = argBytes(call.args, limit);
+      if (size > limit) {
+        return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: the arguments take more than ${limit} bytes (maxArgBytes), got at least ${size}`, { functionName: call.fn, callId: call.id });
+      }
+    } catch (err) {
+      // A getter or a Proxy trap in an argument threw while it was inspected.
+      return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: an argument could not be read: ${messageOf(err)}`, { functionName: call.fn, callId: call.id });
     }
     return null;
   }
@@ -378,24 +425,23 @@ export class Pool {
     }
   }
 
+  /** Gives a call to a worker; a starting worker (a pinned handle's new one) sends it once ready. */
   #dispatch(call, slot) {
     call.slot = slot;
     slot.inflight.set(call.id, call);
     if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
-    if (slot.state !== 'ready') {
-      slot.held.push(call);
-      return;
-    }
     const wire = { id: call.id, fn: call.fn, args: call.args };
     if (call.deadline) wire.deadline = call.deadline;
     slot.outbox.push(wire);
-    if (call.transfer) {
-      for (const t of call.transfer) slot.transfers.push(ArrayBuffer.isView(t) ? t.buffer : t);
-    }
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
-    }
+    // Calls handed back after a trap may share a buffer; a transfer list must name it once.
+    if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
+    if (slot.state === 'ready') this.#scheduleFlush();
+  }
+
+  #scheduleFlush() {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => this.#flush());
   }
 
   /** Sends each worker's calls of this tick as one message. */
@@ -409,23 +455,47 @@ export class Pool {
       slot.transfers = [];
       try {
         slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls }, transfers);
-      } catch (err) {
+        for (const wire of calls) this.#markSent(slot, wire);
+      } catch {
         // An argument could not be cloned or transferred: fail exactly those calls.
-        this.#sendOneByOne(slot, calls, transfers, err);
+        this.#sendOneByOne(slot, calls, transfers);
       }
     }
   }
 
-  #sendOneByOne(slot, calls, transfers, err) {
+  /**
+   * Sends what was given to a worker while it started (a pinned handle's
+   * calls), less the calls abandoned meanwhile: sent, a stuck one would hold
+   * the worker with no answer to start the watch that stops it.
+   */
+  #sendHeld(slot) {
+    slot.outbox = slot.outbox.filter((wire) => {
+      const call = slot.inflight.get(wire.id);
+      if (!call?.settled) return true;
+      slot.inflight.delete(wire.id);
+      return false;
+    });
+    slot.transfers = [...new Set(slot.outbox.flatMap((wire) => slot.inflight.get(wire.id)?.transfer ?? []))];
+    if (slot.outbox.length > 0) this.#scheduleFlush();
+  }
+
+  /** A call whose buffers were transferred cannot be sent again once they are gone with its worker. */
+  #markSent(slot, wire) {
+    const call = slot.inflight.get(wire.id);
+    if (call?.transfer) call.sent = true;
+  }
+
+  #sendOneByOne(slot, calls, transfers) {
     for (const wire of calls) {
       const call = slot.inflight.get(wire.id);
-      const own = call?.transfer ? call.transfer.map((t) => (ArrayBuffer.isView(t) ? t.buffer : t)) : [];
+      const own = call?.transfer ? call.transfer.filter((t) => transfers.includes(t)) : [];
       try {
-        slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls: [wire] }, own.filter((t) => transfers.includes(t)));
+        slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls: [wire] }, own);
+        this.#markSent(slot, wire);
       } catch (e) {
         slot.inflight.delete(wire.id);
         if (call) {
-          this.#settle(call, false, new WasmBridgeError(CODES.BAD_ARGUMENT, `the arguments of ${wire.fn} cannot be sent to a worker: ${e instanceof Error ? e.message : String(err)}`, { functionName: wire.fn, callId: wire.id }));
+          this.#settle(call, false, new WasmBridgeError(CODES.BAD_ARGUMENT, `the arguments of ${wire.fn} cannot be sent to a worker: ${messageOf(e)}`, { functionName: wire.fn, callId: wire.id }));
         }
       }
     }
@@ -437,7 +507,6 @@ export class Pool {
     if (!msg || msg.wb !== PROTOCOL || slot.state === 'dead') return;
     switch (msg.kind) {
       case FROM_WORKER.RESULTS: {
-        slot.restarts = slot.baseRestarts + msg.restarts;
         for (const r of msg.results) {
           const call = slot.inflight.get(r.id);
           if (!call) continue;
@@ -448,8 +517,12 @@ export class Pool {
           if (r.ok) this.#settle(call, true, r.value);
           else this.#settle(call, false, new WasmBridgeError(r.error.code, r.error.message, { functionName: call.fn, data: r.error.data, callId: call.id }));
         }
-        this.#watch(slot);
-        if (slot.inflight.size === 0) this.#maybeIdle(slot);
+        if (msg.retired) {
+          this.#onRetired(slot, msg.returned ?? []);
+        } else {
+          this.#watch(slot);
+          if (slot.inflight.size === 0) this.#maybeIdle(slot);
+        }
         this.#pump();
         break;
       }
@@ -461,13 +534,15 @@ export class Pool {
         break;
       }
       case FROM_WORKER.ALIVE:
+        slot.alive = true;
         this.#watchLife(slot);
         break;
       case FROM_WORKER.READY:
+        if (slot.state !== 'starting') break;
         slot.state = 'ready';
         this.#respawnFailures = 0;
         slot.onReady?.();
-        for (const call of slot.held.splice(0)) if (!call.settled) this.#dispatch(call, slot);
+        this.#sendHeld(slot);
         this.#pump();
         break;
       case FROM_WORKER.INIT_FAILED:
@@ -483,7 +558,7 @@ export class Pool {
     call.settled = true;
     this.#pending.delete(call.id);
     if (call.timer) clearTimeout(call.timer);
-    if (call.abort) call.signal.removeEventListener('abort', call.abort);
+    if (call.abort) REMOVE_LISTENER.call(call.signal, 'abort', call.abort);
     const f = this.#statsFor(call.fn);
     f.latencies[f.count % LATENCY_SAMPLES] = performance.now() - call.t0;
     f.count += 1;
@@ -540,7 +615,7 @@ export class Pool {
    * worker is recycled.
    */
   #watch(slot) {
-    if (slot.watchTimer || slot.state === 'dead') return;
+    if (slot.watchTimer || slot.state !== 'ready') return;
     slot.suspect = 0;
     if (this.#inspect(slot)) slot.watchTimer = setInterval(() => this.#inspect(slot), this.#opts.cancelGrace);
   }
@@ -549,7 +624,7 @@ export class Pool {
   #inspect(slot) {
     let abandoned = false;
     for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
-    if (!abandoned || slot.state === 'dead') {
+    if (!abandoned || slot.state !== 'ready') {
       clearInterval(slot.watchTimer);
       slot.watchTimer = 0;
       return false;
@@ -575,38 +650,106 @@ export class Pool {
   #recycle(slot, culprit) {
     const behind = [...slot.inflight.values()].filter((c) => c !== culprit && !c.settled);
     this.#stopSlot(slot);
-    for (const c of behind) {
-      c.slot = null;
-      if (c.pinned) this.#settle(c, false, this.#lostError(c, slot));
-    }
-    // Put them back at the front, keeping their order.
-    for (let i = behind.length - 1; i >= 0; i--) if (!behind[i].settled) this.#queue.unshift(behind[i]);
+    this.#requeue(behind, slot, null);
     this.#replace(slot);
     this.#pump();
+  }
+
+  /**
+   * Calls that a stopped worker had not started go back to the front of the
+   * queue, in order, and run elsewhere; a pinned handle's go to `successor`
+   * (the worker that took a trapped one's place) or fail with WORKER_LOST.
+   * A call whose buffers went to that worker (`transfer`) cannot be sent
+   * again: it fails with WORKER_LOST saying so.
+   */
+  #requeue(calls, slot, successor) {
+    const back = [];
+    for (const c of calls) {
+      if (c.settled) continue;
+      c.slot = null;
+      if (c.sent) {
+        this.#settle(c, false, new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was stopped before ${c.fn} started, holding the buffers the call transferred; it cannot be sent again`, { functionName: c.fn, callId: c.id }));
+      } else if (c.pinned) {
+        if (successor && successor.state !== 'dead') this.#dispatch(c, successor);
+        else this.#settle(c, false, this.#lostError(c, slot));
+      } else {
+        back.push(c);
+      }
+    }
+    for (let i = back.length - 1; i >= 0; i--) this.#queue.unshift(back[i]);
   }
 
   #lostError(call, slot) {
     return new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was lost while ${call.fn} was in flight`, { functionName: call.fn, callId: call.id });
   }
 
+  /**
+   * The worker's instance trapped (worker.js): it answered the call that
+   * trapped and hands back, with their buffers, the calls it had not started
+   * (now and for any message that crossed this one). A fresh worker takes its
+   * place, its pins and its figures at once; the old one is stopped as soon as
+   * nothing it was given is unaccounted for.
+   */
+  #onRetired(slot, returned) {
+    let successor = slot.successor ?? null;
+    if (slot.state === 'ready') {
+      slot.state = 'retiring';
+      clearInterval(slot.watchTimer);
+      slot.watchTimer = 0;
+      clearTimeout(slot.idleTimer);
+      this.#retiring.add(slot);
+      const at = this.#slots.indexOf(slot);
+      if (at >= 0 && !this.#closed) {
+        successor = this.#spawn(at);
+        Object.assign(successor, {
+          exclusive: slot.exclusive, pins: slot.pins, calls: slot.calls, failures: slot.failures, restarts: slot.restarts + 1,
+        });
+        slot.successor = successor;
+      }
+    }
+    const back = [];
+    for (const wire of returned) {
+      const call = slot.inflight.get(wire.id);
+      if (!call) continue;
+      slot.inflight.delete(wire.id);
+      if (call.settled) continue;
+      // Run it with the copies that came back: a buffer the call (or another
+      // call of the same message) transferred is detached on the page now.
+      call.args = wire.args;
+      if (call.transfer) call.transfer = wire.transfer;
+      call.sent = false;
+      back.push(call);
+    }
+    this.#requeue(back, slot, successor);
+    if (slot.inflight.size === 0) this.#forget(slot);
+  }
+
+  /** Stops a retired worker once every call given to it came back or was answered. */
+  #forget(slot) {
+    this.#retiring.delete(slot);
+    if (slot.state !== 'dead') this.#stopSlot(slot);
+  }
+
   /** A worker died on its own: everything it held is lost. */
   #onLost(slot, why) {
     if (slot.state === 'dead' || this.#closed) return;
-    const starting = slot.state === 'starting';
+    if (slot.state === 'starting') {
+      slot.onInitFailed?.(new WasmBridgeError(CODES.WORKER_LOST, `a starting worker was lost: ${why}`));
+      return;
+    }
+    const retiring = slot.state === 'retiring';
     const calls = [...slot.inflight.values()];
     this.#stopSlot(slot);
-    for (const c of calls) {
-      if (c.settled) continue;
-      if (starting && !c.pinned) {
-        // Never sent: run it elsewhere.
-        c.slot = null;
-        this.#queue.unshift(c);
-      } else {
-        this.#settle(c, false, new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was lost (${why}) while ${c.fn} was in flight`, { functionName: c.fn, callId: c.id }));
+    if (retiring) {
+      // A retired worker starts nothing: what it still held never ran.
+      this.#retiring.delete(slot);
+      this.#requeue(calls, slot, slot.successor);
+    } else {
+      for (const c of calls) {
+        if (!c.settled) this.#settle(c, false, new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was lost (${why}) while ${c.fn} was in flight`, { functionName: c.fn, callId: c.id }));
       }
+      this.#replace(slot);
     }
-    if (starting) slot.onInitFailed?.(new WasmBridgeError(CODES.WORKER_LOST, `a starting worker was lost: ${why}`));
-    else this.#replace(slot);
     this.#pump();
   }
 
@@ -629,6 +772,16 @@ export class Pool {
     slot.worker.terminate();
   }
 
+  /** Stops every worker; one still starting rejects its readiness with `error` at once. */
+  #stopAll(error) {
+    for (const s of [...this.#slots, ...this.#retiring]) {
+      if (s.state === 'starting') s.onInitFailed?.(error);
+      else if (s.state !== 'dead') this.#stopSlot(s);
+    }
+    this.#slots = [];
+    this.#retiring.clear();
+  }
+
   // ---- workers ----
 
   async #start() {
@@ -645,8 +798,7 @@ export class Pool {
       this.#glueUrl = new URL(manifest.glue, bundle).href;
       this.#module = await compileModule(new URL(manifest.wasm, bundle), manifest, this.#opts.onLoadProgress);
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
-      const slots = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
-      await Promise.all(slots.map((s) => s.readyPromise));
+      await Promise.all(Array.from({ length: this.#opts.minSize }, () => this.#whenReady(this.#spawn())));
       this.#started = true;
       for (const call of [...this.#queue]) {
         const problem = this.#validate(call);
@@ -655,14 +807,30 @@ export class Pool {
       this.#pump();
       return this;
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      // close() already settled every call and stopped every worker.
+      if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed before it was ready');
       this.#failed = err instanceof WasmBridgeError && err.code === CODES.INIT_FAILED
-        ? err : new WasmBridgeError(CODES.INIT_FAILED, `the pool failed to start: ${message}`);
+        ? err : new WasmBridgeError(CODES.INIT_FAILED, `the pool failed to start: ${messageOf(err)}`);
       for (const c of [...this.#pending.values()]) this.#settle(c, false, this.#failed);
       this.#queue.clear();
-      for (const s of this.#slots) this.#stopSlot(s);
-      this.#slots = [];
+      this.#stopAll(this.#failed);
       throw this.#failed;
+    }
+  }
+
+  /**
+   * Waits until `slot` is ready. A worker lost while it starts (killed from
+   * outside, say) is no fault of the guest: another takes its place and is
+   * waited for. A guest that fails to start rejects.
+   */
+  async #whenReady(slot) {
+    for (;;) {
+      try {
+        return await slot.readyPromise;
+      } catch (err) {
+        if (err?.code !== CODES.WORKER_LOST || this.#closed || this.#failed) throw err;
+        slot = this.#spawn(this.#slots.indexOf(slot));
+      }
     }
   }
 
@@ -671,14 +839,19 @@ export class Pool {
     const worker = startWorker(this.#workerUrl, `wasmbridge-${id}`);
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
-      id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(), held: [],
-      outbox: [], transfers: [], calls: 0, failures: 0, restarts: 0, baseRestarts: 0, pins: 0,
+      id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
+      outbox: [], transfers: [], calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
       watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null,
     };
+    const locks = Boolean(globalThis.navigator?.locks);
     slot.readyPromise = new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `a worker did not report ready within ${this.#opts.initTimeout} ms`));
-      }, this.#opts.initTimeout);
+      const timer = this.#opts.initTimeout > 0 ? setTimeout(() => {
+        // Before `alive` the worker has run no guest code: silence then means
+        // it was lost (killed before it took its lock), not a broken guest.
+        slot.onInitFailed?.(locks && !slot.alive
+          ? new WasmBridgeError(CODES.WORKER_LOST, `a starting worker did not take its lock within ${this.#opts.initTimeout} ms and is taken as lost`)
+          : new WasmBridgeError(CODES.INIT_FAILED, `a worker did not report ready within ${this.#opts.initTimeout} ms`));
+      }, this.#opts.initTimeout) : 0;
       slot.onReady = () => { clearTimeout(timer); slot.onReady = null; slot.onInitFailed = null; resolve(slot); };
       slot.onInitFailed = (error) => {
         clearTimeout(timer);
@@ -688,22 +861,55 @@ export class Pool {
         reject(error);
       };
     });
-    slot.readyPromise.catch(() => {});
+    slot.readyPromise.catch((err) => this.#startFailed(slot, err));
     worker.onmessage = (e) => this.#onMessage(slot, e.data);
     worker.onerror = (e) => {
       e.preventDefault?.();
-      this.#onLost(slot, e.message ? `script error: ${e.message}` : 'the worker script failed to load or threw');
+      const why = e.message ? `script error: ${e.message}` : 'the worker script failed to load or threw';
+      // While starting, an error event is the worker script itself failing: a real start failure.
+      if (slot.state === 'starting') slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `a worker failed to start: ${why}`));
+      else this.#onLost(slot, why);
     };
     worker.onmessageerror = () => this.#onLost(slot, 'a message from the worker could not be read');
     worker.postMessage({
       wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
       glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
       functions: [...this.#functions.keys()], workerId: id, control: control ? control.buffer : null,
-      lock: globalThis.navigator?.locks ? slot.lock : null, memoryLimit: this.#opts.memoryLimit ?? 0,
+      lock: locks ? slot.lock : null, memoryLimit: this.#opts.memoryLimit,
     });
     if (at >= 0) this.#slots[at] = slot;
     else this.#slots.push(slot);
     return slot;
+  }
+
+  /**
+   * A worker that never became ready. Calls given to it while it started (a
+   * pinned handle's) never left the page. Before the pool is ready, #start
+   * decides (#whenReady); after, a lost worker is replaced, and a guest that
+   * fails to start counts toward the give-up cap.
+   */
+  #startFailed(slot, err) {
+    const calls = [...slot.inflight.values()];
+    slot.inflight.clear();
+    this.#requeue(calls, slot, null);
+    const at = this.#slots.indexOf(slot);
+    if (this.#closed || (slot.exclusive && !slot.pins)) {
+      if (at >= 0) this.#slots.splice(at, 1);
+      return;
+    }
+    if (!this.#started) return;
+    if (err?.code === CODES.INIT_FAILED) {
+      this.#respawnFailures += 1;
+      if (this.#respawnFailures >= this.#opts.maxRespawnFailures) {
+        if (at >= 0) this.#slots.splice(at, 1);
+        this.#failed = new WasmBridgeError(CODES.INIT_FAILED, `workers keep failing to start (${err.message}); the pool gave up`);
+        for (const c of [...this.#pending.values()]) if (!c.slot && !c.lane) this.#settle(c, false, this.#failed);
+        this.#queue.clear();
+        return;
+      }
+    }
+    this.#replace(slot);
+    this.#pump();
   }
 
   /** Starts a worker in place of a dead one, unless the pool can shrink instead. */
@@ -712,26 +918,14 @@ export class Pool {
     if (at < 0 || this.#closed) return;
     // An exclusive pin's own worker is not replaced: its handle reports the loss.
     if (dead.exclusive) { this.#slots.splice(at, 1); return; }
-    const live = this.#slots.filter((s) => s.state !== 'dead').length;
+    // Exclusive pins' workers are beyond the pool's size: they do not count.
+    const live = this.#slots.filter((s) => s.state !== 'dead' && !s.exclusive).length;
     if (live >= this.#opts.minSize && this.#queue.length === 0 && dead.pins === 0) {
       this.#slots.splice(at, 1);
       return;
     }
     const slot = this.#spawn(at);
-    slot.baseRestarts = dead.restarts + 1;
-    slot.restarts = slot.baseRestarts;
-    slot.readyPromise.catch((err) => {
-      // Only a guest that fails to start counts against it; a lost worker is just replaced.
-      if (err.code !== CODES.INIT_FAILED) return this.#replace(slot);
-      this.#respawnFailures += 1;
-      if (this.#respawnFailures >= this.#opts.maxRespawnFailures) {
-        this.#failed = new WasmBridgeError(CODES.INIT_FAILED, `workers keep failing to start (${err.message}); the pool gave up`);
-        for (const c of [...this.#pending.values()]) if (!c.slot) this.#settle(c, false, this.#failed);
-        this.#queue.clear();
-      } else {
-        this.#replace(slot);
-      }
-    });
+    slot.restarts = dead.restarts + 1;
   }
 
   #grow() {
@@ -742,7 +936,7 @@ export class Pool {
   }
 
   /** Stops the worker of a released exclusive pin; its unfinished calls are lost. */
-  #retire(slot) {
+  #release(slot) {
     const calls = [...slot.inflight.values()];
     if (slot.state !== 'dead') this.#stopSlot(slot);
     const at = this.#slots.indexOf(slot);
@@ -758,7 +952,7 @@ export class Pool {
         worker.postMessage({
           wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
           glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
-          functions: [...this.#functions.keys()], workerId: 0, control, lock, memoryLimit: this.#opts.memoryLimit ?? 0, lane,
+          functions: [...this.#functions.keys()], workerId: 0, control, lock, memoryLimit: this.#opts.memoryLimit, lane,
         });
         return worker;
       },
@@ -773,10 +967,10 @@ export class Pool {
   }
 
   #maybeIdle(slot) {
-    if (this.#opts.minSize === this.#opts.maxSize || slot.pins > 0) return;
+    if (this.#opts.minSize === this.#opts.maxSize || slot.pins > 0 || this.#opts.idleTimeout === 0) return;
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
-      const live = this.#slots.filter((s) => s.state === 'ready').length;
+      const live = this.#slots.filter((s) => s.state === 'ready' && !s.exclusive).length;
       if (slot.inflight.size === 0 && slot.pins === 0 && live > this.#opts.minSize && slot.state === 'ready') {
         this.#stopSlot(slot);
         this.#slots.splice(this.#slots.indexOf(slot), 1);
@@ -818,7 +1012,7 @@ function bundleUrl(option) {
   return url;
 }
 
-/** Starts a pool and waits until it is ready; rejects with INIT_FAILED when it cannot start. */
+/** Starts a pool and waits until it is ready; rejects with INIT_FAILED when it cannot start, BAD_ARGUMENT for a bad option. */
 export async function createPool(options) {
   const pool = new Pool(options);
   try {
@@ -829,12 +1023,187 @@ export async function createPool(options) {
   }
 }
 
+// ---- reading what the caller passed, once ----
+
+/** Longest delay setTimeout keeps (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+const ABORTED = globalThis.AbortSignal ? Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get : null;
+const ADD_LISTENER = EventTarget.prototype.addEventListener;
+const REMOVE_LISTENER = EventTarget.prototype.removeEventListener;
+
+function badArgument(message) {
+  return new WasmBridgeError(CODES.BAD_ARGUMENT, message);
+}
+
+/** `read()`, with anything it throws (a getter, a Proxy trap) turned into BAD_ARGUMENT naming `what`. */
+function guarded(read, what) {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof WasmBridgeError) throw err;
+    throw badArgument(`${what} could not be read: ${messageOf(err)}`);
+  }
+}
+
+/** The named fields of an options object (undefined for none), each read once. */
+function readOptions(options, what, keys) {
+  const out = {};
+  if (options === undefined) return out;
+  if (options === null || typeof options !== 'object') throw badArgument(`${what} must be an object, got ${describeType(options)}`);
+  for (const key of keys) out[key] = guarded(() => options[key], `${what}.${key}`);
+  return out;
+}
+
+/**
+ * A duration in ms: a number ≥ 0, where 0 means none. Infinity, and anything
+ * longer than a timer can hold, also mean none (0); NaN, negatives and
+ * non-numbers are BAD_ARGUMENT.
+ */
+function duration(what, v) {
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0) {
+    throw badArgument(`${what} must be a number of ms ≥ 0 (0 or Infinity: none), got ${describeType(v)}`);
+  }
+  return v > MAX_TIMER ? 0 : v;
+}
+
+function checkSignal(signal, what) {
+  let aborted;
+  try {
+    // The getter's own brand check: only a real AbortSignal passes (not a look-alike, not a Proxy).
+    aborted = ABORTED.call(signal);
+  } catch {
+    throw badArgument(`${what} must be an AbortSignal, got ${describeType(signal)}`);
+  }
+  return aborted;
+}
+
+/** A pool's options, every one checked; BAD_ARGUMENT names the first that is wrong. */
+function readPoolOptions(options) {
+  const o = readOptions(options, 'pool options', [
+    'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'cancelGrace',
+    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl',
+  ]);
+  const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
+    if (v === undefined) return fallback;
+    if (!((Number.isInteger(v) && v >= min) || (infinite && v === Infinity))) {
+      throw badArgument(`pool option ${name} must be a whole number ≥ ${min}${infinite ? ' or Infinity' : ''}, got ${describeType(v)}`);
+    }
+    return v;
+  };
+  const ms = (name, v, fallback) => (v === undefined ? fallback : duration(`pool option ${name}`, v));
+  const size = count('size', o.size, Math.min(globalThis.navigator?.hardwareConcurrency || 2, 4));
+  const minSize = count('minSize', o.minSize, size);
+  const maxSize = count('maxSize', o.maxSize, Math.max(size, minSize));
+  if (maxSize < minSize) {
+    throw badArgument(`pool size must be whole numbers with 1 ≤ minSize ≤ maxSize, got minSize ${minSize} and maxSize ${maxSize}`);
+  }
+  const bytes = (name, v, fallback, unit = 'bytes') => {
+    if (v === undefined) return fallback;
+    if (typeof v !== 'number' || Number.isNaN(v) || v < 0) throw badArgument(`pool option ${name} must be a number of ${unit} ≥ 0, got ${describeType(v)}`);
+    return v;
+  };
+  const cancelGrace = ms('cancelGrace', o.cancelGrace, DEFAULTS.cancelGrace);
+  if (cancelGrace === 0) throw badArgument(`pool option cancelGrace must be a number of ms between 1 and ${MAX_TIMER}, got ${describeType(o.cancelGrace)}`);
+  if (o.bundle !== undefined && typeof o.bundle !== 'string' && !(o.bundle instanceof URL)) {
+    throw badArgument(`pool option bundle must be a URL or a string, got ${describeType(o.bundle)}`);
+  }
+  if (o.workerUrl !== undefined && typeof o.workerUrl !== 'string' && !(o.workerUrl instanceof URL)) {
+    throw badArgument(`pool option workerUrl must be a URL or a string, got ${describeType(o.workerUrl)}`);
+  }
+  if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') {
+    throw badArgument(`pool option onLoadProgress must be a function, got ${describeType(o.onLoadProgress)}`);
+  }
+  // Any cool-down ≥ 0 is meaningful (Infinity keeps an opened circuit open): it sets no timer.
+  const breakerCooldown = bytes('breakerCooldown', o.breakerCooldown, DEFAULTS.breakerCooldown, 'ms');
+  const memoryLimit = bytes('memoryLimit', o.memoryLimit, 0);
+  return {
+    bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress,
+    window: count('window', o.window, DEFAULTS.window),
+    cancelGrace,
+    initTimeout: ms('initTimeout', o.initTimeout, DEFAULTS.initTimeout),
+    idleTimeout: ms('idleTimeout', o.idleTimeout, DEFAULTS.idleTimeout),
+    timeout: ms('timeout', o.timeout, 0),
+    breakerThreshold: count('breakerThreshold', o.breakerThreshold, DEFAULTS.breakerThreshold, { infinite: true }),
+    breakerCooldown,
+    maxRespawnFailures: count('maxRespawnFailures', o.maxRespawnFailures, DEFAULTS.maxRespawnFailures, { infinite: true }),
+    maxQueue: count('maxQueue', o.maxQueue, Infinity, { min: 0, infinite: true }),
+    maxArgBytes: bytes('maxArgBytes', o.maxArgBytes, 256 * 1024 * 1024),
+    memoryLimit: memoryLimit === Infinity ? 0 : memoryLimit,
+  };
+}
+
+/**
+ * A call's options as a plain record the pool owns: every field read once,
+ * checked, and copied (the argument list too), so no getter, Proxy or
+ * look-alike can run later inside the pool. Throws BAD_ARGUMENT naming the
+ * field. `defaults` are a batch's timeout and signal.
+ */
+function readCall(spec, defaults, poolTimeout) {
+  if (spec === null || typeof spec !== 'object') {
+    throw badArgument(`a call needs a function name or an options object, got ${describeType(spec)}`);
+  }
+  const o = readOptions(spec, 'call options', ['fn', 'args', 'timeout', 'signal', 'transfer', 'onProgress']);
+  const { fn } = o;
+  if (typeof fn !== 'string' || fn.length === 0) throw badArgument(`a call needs a function name, got ${describeType(fn)}`);
+  let args = [];
+  if (o.args !== undefined) {
+    if (!Array.isArray(o.args)) throw badArgument(`args of ${fn} must be an array, got ${describeType(o.args)}`);
+    const list = o.args;
+    const n = guarded(() => list.length, `args of ${fn}`);
+    args = new Array(n);
+    for (let i = 0; i < n; i++) args[i] = guarded(() => list[i], `argument ${i + 1} of ${fn}`);
+    args = guarded(() => regionArgs(args), `the arguments of ${fn}`);
+  }
+  const timeoutValue = o.timeout ?? defaults.timeout;
+  const timeout = timeoutValue === undefined || timeoutValue === null ? poolTimeout : duration(`timeout of ${fn}`, timeoutValue);
+  const signal = o.signal ?? defaults.signal ?? null;
+  const aborted = signal === null ? false : checkSignal(signal, `signal of ${fn}`);
+  let transfer = null;
+  if (o.transfer !== undefined && o.transfer !== null) {
+    if (!Array.isArray(o.transfer)) throw badArgument(`transfer of ${fn} must be an array of ArrayBuffers or views of them, got ${describeType(o.transfer)}`);
+    const list = o.transfer;
+    const n = guarded(() => list.length, `transfer of ${fn}`);
+    transfer = [];
+    for (let i = 0; i < n; i++) {
+      const t = guarded(() => list[i], `transfer[${i}] of ${fn}`);
+      const buffer = t instanceof ArrayBuffer ? t : ArrayBuffer.isView(t) ? t.buffer : null;
+      if (!(buffer instanceof ArrayBuffer)) {
+        throw badArgument(`transfer[${i}] of ${fn} must be an ArrayBuffer or a view of one, got ${describeType(t)}`);
+      }
+      if (buffer.detached === true) throw badArgument(`transfer[${i}] of ${fn} is a detached ArrayBuffer: it was transferred before`);
+      if (!transfer.includes(buffer)) transfer.push(buffer);
+    }
+    if (transfer.length === 0) transfer = null;
+  }
+  const onProgress = o.onProgress ?? null;
+  if (onProgress !== null && typeof onProgress !== 'function') {
+    throw badArgument(`onProgress of ${fn} must be a function, got ${describeType(onProgress)}`);
+  }
+  return { fn, args, timeout, signal, aborted, transfer, onProgress };
+}
+
+/** Entry `i` of a batch as call options: `[name, ...args]` or an options object. */
+function batchEntry(calls, i) {
+  const entry = guarded(() => calls[i], `batch entry ${i}`);
+  if (Array.isArray(entry)) {
+    const n = guarded(() => entry.length, `batch entry ${i}`);
+    const items = [];
+    for (let k = 0; k < n; k++) items.push(guarded(() => entry[k], `batch entry ${i}`));
+    return { fn: items[0], args: items.slice(1) };
+  }
+  if (entry === null || typeof entry !== 'object') {
+    throw badArgument(`batch entry ${i} must be [name, ...args] or call options, got ${describeType(entry)}`);
+  }
+  return entry;
+}
+
 async function fetchManifest(url) {
   let response;
   try {
     response = await fetch(url, { cache: 'no-cache' });
   } catch (err) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${messageOf(err)}`);
   }
   if (!response.ok) {
     throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${response.status} ${response.statusText}`.trim());
@@ -843,7 +1212,7 @@ async function fetchManifest(url) {
   try {
     manifest = await response.json();
   } catch (err) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not valid JSON: ${messageOf(err)}`);
   }
   if (!manifest || typeof manifest.wasm !== 'string' || typeof manifest.glue !== 'string' || !Array.isArray(manifest.functions)) {
     throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a wasmbridge manifest: expected wasm, glue and functions fields`);
@@ -858,7 +1227,7 @@ async function compileModule(url, manifest, onLoadProgress) {
   try {
     response = await fetch(url, integrity ? { integrity } : {});
   } catch (err) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${messageOf(err)}`);
   }
   if (!response.ok) {
     throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${response.status} ${response.statusText}`.trim());
@@ -882,7 +1251,7 @@ async function compileModule(url, manifest, onLoadProgress) {
   try {
     return await WebAssembly.compileStreaming(response);
   } catch (err) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a valid WebAssembly module: ${err instanceof Error ? err.message : String(err)}`);
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a valid WebAssembly module: ${messageOf(err)}`);
   }
 }
 
@@ -920,21 +1289,48 @@ function describeType(v) {
   return typeof v === 'string' ? `a string` : typeof v;
 }
 
-/** Loose checks of the TypeScript types wasm-bindgen writes; unknown types pass. */
-function fitsType(param, v) {
-  const types = param.type.split('|').map((t) => t.trim());
-  return types.some((t) => {
-    switch (t) {
-      case 'number': return typeof v === 'number';
-      case 'bigint': return typeof v === 'bigint';
-      case 'string': return typeof v === 'string';
-      case 'boolean': return typeof v === 'boolean';
-      case 'undefined': case 'null': return v === undefined || v === null;
-      case 'Uint8Array': case 'Int8Array': case 'Uint8ClampedArray': case 'Uint16Array': case 'Int16Array':
-      case 'Uint32Array': case 'Int32Array': case 'Float32Array': case 'Float64Array':
-      case 'BigInt64Array': case 'BigUint64Array':
-        return ArrayBuffer.isView(v) || Array.isArray(v);
-      default: return true;
-    }
-  });
+const TYPED_ARRAYS = new Set([
+  'Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array',
+  'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+]);
+const CHECKED = new Set(['number', 'bigint', 'string', 'boolean', 'undefined', 'null', 'SharedArrayBuffer', 'ArrayBuffer', ...TYPED_ARRAYS]);
+
+/**
+ * Checks a value against the TypeScript type wasm-bindgen wrote for a
+ * parameter (`number`, `Uint8Array | number[]`, …); types it does not know
+ * (`any`, classes) pass and are left to the glue. A typed-array parameter
+ * takes any typed array of the same kind of element (numbers or BigInts),
+ * since the glue copies element by element; `T[]` takes an array whose every
+ * element fits `T`.
+ * @param {string} type
+ * @param {unknown} v
+ */
+function fitsType(type, v) {
+  return type.split('|').some((t) => fitsOne(t.trim(), v));
+}
+
+function fitsOne(t, v) {
+  if (t.endsWith('[]')) {
+    if (!Array.isArray(v)) return false;
+    const item = t.slice(0, -2);
+    if (!CHECKED.has(item)) return true;
+    for (let i = 0; i < v.length; i++) if (!fitsOne(item, v[i])) return false;
+    return true;
+  }
+  switch (t) {
+    case 'number': return typeof v === 'number';
+    case 'bigint': return typeof v === 'bigint';
+    case 'string': return typeof v === 'string';
+    case 'boolean': return typeof v === 'boolean';
+    case 'undefined': case 'null': return v === undefined || v === null;
+    case 'SharedArrayBuffer': return typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer;
+    case 'ArrayBuffer': return v instanceof ArrayBuffer;
+    default:
+      if (!TYPED_ARRAYS.has(t)) return true;
+      return ArrayBuffer.isView(v) && !(v instanceof DataView) && isBigIntArray(v) === t.startsWith('Big');
+  }
+}
+
+function isBigIntArray(v) {
+  return v instanceof BigInt64Array || v instanceof BigUint64Array;
 }

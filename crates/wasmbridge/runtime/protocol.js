@@ -9,9 +9,6 @@ export const PROTOCOL = 'wasmbridge/1';
 /** Version of the guest contract; a guest's `__wasmbridge_abi()` must return it. */
 export const GUEST_ABI = 1;
 
-/** Exports whose names start with this belong to the guest library, never to callers. */
-export const RESERVED_PREFIX = '__wasmbridge';
-
 /** Names of the globals the worker installs for the guest library (see protocol.rs). */
 export const HOST_PANIC = '__wasmbridge_panic';
 export const HOST_CANCELLED = '__wasmbridge_cancelled';
@@ -40,7 +37,11 @@ export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
  * - `alive`: `{}` the worker holds its lock; from now on its death is noticed.
  * - `ready`: `{ functions: string[] }` the glue's callable exports, after instantiation.
  * - `init-failed`: `{ error: WireError }`; the worker is useless and is terminated.
- * - `results`: `{ results: WireResult[], restarts: number }`; buffers in values are transferred.
+ * - `results`: `{ results: WireResult[], retired?: true, returned?: ReturnedCall[] }`; buffers in
+ *   values are transferred. `retired`: a call trapped (panic, memory limit), the instance is
+ *   unusable and the worker runs nothing more; `returned` holds every call it had not started
+ *   (and, after `retired`, every call that reaches it later), with their buffers transferred
+ *   back. The page stops the worker once nothing it was given is unaccounted for.
  * - `progress`: `{ id: number, fraction: number }` from `wasmbridge_guest::progress`.
  * - `lane-result`: `{ result: WireResult }` from a lane worker, for a lane call whose
  *   result does not fit the lane buffer (lane.js).
@@ -55,7 +56,8 @@ export const FROM_WORKER = Object.freeze({
 });
 
 /**
- * @typedef {{ id: number, fn: string, args: unknown[] }} WireCall
+ * @typedef {{ id: number, fn: string, args: unknown[], deadline?: number }} WireCall
+ * @typedef {WireCall & { transfer: ArrayBuffer[] }} ReturnedCall the ArrayBuffers of its arguments, moved back
  * @typedef {{ code: string, message: string, data?: unknown }} WireError
  * @typedef {{ id: number, ok: true, value: unknown } | { id: number, ok: false, error: WireError }} WireResult
  */

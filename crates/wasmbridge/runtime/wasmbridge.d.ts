@@ -83,6 +83,12 @@ export type GuestApi<G> = {
   readonly [K in keyof G as K extends FunctionName<G> ? K : never]: (...args: GuestArgs<G, K>) => Promise<GuestResult<G, K>>;
 };
 
+/**
+ * Every option is checked when the pool is made: a wrong type or range, or a
+ * getter that throws, is a WasmBridgeError BAD_ARGUMENT naming the option.
+ * Durations are ms ≥ 0; 0, Infinity and anything above 2^31 - 1 mean none
+ * (cancelGrace must be a real duration).
+ */
 export interface PoolOptions {
   /**
    * The bundle directory (holding manifest.json, the glue and the .wasm): a
@@ -104,7 +110,7 @@ export interface PoolOptions {
   minSize?: number;
   /** Workers started on demand when all are busy; default `size`. */
   maxSize?: number;
-  /** Default timeout of every call in ms (0: none). */
+  /** Default timeout of every call in ms (0 or Infinity: none). */
   timeout?: number;
   /** Calls that may wait for a worker before new ones fail with QUEUE_FULL; default unlimited. */
   maxQueue?: number;
@@ -116,7 +122,7 @@ export interface PoolOptions {
   window?: number;
   /** Ms a running call has to notice `cancelled()` before its worker is stopped; default 100. */
   cancelGrace?: number;
-  /** Ms a worker may take to start; default 10 000. */
+  /** Ms a worker may take to start; default 10 000. A worker silent that long before it takes its lock counts as lost, not as a guest failure. */
   initTimeout?: number;
   /** Consecutive panics or timeouts that open a function's circuit; default 5. */
   breakerThreshold?: number;
@@ -128,15 +134,24 @@ export interface PoolOptions {
   onLoadProgress?: (loaded: number, total: number) => void;
 }
 
+/**
+ * Read once when the call is made; a wrong type, a getter or Proxy that
+ * throws, rejects the call with BAD_ARGUMENT naming the field before it is
+ * registered.
+ */
 export interface CallOptions<G = AnyGuest, K extends FunctionName<G> = FunctionName<G>> {
   /** Function name, as listed in the manifest. */
   fn: K;
   args?: GuestArgs<G, K>;
-  /** Ms from the call until it must settle; overrides the pool's default. */
+  /** Ms from the call until it must settle; overrides the pool's default. 0, Infinity and anything above 2^31 - 1: none. */
   timeout?: number;
   /** Aborting rejects the call with CANCELLED and stops its work. */
   signal?: AbortSignal;
-  /** ArrayBuffers (or views of them) to move to the worker instead of copying; they are detached afterwards. */
+  /**
+   * ArrayBuffers (or views of them) to move to the worker instead of copying; they are detached afterwards.
+   * If the worker is stopped before the call starts (a timed-out call ahead of it), the call rejects with
+   * WORKER_LOST: its buffers went with the worker. Behind a panic it runs on the fresh worker.
+   */
   transfer?: Array<ArrayBuffer | ArrayBufferView>;
   /** Receives fractions reported by `wasmbridge_guest::progress`. */
   onProgress?: (fraction: number) => void;
@@ -168,6 +183,7 @@ export interface PoolStats {
 }
 
 export interface PinnedHandle<G = AnyGuest> {
+  /** The worker the handle's calls run on; after a panic, the fresh worker that replaced the trapped one. */
   readonly workerId: number;
   /** True once the worker behind this handle was lost; every later call rejects with WORKER_LOST. */
   readonly lost: boolean;
@@ -183,7 +199,7 @@ export interface PinnedHandle<G = AnyGuest> {
  */
 export declare class Pool<G = AnyGuest> {
   constructor(options?: PoolOptions);
-  /** Resolves once every initial worker is ready; rejects with INIT_FAILED. */
+  /** Resolves once every initial worker is ready; rejects with INIT_FAILED, or with POOL_CLOSED at once when closed first. */
   readonly ready: Promise<Pool<G>>;
   readonly functions: FunctionInfo[];
   readonly isolated: boolean;
@@ -192,8 +208,13 @@ export declare class Pool<G = AnyGuest> {
   /** Runs guest function `fn`; rejects with a WasmBridgeError when it fails. */
   call<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
   call<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
+  /** A malformed entry (or a hole) becomes that entry's BAD_ARGUMENT result; bad `calls` or options reject with BAD_ARGUMENT. */
   batch(calls: Array<BatchCall<G>>, options?: { timeout?: number; signal?: AbortSignal }): Promise<BatchResult[]>;
-  /** `exclusive`: a worker of its own beyond the pool's size, given no other calls, stopped by `release()`. */
+  /**
+   * `exclusive`: a worker of its own beyond the pool's size (it never counts as one of the pool's
+   * workers), given no other calls, stopped by `release()`. Options other than an object or
+   * undefined (`pin(null)`) reject with BAD_ARGUMENT; close() while it starts rejects with POOL_CLOSED.
+   */
   pin(options?: { exclusive?: boolean }): Promise<PinnedHandle<G>>;
   /**
    * `call` through the fast lane: a dedicated worker reached through a SharedArrayBuffer.

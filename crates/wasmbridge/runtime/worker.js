@@ -1,14 +1,23 @@
 // The worker: instantiates the guest from the module the page compiled, runs
 // calls in the order they arrive, and answers with results or errors as data.
 // It never decides anything about other workers; the pool does.
+//
+// One worker holds one instance for its whole life. After a trap (a panic,
+// or memory past the limit) the instance is not re-created here: an ES
+// module, once imported, stays in the worker's module map for good, and so
+// would the old glue with its wasm memory. The worker retires instead: it
+// answers the call that trapped, hands back every call it has not started
+// (with their buffers) and takes no more work; the pool starts a fresh
+// worker, and terminating this one frees everything it held.
 
 import {
   PROTOCOL, GUEST_ABI, TO_WORKER, FROM_WORKER, CODES, CONTROL,
   HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER,
 } from './protocol.js';
 import { serveLane } from './lane.js';
+import { messageOf } from './error.js';
 
-/** @type {any} the guest's wasm-bindgen glue module, re-imported after a trap */
+/** @type {any} the guest's wasm-bindgen glue module */
 let glue = null;
 /** @type {any} the instance's exports, as returned by the glue's init */
 let wasmExports = null;
@@ -20,8 +29,8 @@ let callable = new Set();
 /** @type {Int32Array | null} */
 let control = null;
 let memoryLimit = 0;
-let instances = 0;
-let restarts = 0;
+/** Set by a trap: the instance is unusable and the worker only hands calls back. */
+let retired = false;
 
 let runningId = 0;
 let lastPanic = '';
@@ -51,12 +60,10 @@ globalThis[HOST_PROGRESS] = (fraction) => {
   post(FROM_WORKER.PROGRESS, { id: runningId, fraction });
 };
 
-/** A fresh instance of the guest: the glue is imported under a new URL so its module state starts over. */
+/** The worker's one instance of the guest. */
 async function instantiate() {
-  instances += 1;
-  const url = instances === 1 ? glueUrl : `${glueUrl}#instance-${instances}`;
   // The glue is the guest's, found at run time: bundlers must leave this import alone.
-  const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ url);
+  const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl);
   const exports = await g.default({ module_or_path: module });
   if (typeof g.__wasmbridge_abi === 'function' && g.__wasmbridge_abi() !== GUEST_ABI) {
     throw new Error(`guest was built for wasmbridge abi ${g.__wasmbridge_abi()}, this runtime speaks ${GUEST_ABI}`);
@@ -102,30 +109,63 @@ function describeThrow(err, fn) {
   if (err instanceof TypeError || err instanceof RangeError) {
     return { error: { code: CODES.BAD_ARGUMENT, message: `${fn} rejected its arguments: ${err.message}` }, trapped: false };
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return { error: { code: CODES.GUEST_ERROR, message: `${fn} threw: ${message}` }, trapped: false };
+  return { error: { code: CODES.GUEST_ERROR, message: `${fn} threw: ${messageOf(err)}` }, trapped: false };
 }
 
+/**
+ * Sends the results waiting in the outbox. Once retired, every call not yet
+ * started goes back too, with the buffers of its arguments, so the pool can
+ * run it elsewhere as if it had never left.
+ */
 function flush() {
-  if (outbox.length === 0) return;
+  const returned = retired ? takeInbox() : [];
+  if (outbox.length === 0 && returned.length === 0) return;
   const results = outbox;
   const transfers = outboxTransfers;
   outbox = [];
   outboxTransfers = [];
   lastFlush = performance.now();
+  const extra = retired ? { retired: true, returned } : {};
+  // Calls of one message may share a buffer; a transfer list must name it once.
+  const moved = [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
   try {
-    post(FROM_WORKER.RESULTS, { results, restarts }, transfers);
+    post(FROM_WORKER.RESULTS, { results, ...extra }, moved);
   } catch {
     // One value could not be cloned; send them one by one so only that call fails.
     for (const r of results) {
       try {
-        post(FROM_WORKER.RESULTS, { results: [r], restarts }, r.ok ? transfersFor(r.value) : []);
+        post(FROM_WORKER.RESULTS, { results: [r] }, r.ok ? transfersFor(r.value) : []);
       } catch (e) {
-        const message = `the result cannot be sent to the page: ${e instanceof Error ? e.message : String(e)}`;
-        post(FROM_WORKER.RESULTS, { results: [{ id: r.id, ok: false, error: { code: CODES.BAD_RESULT, message } }], restarts });
+        const message = `the result cannot be sent to the page: ${messageOf(e)}`;
+        post(FROM_WORKER.RESULTS, { results: [{ id: r.id, ok: false, error: { code: CODES.BAD_RESULT, message } }] });
       }
     }
+    if (retired) post(FROM_WORKER.RESULTS, { results: [], retired: true, returned }, [...new Set(returned.flatMap((c) => c.transfer))]);
   }
+}
+
+/** The calls not started yet, each with the ArrayBuffers of its arguments to move back. */
+function takeInbox() {
+  const calls = inbox.slice(inboxHead).filter((c) => c !== undefined);
+  inbox.length = 0;
+  inboxHead = 0;
+  for (const c of calls) c.transfer = argBuffers(c.args);
+  return calls;
+}
+
+/** The distinct ArrayBuffers (not shared ones) under typed arrays, buffers, arrays and plain objects in `args`. */
+function argBuffers(args) {
+  const out = new Set();
+  const seen = new Set();
+  const stack = [...args];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (v instanceof ArrayBuffer) out.add(v);
+    else if (ArrayBuffer.isView(v)) { if (v.buffer instanceof ArrayBuffer) out.add(v.buffer); } else for (const key of Object.keys(v)) stack.push(v[key]);
+  }
+  return [...out];
 }
 
 function transfersFor(value) {
@@ -145,14 +185,13 @@ async function run(call) {
     let value = glue[fn](...args);
     if (value !== null && typeof value === 'object' && typeof value.then === 'function') value = await value;
     if (memoryLimit > 0 && memoryBytes() > memoryLimit) {
-      const bytes = memoryBytes();
-      await restart();
-      return { id, ok: false, error: { code: CODES.MEMORY_LIMIT, message: `${fn} grew the instance to ${bytes} bytes, over the limit of ${memoryLimit}; the instance was recycled` } };
+      retired = true;
+      return { id, ok: false, error: { code: CODES.MEMORY_LIMIT, message: `${fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled` } };
     }
     return { id, ok: true, value };
   } catch (err) {
     const { error, trapped } = describeThrow(err, fn);
-    if (trapped) await restart();
+    if (trapped) retired = true;
     return { id, ok: false, error };
   } finally {
     runningId = 0;
@@ -160,16 +199,11 @@ async function run(call) {
   }
 }
 
-async function restart() {
-  restarts += 1;
-  await instantiate();
-}
-
 async function drain() {
   if (draining) return;
   draining = true;
   try {
-    while (inboxHead < inbox.length) {
+    while (inboxHead < inbox.length && !retired) {
       const call = inbox[inboxHead];
       inbox[inboxHead] = undefined;
       inboxHead += 1;
@@ -182,8 +216,10 @@ async function drain() {
       outbox.push(result);
       if (result.ok) transfersOf(result.value, outboxTransfers);
     }
-    inbox.length = 0;
-    inboxHead = 0;
+    if (!retired) {
+      inbox.length = 0;
+      inboxHead = 0;
+    }
     flush();
   } finally {
     draining = false;
@@ -195,7 +231,9 @@ self.onmessage = async (event) => {
   if (!msg || msg.wb !== PROTOCOL) return;
   if (msg.kind === TO_WORKER.CALLS) {
     for (const c of msg.calls) inbox.push(c);
-    drain();
+    // Calls that crossed the retirement on their way here go straight back.
+    if (retired) flush();
+    else drain();
   } else if (msg.kind === TO_WORKER.INIT) {
     module = msg.module;
     glueUrl = msg.glue;
@@ -226,9 +264,10 @@ self.onmessage = async (event) => {
       post(FROM_WORKER.READY, { functions: [...callable] });
       // The fast lane's dedicated worker: from now on it only serves the lane buffer.
       // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
-      if (msg.lane) serveLane(msg.lane, run, post, transfersFor).catch(() => self.close());
+      // After a trap the lane half answers, tells the page, and returns: then this worker closes.
+      if (msg.lane) serveLane(msg.lane, run, post, transfersFor, () => retired).finally(() => self.close());
     } catch (err) {
-      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err);
       post(FROM_WORKER.INIT_FAILED, { error: { code: CODES.INIT_FAILED, message: `the guest failed to start: ${message}` } });
     }
   }
