@@ -1,0 +1,199 @@
+// `wasmbridge dev` the way a user runs it: the built CLI in a guest crate made in
+// a temp directory outside the repository, its page open in Chromium while the
+// crate's sources change underneath. A good rebuild reloads the page by itself;
+// a syntax error shows the compiler's error over the page while the last good
+// bundle keeps answering; the fix clears it. The guest's build shares a target
+// directory under the repository's target/ so later runs compile it warm.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BIN, JS_DIR, REPO, TARGET, launchBrowser, openPage, screenshotDir } from './harness.mjs';
+
+/** A cold shared target directory compiles wasm-bindgen and its dependencies first. */
+const FIRST_BUILD_MS = 10 * 60_000;
+const REBUILD_MS = 3 * 60_000;
+
+const crateDir = mkdtempSync(join(tmpdir(), 'wasmbridge-dev-'));
+const guest = (body) => `use wasm_bindgen::prelude::*;
+use wasmbridge_guest::Result;
+
+/// The number the page shows.
+#[wasm_bindgen]
+pub fn answer() -> Result<u32> {
+    ${body}
+`;
+const writeGuest = (body) => writeFileSync(join(crateDir, 'src', 'lib.rs'), guest(body));
+
+const INDEX_HTML = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>dev guest</title><link rel="icon" href="data:,"></head>
+<body>
+<p id="out">loading</p>
+<script type="module">
+  import { createPool } from './wasmbridge/wasmbridge.js';
+  window.pool = await createPool({ size: 1 });
+  document.getElementById('out').textContent = \`answer: \${await window.pool.call('answer')}\`;
+</script>
+</body>
+</html>
+`;
+
+let dev;
+let browser;
+let page;
+let errors;
+let closePage;
+let stderr = '';
+
+/** Starts `wasmbridge dev --port 0 --no-open` in the crate and resolves with the URL it printed. */
+function startDev() {
+  // The binary runs in the crate directory: a relative WASMBRIDGE_BIN must not be read from there.
+  const child = spawn(resolve(JS_DIR, BIN), ['dev', '--port', '0', '--no-open'], {
+    cwd: crateDir,
+    env: { ...process.env, CARGO_TARGET_DIR: join(TARGET, 'dev-test-guests') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`wasmbridge dev printed no URL; stderr: ${stderr}`)); }, FIRST_BUILD_MS);
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`wasmbridge dev exited with ${code}: ${stderr}`)); });
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) {
+        clearTimeout(timer);
+        child.removeAllListeners('exit');
+        resolve({ url: m[1], process: child, close: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }) });
+      }
+    });
+  });
+}
+
+before(async () => {
+  mkdirSync(join(crateDir, 'src'));
+  writeFileSync(join(crateDir, 'Cargo.toml'), `[package]
+name = "dev-guest"
+version = "0.1.0"
+edition = "2021"
+
+[lib]
+crate-type = ["cdylib", "rlib"]
+
+[dependencies]
+wasm-bindgen = "=0.2.130"
+wasmbridge-guest = { path = ${JSON.stringify(join(REPO, 'crates', 'wasmbridge-guest'))} }
+`);
+  // The repository's lock file pins the same versions the workspace builds with,
+  // so the shared target directory's artifacts are reused and nothing is resolved anew.
+  copyFileSync(join(REPO, 'Cargo.lock'), join(crateDir, 'Cargo.lock'));
+  writeGuest('Ok(41)\n}');
+  writeFileSync(join(crateDir, 'index.html'), INDEX_HTML);
+  dev = await startDev();
+  browser = await launchBrowser();
+  ({ page, errors, close: closePage } = await openPage(browser, dev.url));
+});
+
+after(async () => {
+  await closePage?.();
+  await browser?.close();
+  await dev?.close();
+  rmSync(crateDir, { recursive: true, force: true });
+});
+
+const OVERLAY = '#wasmbridge-dev-overlay';
+
+async function waitForText(selector, expected, timeout = REBUILD_MS) {
+  try {
+    await page.waitForFunction(
+      ([sel, want]) => document.querySelector(sel)?.textContent.includes(want),
+      [selector, expected],
+      { timeout, polling: 100 },
+    );
+  } catch {
+    const shown = await page.locator(selector).textContent({ timeout: 1000 }).catch(() => '(missing)');
+    assert.fail(`${selector} never showed ${JSON.stringify(expected)}; it shows ${JSON.stringify(shown)}; dev stderr:\n${stderr.slice(-4000)}`);
+  }
+}
+
+/** Leaves a mark in the page's JS state: a reload removes it, nothing else does. */
+const mark = () => page.evaluate(() => { window.devTestMark = true; });
+const marked = () => page.evaluate(() => window.devTestMark === true);
+
+test('the crate page is served cross-origin isolated with the bundle at ./wasmbridge/', async () => {
+  await waitForText('#out', 'answer: 41');
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+  const res = await fetch(dev.url);
+  assert.equal(res.headers.get('cross-origin-opener-policy'), 'same-origin');
+  assert.equal(res.headers.get('cross-origin-embedder-policy'), 'require-corp');
+  assert.equal(res.headers.get('cache-control'), 'no-store');
+  assert.match(await res.text(), /<script type="module" src="\/_wasmbridge\/client\.js\?generation=1&amp;instance=\w+"><\/script>\n<\/head>/);
+  const wasm = await fetch(new URL('wasmbridge/manifest.json', dev.url));
+  assert.equal(wasm.status, 200);
+  assert.equal((await wasm.json()).name, 'dev-guest');
+  assert.deepEqual(errors, []);
+});
+
+test('a change to lib.rs rebuilds and the open page reloads by itself', async () => {
+  await mark();
+  writeGuest('Ok(42)\n}');
+  await waitForText('#out', 'answer: 42');
+  assert.equal(await marked(), false, 'the page should have reloaded');
+  assert.deepEqual(errors, []);
+});
+
+test('a syntax error shows in the page while the last good bundle keeps answering', async () => {
+  await mark();
+  writeGuest('Ok(43)\n');
+  await waitForText(OVERLAY, 'unclosed delimiter');
+  const overlay = await page.locator(OVERLAY).textContent();
+  assert.match(overlay, /build failed/);
+  assert.match(overlay, /src\/lib\.rs/);
+  await page.screenshot({ path: join(screenshotDir(), 'dev-build-error.png') });
+  assert.equal(await marked(), true, 'a failed build must not reload the page');
+  assert.equal(await page.evaluate(() => window.pool.call('answer')), 42);
+  assert.match(await page.locator('#out').textContent(), /answer: 42/);
+  // A page opened now gets the last good bundle and the error too.
+  const fresh = await openPage(browser, dev.url);
+  try {
+    await fresh.page.waitForFunction(() => document.querySelector('#out')?.textContent === 'answer: 42', null, { timeout: 30_000 });
+    await fresh.page.waitForSelector(OVERLAY, { timeout: 30_000 });
+    assert.deepEqual(fresh.errors, []);
+  } finally {
+    await fresh.close();
+  }
+  // The terminal has the compiler's error as well.
+  assert.match(stderr, /unclosed delimiter/);
+  assert.match(stderr, /still serving the last good bundle/);
+});
+
+test('fixing the error clears it and the page shows the new result', async () => {
+  writeGuest('Ok(43)\n}');
+  await waitForText('#out', 'answer: 43');
+  assert.equal(await page.locator(OVERLAY).count(), 0);
+  assert.equal(await marked(), false);
+  assert.deepEqual(errors, []);
+});
+
+test('without an index.html the page lists the guest functions and calls them', async () => {
+  await mark();
+  rmSync(join(crateDir, 'index.html'));
+  const form = page.locator('form[data-function="answer"]');
+  try {
+    await form.waitFor({ timeout: 60_000 });
+  } catch {
+    assert.fail(`the generated page did not list answer(); dev stderr:\n${stderr.slice(-4000)}`);
+  }
+  assert.equal(await marked(), false, 'removing index.html should reload the page');
+  assert.match(await form.locator('h2').textContent(), /^answer\(\): number$/);
+  assert.match(await form.locator('.doc').textContent(), /The number the page shows/);
+  await form.locator('button').click();
+  await page.waitForFunction(() => document.querySelector('form[data-function="answer"] output')?.textContent === '43', null, { timeout: 30_000 });
+  await page.screenshot({ path: join(screenshotDir(), 'dev-functions.png') });
+  assert.deepEqual(errors, []);
+});
