@@ -49,10 +49,10 @@ let errors;
 let closePage;
 let stderr = '';
 
-/** Starts `wasmbridge dev --port 0 --no-open` in the crate and resolves with the URL it printed. */
-function startDev() {
+/** Starts `wasmbridge dev --no-open ARGS` in the crate and resolves with the URL it printed. */
+function startDev(args = ['--port', '0']) {
   // The binary runs in the crate directory: a relative WASMBRIDGE_BIN must not be read from there.
-  const child = spawn(resolve(JS_DIR, BIN), ['dev', '--port', '0', '--no-open'], {
+  const child = spawn(resolve(JS_DIR, BIN), ['dev', '--no-open', ...args], {
     cwd: crateDir,
     env: { ...process.env, CARGO_TARGET_DIR: join(TARGET, 'dev-test-guests') },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,6 +147,38 @@ test('a change to lib.rs rebuilds and the open page reloads by itself', async ()
   assert.deepEqual(errors, []);
 });
 
+/** How many builds the dev server has reported ready. */
+const builds = () => stderr.split('wasmbridge: dev build of dev-guest ready').length - 1;
+
+test('editing index.html reloads the page without a rebuild', async () => {
+  await mark();
+  const before = builds();
+  writeFileSync(join(crateDir, 'index.html'), INDEX_HTML.replace('<p id="out">', '<h1>edited</h1>\n<p id="out">'));
+  await waitForText('h1', 'edited');
+  await waitForText('#out', 'answer: 42');
+  assert.equal(await marked(), false);
+  assert.equal(builds(), before, 'a static file change must not rebuild');
+  assert.deepEqual(errors, []);
+});
+
+test('files in a directory made after the start are watched too', async () => {
+  await mark();
+  mkdirSync(join(crateDir, 'assets'));
+  // Making the directory is a change of the crate too: the page reloads for it, and
+  // the server watches the directory before it tells the page to reload.
+  await page.waitForFunction(() => window.devTestMark !== true, null, { timeout: 30_000 });
+  await waitForText('#out', 'answer: 42');
+  await mark();
+  writeFileSync(join(crateDir, 'assets', 'style.css'), 'body { margin: 2rem; }\n');
+  try {
+    await page.waitForFunction(() => window.devTestMark !== true, null, { timeout: 30_000 });
+  } catch {
+    assert.fail(`writing assets/style.css did not reload the page; dev stderr:\n${stderr.slice(-4000)}`);
+  }
+  await waitForText('#out', 'answer: 42');
+  assert.deepEqual(errors, []);
+});
+
 test('a syntax error shows in the page while the last good bundle keeps answering', async () => {
   await mark();
   writeGuest('Ok(43)\n');
@@ -196,4 +228,21 @@ test('without an index.html the page lists the guest functions and calls them', 
   await page.waitForFunction(() => document.querySelector('form[data-function="answer"] output')?.textContent === '43', null, { timeout: 30_000 });
   await page.screenshot({ path: join(screenshotDir(), 'dev-functions.png') });
   assert.deepEqual(errors, []);
+});
+
+test('without --port it takes 8080, or the next free port when that is taken', async () => {
+  const first = await startDev([]);
+  let second;
+  try {
+    const a = Number(new URL(first.url).port);
+    assert.ok(a >= 8080 && a < 8100, `port ${a} is not in 8080..8099`);
+    second = await startDev([]);
+    const b = Number(new URL(second.url).port);
+    assert.ok(b > a && b < 8100, `the second server took port ${b}, expected one after ${a}`);
+    const res = await fetch(new URL('wasmbridge/manifest.json', second.url));
+    assert.equal(res.status, 200);
+  } finally {
+    await second?.close();
+    await first.close();
+  }
 });

@@ -370,35 +370,51 @@ impl Debouncer {
 /// Watches the crate directory: its own files, and every subdirectory except
 /// the target directory, dot directories and `node_modules` (a recursive watch
 /// of `target/` would cost thousands of inotify watches and a flood of events
-/// during every build). Directories made later at the top level are not watched.
+/// during every build). Top-level directories made later are added by
+/// [`Builder::run`] as they appear.
 fn watch(
     pkg: &Package,
     events: mpsc::Sender<notify::Result<notify::Event>>,
 ) -> Result<notify::RecommendedWatcher, DevError> {
-    let failed = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| DevError::Watch { path, source }
-    };
-    let mut watcher = notify::recommended_watcher(events).map_err(failed(&pkg.dir))?;
-    watcher
-        .watch(&pkg.dir, RecursiveMode::NonRecursive)
-        .map_err(failed(&pkg.dir))?;
+    let mut watcher = notify::recommended_watcher(events).map_err(|source| DevError::Watch {
+        path: pkg.dir.clone(),
+        source,
+    })?;
+    watch_path(&mut watcher, &pkg.dir, RecursiveMode::NonRecursive)?;
     let entries = std::fs::read_dir(&pkg.dir).map_err(|e| DevError::Watch {
         path: pkg.dir.clone(),
         source: notify::Error::io(e),
     })?;
     for entry in entries.flatten() {
         let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let skipped = name == "target" || name == "node_modules" || name.starts_with('.');
-        if path.is_dir() && !skipped && !path.starts_with(&pkg.target) {
-            watcher
-                .watch(&path, RecursiveMode::Recursive)
-                .map_err(failed(&path))?;
+        if watched_subdir(&path, pkg) {
+            watch_path(&mut watcher, &path, RecursiveMode::Recursive)?;
         }
     }
     Ok(watcher)
+}
+
+fn watch_path(
+    watcher: &mut notify::RecommendedWatcher,
+    path: &Path,
+    mode: RecursiveMode,
+) -> Result<(), DevError> {
+    watcher.watch(path, mode).map_err(|source| DevError::Watch {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Whether `path` is a top-level directory of the crate whose files are watched.
+fn watched_subdir(path: &Path, pkg: &Package) -> bool {
+    let skipped = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n == "target" || n == "node_modules" || n.starts_with('.'));
+    path.parent() == Some(pkg.dir.as_path())
+        && !skipped
+        && !path.starts_with(&pkg.target)
+        && path.is_dir()
 }
 
 // ---------------------------------------------------------------------------
@@ -565,7 +581,11 @@ impl Builder {
     }
 
     /// Waits for file events and acts on them until the watcher goes away.
-    fn run(&self, events: &mpsc::Receiver<notify::Result<notify::Event>>) {
+    fn run(
+        &self,
+        watcher: &mut notify::RecommendedWatcher,
+        events: &mpsc::Receiver<notify::Result<notify::Event>>,
+    ) {
         let mut debouncer = Debouncer::new(DEBOUNCE);
         loop {
             let wait = debouncer.due().map_or(Duration::from_secs(3600), |due| {
@@ -575,6 +595,13 @@ impl Builder {
                 Ok(Ok(event)) => {
                     if matches!(event.kind, EventKind::Access(_)) {
                         continue;
+                    }
+                    if matches!(event.kind, EventKind::Create(_)) {
+                        for dir in event.paths.iter().filter(|p| watched_subdir(p, &self.pkg)) {
+                            if let Err(err) = watch_path(watcher, dir, RecursiveMode::Recursive) {
+                                eprintln!("wasmbridge: {err}");
+                            }
+                        }
                     }
                     for path in &event.paths {
                         if let Some(change) = classify(path, &self.pkg.dir, &self.pkg.target) {
@@ -824,7 +851,7 @@ pub fn run(opts: &DevOptions) -> Result<(), DevError> {
 
     // Watching starts before the first build so that edits made during it count.
     let (event_tx, event_rx) = mpsc::channel();
-    let _watcher = watch(&pkg, event_tx)?;
+    let mut watcher = watch(&pkg, event_tx)?;
     let instance = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
@@ -842,7 +869,7 @@ pub fn run(opts: &DevOptions) -> Result<(), DevError> {
         status: status_tx,
     };
     builder.build()?;
-    std::thread::spawn(move || builder.run(&event_rx));
+    std::thread::spawn(move || builder.run(&mut watcher, &event_rx));
 
     let runtime = tokio::runtime::Runtime::new().map_err(DevError::Runtime)?;
     runtime.block_on(async {
