@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -245,4 +245,25 @@ test('without --port it takes 8080, or the next free port when that is taken', a
     await second?.close();
     await first.close();
   }
+});
+
+test('stopping the server during a build stops the build too', async () => {
+  const other = await startDev();
+  let build = 0;
+  try {
+    writeGuest('Ok(44)\n}');
+    const deadline = Date.now() + 30_000;
+    while (build === 0 && Date.now() < deadline) {
+      try {
+        build = Number(execFileSync('pgrep', ['-P', String(other.process.pid)]).toString().trim().split('\n')[0]);
+      } catch {
+        // pgrep exits 1 while the server has no child yet.
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    assert.ok(build > 0, `no build started after the change; dev stderr:\n${stderr.slice(-4000)}`);
+  } finally {
+    await other.close();
+  }
+  assert.throws(() => process.kill(build, 0), { code: 'ESRCH' }, `the build ${build} outlived the server`);
 });

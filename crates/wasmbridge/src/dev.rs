@@ -18,9 +18,9 @@ use std::convert::Infallible;
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::{to_bytes, Body};
@@ -472,9 +472,28 @@ pub fn failure_text(output: &str) -> String {
     text
 }
 
+/// The build running now, if any, so that stopping the server can stop it too.
+type Running = Arc<Mutex<Option<Child>>>;
+
+/// Copies `from` to stderr line by line and returns what it copied.
+fn tee(from: impl io::Read) -> String {
+    let mut text = String::new();
+    for line in BufReader::new(from).lines().map_while(Result::ok) {
+        eprintln!("{line}");
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
 /// Runs `wasmbridge build -p NAME --out BUNDLE` as a child process, copying its
 /// output to stderr as it comes; returns the output when the build failed.
-fn build_once(exe: &Path, pkg: &Package, release: bool) -> Result<Result<(), String>, DevError> {
+fn build_once(
+    exe: &Path,
+    pkg: &Package,
+    release: bool,
+    running: &Running,
+) -> Result<Result<(), String>, DevError> {
     let mut cmd = Command::new(exe);
     cmd.current_dir(&pkg.dir)
         .arg("build")
@@ -491,42 +510,38 @@ fn build_once(exe: &Path, pkg: &Package, release: bool) -> Result<Result<(), Str
     if release {
         cmd.arg("--release");
     }
-    let mut child = cmd.spawn().map_err(|source| DevError::BuildSpawn {
+    let spawn_failed = |source| DevError::BuildSpawn {
         exe: exe.to_path_buf(),
         source,
-    })?;
+    };
+    let mut child = cmd.spawn().map_err(spawn_failed)?;
     // Both pipes are read at once so neither can fill up and stall the child.
-    let stdout = child.stdout.take().map(|out| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                eprintln!("{line}");
-                text.push_str(&line);
-                text.push('\n');
-            }
-            text
-        })
-    });
-    let mut output = String::new();
-    if let Some(err) = child.stderr.take() {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("{line}");
-            output.push_str(&line);
-            output.push('\n');
-        }
-    }
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| std::thread::spawn(move || tee(out)));
+    let stderr = child.stderr.take();
+    *lock(running) = Some(child);
+    let mut output = stderr.map(tee).unwrap_or_default();
     if let Some(text) = stdout.and_then(|t| t.join().ok()) {
         output.push_str(&text);
     }
-    let status = child.wait().map_err(|source| DevError::BuildSpawn {
-        exe: exe.to_path_buf(),
-        source,
-    })?;
+    let Some(mut child) = lock(running).take() else {
+        return Ok(Err("the build was stopped".into()));
+    };
+    let status = child.wait().map_err(spawn_failed)?;
     Ok(if status.success() {
         Ok(())
     } else {
         Err(failure_text(&output))
     })
+}
+
+/// The slot of the running build; a panic elsewhere while holding it leaves nothing half done in it.
+fn lock(running: &Running) -> std::sync::MutexGuard<'_, Option<Child>> {
+    running
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The build side of the dev loop: owns the status and publishes every change.
@@ -535,13 +550,14 @@ struct Builder {
     pkg: Package,
     release: bool,
     status: watch::Sender<Status>,
+    running: Running,
 }
 
 impl Builder {
     /// Builds and publishes the outcome; a good build is a new generation.
     fn build(&self) -> Result<(), DevError> {
         let started = Instant::now();
-        let outcome = build_once(&self.exe, &self.pkg, self.release)?;
+        let outcome = build_once(&self.exe, &self.pkg, self.release, &self.running)?;
         let pages = self.status.receiver_count().saturating_sub(1);
         match outcome {
             Ok(()) => {
@@ -862,11 +878,13 @@ pub fn run(opts: &DevOptions) -> Result<(), DevError> {
         state: BuildState::Ready,
         error: None,
     });
+    let running = Running::default();
     let builder = Builder {
         exe,
         pkg: pkg.clone(),
         release: opts.release,
         status: status_tx,
+        running: Arc::clone(&running),
     };
     builder.build()?;
     std::thread::spawn(move || builder.run(&mut watcher, &event_rx));
@@ -903,8 +921,14 @@ pub fn run(opts: &DevOptions) -> Result<(), DevError> {
             let _ = closing_tx.send(true);
         };
         server::serve_with(listener, app, &ServerConfig::default(), shutdown).await?;
-        Ok(())
-    })
+        Ok::<_, DevError>(())
+    })?;
+    // A build started by the last change would otherwise go on after the server is gone.
+    if let Some(mut child) = lock(&running).take() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM; handlers are installed before it is returned.
