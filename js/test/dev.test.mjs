@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -228,7 +229,26 @@ test('without an index.html the page lists the guest functions and calls them', 
   await page.waitForFunction(() => document.querySelector('form[data-function="answer"] output')?.textContent === '43', null, { timeout: 30_000 });
   await page.screenshot({ path: join(screenshotDir(), 'dev-functions.png') });
   assert.deepEqual(errors, []);
+  // A malformed request is refused, not answered with the generated page.
+  const status = await rawStatus(dev.url, 'GET /a\0b HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.equal(status, 400);
 });
+
+/** Sends `head` as it is and resolves with the status code of the answer. */
+function rawStatus(url, head) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolvePromise, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    let answer = '';
+    socket.setTimeout(10_000, () => { socket.destroy(); reject(new Error(`no answer to a raw request; got ${JSON.stringify(answer)}`)); });
+    socket.on('data', (d) => {
+      answer += d;
+      const m = answer.match(/^HTTP\/1\.1 (\d{3})/);
+      if (m) { socket.destroy(); resolvePromise(Number(m[1])); }
+    });
+    socket.on('error', reject);
+  });
+}
 
 test('without --port it takes 8080, or the next free port when that is taken', async () => {
   const first = await startDev([]);

@@ -738,7 +738,11 @@ async fn index(State(dev): State<Arc<Dev>>, req: Request) -> Response {
     let own = tokio::fs::metadata(dev.crate_dir.join("index.html"))
         .await
         .is_ok_and(|m| m.is_file());
-    if own {
+    // The server module with its own request-head checks hands a malformed head
+    // on as a `GET /` marked with this header, for its router to answer with the
+    // error; that request must reach the server's router, never the generated page.
+    let rejected = req.headers().contains_key("x-wasmbridge-rejected");
+    if own || rejected {
         match dev.crate_app.clone().oneshot(req).await {
             Ok(res) => res,
             Err(never) => match never {},
