@@ -1,9 +1,10 @@
 //! The `wasmbridge` CLI's library half: bundle building, the manifest format,
-//! the static server and the Godot installer, kept out of `main.rs` so they are
+//! the static server, the development loop and the Godot installer, kept out of `main.rs` so they are
 //! tested without a process.
 
 pub mod build;
 pub mod deploy;
+pub mod dev;
 pub mod godot;
 pub mod manifest;
 pub mod runtime;

@@ -27,6 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Build the demo guest and serve the demo page
     Demo(DemoArgs),
+    /// Build a guest crate, serve its page, rebuild and reload the page on every change
+    Dev(DevArgs),
     /// Godot web exports
     #[command(subcommand)]
     Godot(GodotCommand),
@@ -92,6 +94,22 @@ struct NetArgs {
 }
 
 #[derive(Debug, clap::Args)]
+struct DevArgs {
+    /// The guest crate [default: the package of the current directory]
+    #[arg(short = 'p', long = "package")]
+    package: Option<String>,
+    /// Port to bind on 127.0.0.1 [default: 8080, or the next free one]; 0 picks any free port
+    #[arg(long)]
+    port: Option<u16>,
+    /// Optimised builds, as `build --release`
+    #[arg(long)]
+    release: bool,
+    /// Do not open the page in a browser
+    #[arg(long)]
+    no_open: bool,
+}
+
+#[derive(Debug, clap::Args)]
 struct DemoArgs {
     #[command(flatten)]
     net: NetArgs,
@@ -109,6 +127,12 @@ fn main() -> Result<()> {
         }
         Command::Serve(args) => serve(&args.dir, &args.net),
         Command::Demo(args) => demo(&args),
+        Command::Dev(args) => Ok(wasmbridge::dev::run(&wasmbridge::dev::DevOptions {
+            package: args.package,
+            port: args.port,
+            release: args.release,
+            open: !args.no_open,
+        })?),
         Command::Deploy(args) => Ok(wasmbridge::deploy::run(&args)?),
         Command::Godot(GodotCommand::Install {
             export_dir,
@@ -258,6 +282,33 @@ mod tests {
             panic!("expected serve")
         };
         assert_eq!((args.dir, args.net.port), (PathBuf::from("."), 0));
+    }
+
+    #[test]
+    fn dev_arguments() {
+        let cli = Cli::try_parse_from(["wasmbridge", "dev"]).unwrap();
+        let Command::Dev(args) = cli.command else {
+            panic!("expected dev")
+        };
+        assert_eq!((args.package, args.port), (None, None));
+        assert!(!args.release && !args.no_open);
+        let cli = Cli::try_parse_from([
+            "wasmbridge",
+            "dev",
+            "-p",
+            "my-guest",
+            "--port",
+            "0",
+            "--release",
+            "--no-open",
+        ])
+        .unwrap();
+        let Command::Dev(args) = cli.command else {
+            panic!("expected dev")
+        };
+        assert_eq!(args.package.as_deref(), Some("my-guest"));
+        assert_eq!(args.port, Some(0));
+        assert!(args.release && args.no_open);
     }
 
     #[test]

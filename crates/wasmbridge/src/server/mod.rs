@@ -47,7 +47,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -162,32 +161,42 @@ pub fn app_with(root: &Path, isolation: bool) -> Result<Router, ServerError> {
         return Err(ServerError::RootNotDirectory { path: canonical });
     }
     let state = Arc::new(Site { root: canonical });
-    let security = ServiceBuilder::new()
-        .option_layer(isolation.then(|| {
-            SetResponseHeaderLayer::overriding(
-                HeaderName::from_static("cross-origin-opener-policy"),
-                HeaderValue::from_static("same-origin"),
-            )
-        }))
-        .option_layer(isolation.then(|| {
-            SetResponseHeaderLayer::overriding(
-                HeaderName::from_static("cross-origin-embedder-policy"),
-                HeaderValue::from_static("require-corp"),
-            )
-        }))
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("cross-origin-resource-policy"),
-            HeaderValue::from_static("same-origin"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(CompressionLayer::new().compress_when(files::marked_compressible));
-    Ok(Router::new()
+    let router = Router::new()
         .fallback(handle)
         .with_state(state)
-        .layer(security))
+        .layer(CompressionLayer::new().compress_when(files::marked_compressible));
+    Ok(with_security_headers(router, isolation))
+}
+
+/// The headers every response carries: COOP and COEP (with `isolation`, so a
+/// page is cross-origin isolated), CORP and nosniff.
+pub fn security_headers(isolation: bool) -> impl Iterator<Item = (HeaderName, HeaderValue)> {
+    let isolating = [
+        ("cross-origin-opener-policy", "same-origin"),
+        ("cross-origin-embedder-policy", "require-corp"),
+    ];
+    let always = [
+        ("cross-origin-resource-policy", "same-origin"),
+        ("x-content-type-options", "nosniff"),
+    ];
+    isolating
+        .into_iter()
+        .filter(move |_| isolation)
+        .chain(always)
+        .map(|(name, value)| {
+            (
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            )
+        })
+}
+
+/// Wraps `router` so every response it gives carries [`security_headers`];
+/// `wasmbridge dev` wraps its own routes with the same layers.
+pub fn with_security_headers(router: Router, isolation: bool) -> Router {
+    security_headers(isolation).fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::overriding(name, value))
+    })
 }
 
 /// Bind `opts.host:opts.port`; returns the listener and the address actually bound.
@@ -272,7 +281,7 @@ pub async fn serve_with(
 pub async fn run(opts: ServeOptions) -> Result<(), ServerError> {
     let router = app_with(&opts.root, opts.isolation)?;
     let shown_root = std::fs::canonicalize(&opts.root).unwrap_or_else(|_| opts.root.clone());
-    let shutdown = shutdown_signal()?;
+    let shutdown = shutdown_signal().map_err(ServerError::Signal)?;
     let (listener, addr) = bind(&opts).await?;
     {
         let mut out = io::stdout().lock();
@@ -288,10 +297,9 @@ pub async fn run(opts: ServeOptions) -> Result<(), ServerError> {
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM; handlers are installed before it is returned.
-fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, ServerError> {
+pub(crate) fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(ServerError::Signal)?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     Ok(async move {
         let ctrl_c = async {
             if tokio::signal::ctrl_c().await.is_err() {
