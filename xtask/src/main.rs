@@ -4,6 +4,7 @@
 //! - `dist`: the release bundle of the demo guest and the release CLI.
 
 mod bench;
+mod cli_tier;
 mod soak;
 
 use anyhow::{bail, Context, Result};
@@ -198,9 +199,13 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         seconds: t.elapsed().as_secs_f64(),
     });
 
+    tiers.push(cli_tier::tier(root)?);
+
     if !args.iter().any(|a| a == "--no-fuzz") {
         tiers.push(fuzz(root, FUZZ_SECONDS)?);
     }
+    // Last and alone: it removes the wasm32 target for a while.
+    tiers.push(cli_tier::target_removal_tier(root)?);
 
     println!(
         "\nxtask test summary ({:.0} s):",

@@ -3,7 +3,12 @@
 //! tested without a process.
 
 pub mod build;
+pub mod cargo_config;
 pub mod deploy;
 pub mod godot;
+pub mod guest;
 pub mod manifest;
+pub mod new;
 pub mod server;
+pub mod toolchain;
+pub mod wasm_opt;
