@@ -16,6 +16,7 @@
 mod addon;
 mod bench;
 mod chaos;
+mod cli_tier;
 mod soak;
 
 use anyhow::{bail, Context, Result};
@@ -63,6 +64,10 @@ struct TestArgs {
     /// Leave out the fuzz tier
     #[arg(long)]
     no_fuzz: bool,
+    /// Leave out the missing-target tier, which removes the wasm32 target from
+    /// the toolchain for a while (other builds on this machine fail meanwhile)
+    #[arg(long)]
+    no_target_removal: bool,
 }
 
 fn main() -> Result<()> {
@@ -224,8 +229,13 @@ fn test(root: &Path, args: &TestArgs) -> Result<()> {
     }
     tiers.push(rust_tests(root)?);
     tiers.push(browser_tests(root)?);
+    tiers.push(cli_tier::tier(root)?);
     if !args.no_fuzz {
         tiers.push(fuzz(root, FUZZ_SECONDS)?);
+    }
+    // Last and alone: it removes the wasm32 target for a while.
+    if !args.no_target_removal {
+        tiers.push(cli_tier::target_removal_tier(root)?);
     }
     summarize(&tiers, started.elapsed().as_secs_f64())
 }

@@ -1,7 +1,9 @@
 //! The structured error a guest function returns: a code, a message and
 //! optional JSON data, thrown to JS as an `Error` the worker recognises.
 
-use crate::protocol::{ErrorCode, ERROR_CODE, ERROR_DATA, ERROR_MARKER};
+#[cfg(feature = "json")]
+use crate::protocol::ERROR_DATA;
+use crate::protocol::{ErrorCode, ERROR_CODE, ERROR_MARKER};
 use wasm_bindgen::JsValue;
 
 /// An error that reaches the JS caller as a `WasmBridgeError` with the same
@@ -11,6 +13,7 @@ use wasm_bindgen::JsValue;
 pub struct Error {
     code: String,
     message: String,
+    #[cfg(feature = "json")]
     data: Option<serde_json::Value>,
 }
 
@@ -39,6 +42,7 @@ impl Error {
         Error {
             code,
             message: message.into(),
+            #[cfg(feature = "json")]
             data: None,
         }
     }
@@ -58,7 +62,8 @@ impl Error {
         Error::new(ErrorCode::Cancelled.as_str(), "the call was cancelled")
     }
 
-    /// Attach JSON data the caller receives as `error.data`.
+    /// Attach JSON data the caller receives as `error.data` (feature `json`).
+    #[cfg(feature = "json")]
     pub fn with_data(mut self, data: serde_json::Value) -> Self {
         self.data = Some(data);
         self
@@ -72,6 +77,7 @@ impl Error {
         &self.message
     }
 
+    #[cfg(feature = "json")]
     pub fn data(&self) -> Option<&serde_json::Value> {
         self.data.as_ref()
     }
@@ -88,6 +94,7 @@ impl From<Error> for JsValue {
             &JsValue::from_str(ERROR_CODE),
             &JsValue::from_str(&err.code),
         );
+        #[cfg(feature = "json")]
         if let Some(data) = &err.data {
             let parsed = js_sys::JSON::parse(&data.to_string()).unwrap_or(JsValue::NULL);
             let _ = js_sys::Reflect::set(&value, &JsValue::from_str(ERROR_DATA), &parsed);
@@ -113,10 +120,16 @@ mod tests {
     }
 
     #[test]
-    fn message_and_data_are_kept() {
-        let err = Error::guest("division by zero").with_data(serde_json::json!({"divisor": 0}));
+    fn the_message_is_kept() {
+        let err = Error::guest("division by zero");
         assert_eq!(err.message(), "division by zero");
         assert_eq!(err.to_string(), "division by zero");
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn data_is_kept() {
+        let err = Error::guest("division by zero").with_data(serde_json::json!({"divisor": 0}));
         assert_eq!(err.data(), Some(&serde_json::json!({"divisor": 0})));
     }
 }

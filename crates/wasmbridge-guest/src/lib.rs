@@ -46,40 +46,74 @@ pub fn abi() -> u32 {
 /// loops and return [`Error::cancelled`] when it turns true. It reads a
 /// SharedArrayBuffer flag, so it only ever turns true when the page is
 /// cross-origin isolated; otherwise cancellation stops the worker instead.
+/// Natively (in `cargo test`) it is always false.
 pub fn cancelled() -> bool {
-    host::call(protocol::CANCEL_PROBE, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
+    host::cancelled()
 }
 
 /// Report progress of the running call, a fraction in `[0, 1]`; the caller sees
 /// it through its `onProgress` option. Cheap to call often: the worker
-/// forwards at most one update per animation frame.
+/// forwards at most one update per animation frame. Natively it does nothing.
 pub fn progress(fraction: f64) {
     let fraction = if fraction.is_nan() {
         0.0
     } else {
         fraction.clamp(0.0, 1.0)
     };
-    host::call(protocol::PROGRESS_REPORTER, &JsValue::from_f64(fraction));
+    host::progress(fraction);
 }
 
+/// The functions the worker puts on `globalThis`. Natively there is no worker,
+/// and wasm-bindgen's `JsValue` must not even be created (it aborts the
+/// process), so a guest's native unit tests can call `progress`/`cancelled`.
 mod host {
     #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::JsValue;
+    mod imp {
+        use crate::protocol::{CANCEL_PROBE, PANIC_REPORTER, PROGRESS_REPORTER};
+        use wasm_bindgen::{JsCast, JsValue};
 
-    /// Calls a function the worker put on `globalThis`; `None` when it is
-    /// absent (the module runs outside a wasmbridge worker) or throws.
-    #[cfg(target_arch = "wasm32")]
-    pub fn call(name: &str, arg: &JsValue) -> Option<JsValue> {
-        let global = js_sys::global();
-        let f = js_sys::Reflect::get(&global, &JsValue::from_str(name)).ok()?;
-        let f: js_sys::Function = f.dyn_into().ok()?;
-        f.call1(&JsValue::UNDEFINED, arg).ok()
+        /// Calls a function the worker put on `globalThis`; `None` when it is
+        /// absent (the module runs outside a wasmbridge worker) or throws.
+        fn call(name: &str, arg: &JsValue) -> Option<JsValue> {
+            let global = js_sys::global();
+            let f = js_sys::Reflect::get(&global, &JsValue::from_str(name)).ok()?;
+            let f: js_sys::Function = f.dyn_into().ok()?;
+            f.call1(&JsValue::UNDEFINED, arg).ok()
+        }
+
+        pub fn cancelled() -> bool {
+            call(CANCEL_PROBE, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
+        }
+
+        pub fn progress(fraction: f64) {
+            call(PROGRESS_REPORTER, &JsValue::from_f64(fraction));
+        }
+
+        pub fn report_panic(text: &str) {
+            call(PANIC_REPORTER, &JsValue::from_str(text));
+        }
     }
 
-    /// Natively there is no worker to talk to.
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn call(_name: &str, _arg: &JsValue) -> Option<JsValue> {
-        None
+    mod imp {
+        pub fn cancelled() -> bool {
+            false
+        }
+
+        pub fn progress(_fraction: f64) {}
+
+        pub fn report_panic(_text: &str) {}
+    }
+
+    pub use imp::*;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn progress_and_cancellation_are_harmless_natively() {
+        super::progress(0.5);
+        super::progress(f64::NAN);
+        assert!(!super::cancelled());
     }
 }

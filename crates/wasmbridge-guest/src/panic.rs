@@ -4,13 +4,39 @@
 use std::panic::PanicHookInfo;
 
 /// `"<message> at <file>:<line>:<column>"`, the text a `PANIC` error carries.
+/// Built by hand rather than with `format!`, so a guest that never formats
+/// anything itself does not carry the formatting machinery for this alone.
 pub fn describe_panic(info: &PanicHookInfo<'_>) -> String {
     let message = info
         .payload_as_str()
         .unwrap_or("panic with a non-string payload");
-    match info.location() {
-        Some(at) => format!("{message} at {}:{}:{}", at.file(), at.line(), at.column()),
-        None => message.to_string(),
+    let mut text = String::with_capacity(message.len() + 64);
+    text.push_str(message);
+    if let Some(at) = info.location() {
+        text.push_str(" at ");
+        text.push_str(at.file());
+        text.push(':');
+        push_decimal(&mut text, at.line());
+        text.push(':');
+        push_decimal(&mut text, at.column());
+    }
+    text
+}
+
+fn push_decimal(text: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    loop {
+        // n % 10 < 10, so the cast cannot truncate.
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in digits[..len].iter().rev() {
+        text.push(char::from(d));
     }
 }
 
@@ -18,11 +44,7 @@ pub fn install() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let text = describe_panic(info);
-            super::host::call(
-                crate::protocol::PANIC_REPORTER,
-                &wasm_bindgen::JsValue::from_str(&text),
-            );
+            super::host::report_panic(&describe_panic(info));
         }));
     });
 }
@@ -31,6 +53,15 @@ pub fn install() {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn decimals() {
+        for n in [0, 7, 10, 99, 4_294_967_295] {
+            let mut text = String::new();
+            push_decimal(&mut text, n);
+            assert_eq!(text, n.to_string());
+        }
+    }
 
     #[test]
     fn message_and_location_are_captured() {

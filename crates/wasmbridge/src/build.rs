@@ -2,199 +2,330 @@
 //! loads as it is: the runtime, the wasm-bindgen glue, the optimised `.wasm`
 //! and `manifest.json`.
 
+use crate::cargo_config::{ConfigError, FlagsPlan, UserConfig};
+use crate::guest::{self, GuestError};
 use crate::manifest::{self, FileInfo, Manifest};
 use crate::runtime;
+use crate::toolchain::{self, ToolchainError, TARGET};
 use crate::tree::{self, Symlinks};
-use anyhow::{bail, Context, Result};
+use crate::wasm_opt::{self, Passes, WasmOptError};
 use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// Must equal the `wasm-bindgen` version guests link (pinned in the workspace).
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
-#[derive(Debug, Clone)]
+/// What a release build aims for, when the user's profile does not choose.
+/// Measured (README, "Size and speed"): `Speed` gives the README guest its
+/// smallest module too (10.1 KB gzip against 11.3 KB), because most of a small
+/// module is the standard library; `Size` shrinks the demo guest from 170 KB
+/// to 140 KB gzip but makes its image and matrix kernels 3–4 times slower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Opt {
+    /// `opt-level = 3`, `wasm-opt -O3`.
+    #[default]
+    Speed,
+    /// `opt-level = "z"`, `wasm-opt -Oz`.
+    Size,
+}
+
+/// How much of the names and debug information survive the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Debug {
+    /// Release builds keep nothing, debug builds keep what cargo's dev profile gives.
+    #[default]
+    Default,
+    /// Function names only (the wasm name section), for readable panics and profiles.
+    Profiling,
+    /// Names and DWARF debug information.
+    Full,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
-    /// Cargo package name of the guest crate.
-    pub package: String,
-    /// Build with the `wasm-release` profile (fat LTO) and run wasm-opt.
+    /// Cargo package name of the guest crate; `None` picks the package of
+    /// `dir`, as cargo does.
+    pub package: Option<String>,
+    /// Where to look for the crate; default: the current directory.
+    pub dir: Option<PathBuf>,
+    /// Optimised build: the release profile with wasmbridge's settings for
+    /// whatever the user did not set, then wasm-opt.
     pub release: bool,
+    pub opt: Opt,
     /// Compile with `+simd128` (every current browser has it).
     pub simd: bool,
-    /// Bundle directory; default `target/wasmbridge/<package>/`.
+    /// Bundle directory; default `<target>/wasmbridge/<package>/`.
     pub out: Option<PathBuf>,
-    /// Skip wasm-opt even when it is available.
+    /// Skip wasm-opt.
     pub no_opt: bool,
+    pub debug: Debug,
+}
+
+impl BuildOptions {
+    /// A debug build of `package` (or of the crate in the current directory).
+    pub fn new(package: Option<String>) -> Self {
+        BuildOptions {
+            package,
+            ..BuildOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct BuildReport {
     pub out: PathBuf,
     pub manifest: Manifest,
+    /// Cargo package name of the guest that was built.
+    pub package: String,
+    /// The guest crate's directory (where its Cargo.toml is).
+    pub crate_dir: PathBuf,
     /// Why wasm-opt did not run, when it did not.
     pub wasm_opt_skipped: Option<String>,
 }
 
-/// What `cargo metadata` says about the workspace and the guest package.
-struct Workspace {
-    root: PathBuf,
-    target: PathBuf,
-    lib_name: String,
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Guest(#[from] GuestError),
+    #[error(transparent)]
+    Toolchain(#[from] ToolchainError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    WasmOpt(#[from] WasmOptError),
+    #[error("could not run cargo build")]
+    CargoSpawn(#[source] std::io::Error),
+    #[error("cargo build of {package} for wasm32-unknown-unknown failed ({status})")]
+    Cargo {
+        package: String,
+        status: String,
+        /// The compiler's messages, as printed on stderr.
+        diagnostics: String,
+    },
+    #[error("cargo build of {package} reported no .wasm file for its cdylib")]
+    NoArtifact { package: String },
+    #[error("wasm-bindgen on {input}: {message}")]
+    Bindgen { input: PathBuf, message: String },
+    #[error("reading the guest's functions from wasm-bindgen's TypeScript definitions")]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error("{what} {}", .path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} exists and is not a wasmbridge bundle (no manifest.json); refusing to replace it", .0.display())]
+    NotABundle(PathBuf),
+    #[error("serialising the manifest")]
+    Serialise(#[source] serde_json::Error),
+    #[error(transparent)]
+    Walk(#[from] crate::tree::WalkError),
 }
 
-fn workspace(package: &str) -> Result<Workspace> {
-    let output = Command::new(cargo())
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .context("running cargo metadata (is cargo on PATH?)")?;
-    if !output.status.success() {
-        bail!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let meta: serde_json::Value =
-        serde_json::from_slice(&output.stdout).context("reading cargo metadata's output")?;
-    let root = PathBuf::from(meta["workspace_root"].as_str().unwrap_or("."));
-    let target = PathBuf::from(meta["target_directory"].as_str().unwrap_or("target"));
-    let packages = meta["packages"].as_array().cloned().unwrap_or_default();
-    let names: Vec<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
-    let pkg = packages
-        .iter()
-        .find(|p| p["name"].as_str() == Some(package))
-        .with_context(|| {
-            format!(
-                "no package named {package:?} in the workspace; it has {}",
-                names.join(", ")
-            )
-        })?;
-    let lib = pkg["targets"]
-        .as_array()
-        .and_then(|ts| {
-            ts.iter().find(|t| {
-                t["crate_types"].as_array().is_some_and(|c| c.iter().any(|k| k.as_str() == Some("cdylib")))
-            })
-        })
-        .with_context(|| {
-            format!("package {package:?} has no cdylib target: add `[lib] crate-type = [\"cdylib\", \"rlib\"]` to its Cargo.toml")
-        })?;
-    let lib_name = lib["name"].as_str().unwrap_or(package).replace('-', "_");
-    Ok(Workspace {
-        root,
-        target,
-        lib_name,
+type Result<T, E = BuildError> = std::result::Result<T, E>;
+
+/// Attaches what was being done, and to which path, to an I/O error.
+fn io<T>(result: std::io::Result<T>, what: &'static str, path: &Path) -> Result<T> {
+    result.map_err(|source| BuildError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
     })
 }
 
-fn cargo() -> String {
+pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+/// The profile settings a release build injects, each only when the user has
+/// not set it: fat LTO and one codegen unit give the smallest and fastest
+/// module, and `panic = "abort"` drops unwinding, which wasm32 cannot use.
+fn release_settings(opts: &BuildOptions) -> Vec<(&'static str, toml::Value)> {
+    let opt_level = match opts.opt {
+        Opt::Speed => toml::Value::Integer(3),
+        Opt::Size => toml::Value::String("z".into()),
+    };
+    vec![
+        ("opt-level", opt_level),
+        ("lto", toml::Value::Boolean(true)),
+        ("codegen-units", toml::Value::Integer(1)),
+        ("panic", toml::Value::String("abort".into())),
+    ]
+}
+
+/// Settings `--keep-debug` forces, because the user asked for them on the
+/// command line. `--profiling` needs none: cargo's release profile keeps the
+/// wasm name section (its default `strip = "debuginfo"` drops DWARF only), and
+/// only wasm-opt would remove it.
+fn debug_settings(debug: Debug) -> Vec<String> {
+    match debug {
+        Debug::Default | Debug::Profiling => Vec::new(),
+        Debug::Full => vec![
+            r#"profile.release.strip="none""#.into(),
+            "profile.release.debug=2".into(),
+        ],
+    }
 }
 
 /// Builds the guest and writes the bundle; prints each step to stderr.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
-    let ws = workspace(&opts.package)?;
-    let profile = if opts.release { "wasm-release" } else { "dev" };
-    let profile_dir = if opts.release {
-        "wasm-release"
-    } else {
-        "debug"
+    let here = match &opts.dir {
+        Some(dir) => dir.clone(),
+        None => io(
+            std::env::current_dir(),
+            "reading the current directory",
+            Path::new("."),
+        )?,
     };
-    // A simd build gets its own target directory: different RUSTFLAGS would
+    let guest = guest::locate(&here, opts.package.as_deref())?;
+    toolchain::ensure_target(&guest.dir)?;
+    let user = UserConfig::load(&guest.dir, &guest.workspace_root)?;
+    let profile = if opts.release { "release" } else { "dev" };
+    // A simd build gets its own target directory: different rustflags would
     // otherwise throw away the cache of the plain build every time.
     let cargo_target = if opts.simd {
-        ws.target.join("wasm-simd")
+        guest.target_dir.join("wasm-simd")
     } else {
-        ws.target.clone()
+        guest.target_dir.clone()
     };
     eprintln!(
-        "wasmbridge: compiling {} for wasm32-unknown-unknown ({profile}{})",
-        opts.package,
+        "wasmbridge: compiling {} for {TARGET} ({profile}{})",
+        guest.name,
         if opts.simd { ", simd128" } else { "" }
     );
     let mut cmd = Command::new(cargo());
-    cmd.current_dir(&ws.root)
-        .args([
-            "build",
-            "--package",
-            &opts.package,
-            "--lib",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            profile,
-        ])
-        .arg("--target-dir")
-        .arg(&cargo_target);
-    if opts.simd {
-        cmd.env("RUSTFLAGS", "-C target-feature=+simd128");
+    cmd.current_dir(&guest.dir);
+    if opts.release {
+        for setting in user
+            .release_overrides(&release_settings(opts))
+            .into_iter()
+            .chain(debug_settings(opts.debug))
+        {
+            cmd.arg("--config").arg(setting);
+        }
     }
-    let status = cmd.status().context("running cargo build")?;
+    let extra_flags: Vec<String> = if opts.simd {
+        vec!["-C".into(), "target-feature=+simd128".into()]
+    } else {
+        Vec::new()
+    };
+    match user.flags_plan(&extra_flags) {
+        Some(FlagsPlan::Env { name, value }) => {
+            cmd.env(name, value);
+        }
+        Some(FlagsPlan::Config(arg)) => {
+            cmd.arg("--config").arg(arg);
+        }
+        None => {}
+    }
+    cmd.args([
+        "build",
+        "--package",
+        &guest.name,
+        "--lib",
+        "--target",
+        TARGET,
+        "--profile",
+        profile,
+        "--message-format=json",
+    ])
+    .arg("--target-dir")
+    .arg(&cargo_target)
+    .stdout(Stdio::piped());
+    let mut child = cmd.spawn().map_err(BuildError::CargoSpawn)?;
+    let mut messages = CargoMessages::new(&guest.lib_name);
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            messages.read(&line);
+        }
+    }
+    let status = child.wait().map_err(BuildError::CargoSpawn)?;
     if !status.success() {
-        bail!(
-            "cargo build of {} for wasm32-unknown-unknown failed ({status})",
-            opts.package
-        );
+        return Err(BuildError::Cargo {
+            package: guest.name.clone(),
+            status: status.to_string(),
+            diagnostics: messages.diagnostics,
+        });
     }
-    let input = cargo_target
-        .join("wasm32-unknown-unknown")
-        .join(profile_dir)
-        .join(format!("{}.wasm", ws.lib_name));
+    let input = messages.wasm.ok_or_else(|| BuildError::NoArtifact {
+        package: guest.name.clone(),
+    })?;
     let out = opts
         .out
         .clone()
-        .unwrap_or_else(|| ws.target.join("wasmbridge").join(&opts.package));
-    let staging = ws
-        .target
+        .unwrap_or_else(|| guest.target_dir.join("wasmbridge").join(&guest.name));
+    let staging = guest
+        .target_dir
         .join("wasmbridge")
         .join(".staging")
-        .join(&opts.package);
+        .join(&guest.name);
     if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .with_context(|| format!("clearing {}", staging.display()))?;
+        io(std::fs::remove_dir_all(&staging), "clearing", &staging)?;
     }
-    std::fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
+    io(std::fs::create_dir_all(&staging), "creating", &staging)?;
 
     eprintln!(
         "wasmbridge: generating JS bindings (wasm-bindgen-cli-support {WASM_BINDGEN_VERSION})"
     );
+    let bindgen_error = |e: anyhow::Error| BuildError::Bindgen {
+        input: input.clone(),
+        message: format!("{e:#}"),
+    };
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
     bindgen
         .input_path(&input)
         .web(true)
-        .map_err(|e| anyhow::anyhow!("{e:#}"))?
+        .map_err(bindgen_error)?
         .typescript(true)
+        .keep_debug(opts.debug == Debug::Full)
         .omit_default_module_path(false);
-    bindgen
-        .generate(&staging)
-        .map_err(|e| anyhow::anyhow!("wasm-bindgen on {}: {e:#}", input.display()))?;
+    bindgen.generate(&staging).map_err(bindgen_error)?;
 
-    let mut glue = format!("{}.js", ws.lib_name);
-    let mut wasm = format!("{}_bg.wasm", ws.lib_name);
+    let mut glue = format!("{}.js", guest.lib_name);
+    let mut wasm = format!("{}_bg.wasm", guest.lib_name);
     let wasm_path = staging.join(&wasm);
-    let wasm_opt_skipped = if opts.release && !opts.no_opt {
-        optimise(&ws.root, &wasm_path, opts.simd)?
+    let wasm_opt_skipped = if !opts.release {
+        Some("debug build".to_string())
+    } else if opts.no_opt {
+        eprintln!("wasmbridge: wasm-opt skipped (--no-opt)");
+        Some("--no-opt was given".to_string())
     } else {
-        Some(if opts.no_opt {
-            "--no-opt was given".into()
-        } else {
-            "debug build".into()
-        })
+        let tool = wasm_opt::find()?;
+        let passes = Passes {
+            size: opts.opt == Opt::Size,
+            keep_names: opts.debug != Debug::Default,
+            simd: opts.simd,
+        };
+        eprintln!(
+            "wasmbridge: optimising with {} {} (from {})",
+            tool.path.display(),
+            if passes.size { "-Oz" } else { "-O3" },
+            tool.origin
+        );
+        tool.run(&wasm_path, passes)?;
+        None
     };
-    if let Some(why) = &wasm_opt_skipped {
-        if opts.release {
-            eprintln!("wasmbridge: wasm-opt skipped: {why}");
-        }
-    }
 
     if opts.release {
         (glue, wasm) = content_hash_names(&staging, &glue, &wasm)?;
     }
-    let dts = std::fs::read_to_string(staging.join(format!("{}.d.ts", ws.lib_name)))
-        .context("reading the TypeScript definitions wasm-bindgen wrote")?;
-    let functions = manifest::functions_from_dts(&dts).context("reading the guest's functions")?;
+    let dts_path = staging.join(format!("{}.d.ts", guest.lib_name));
+    let dts = io(
+        std::fs::read_to_string(&dts_path),
+        "reading the TypeScript definitions wasm-bindgen wrote",
+        &dts_path,
+    )?;
+    let functions = manifest::functions_from_dts(&dts)?;
 
     for (name, text) in runtime::FILES {
-        std::fs::write(staging.join(name), text).with_context(|| format!("writing {name}"))?;
+        let path = staging.join(name);
+        io(std::fs::write(&path, text), "writing", &path)?;
     }
     let mut files = BTreeMap::new();
     for path in tree::walk(&staging, Symlinks::Follow)? {
@@ -203,65 +334,131 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes = io(std::fs::read(&path), "reading", &path)?;
         let mut info = FileInfo::of(&bytes);
         if rel == wasm {
-            info.gzip = Some(tree::gzip(&bytes)?.len() as u64);
+            info.gzip = Some(io(tree::gzip(&bytes), "compressing", &path)?.len() as u64);
         }
         files.insert(rel, info);
     }
     let manifest = Manifest {
         format: manifest::FORMAT,
-        name: opts.package.clone(),
+        name: guest.name.clone(),
         glue,
         wasm,
         files,
         functions,
     };
-    let text = serde_json::to_string_pretty(&manifest).context("serialising the manifest")?;
-    std::fs::write(staging.join("manifest.json"), text).context("writing manifest.json")?;
+    let text = serde_json::to_string_pretty(&manifest).map_err(BuildError::Serialise)?;
+    let manifest_path = staging.join("manifest.json");
+    io(
+        std::fs::write(&manifest_path, text),
+        "writing",
+        &manifest_path,
+    )?;
 
     replace_dir(&staging, &out)?;
     let info = &manifest.files[&manifest.wasm];
     eprintln!(
-        "wasmbridge: built {} → {} ({} functions, {} {} bytes, {} gzip)",
-        opts.package,
+        "wasmbridge: built {} → {} ({} functions; {}: {} raw, {} gzip)",
+        guest.name,
         out.display(),
         manifest.functions.len(),
         manifest.wasm,
-        info.size,
-        info.gzip.unwrap_or(0)
+        kilobytes(info.size),
+        kilobytes(info.gzip.unwrap_or(0)),
     );
     Ok(BuildReport {
         out,
         manifest,
+        package: guest.name,
+        crate_dir: guest.dir,
         wasm_opt_skipped,
     })
+}
+
+/// `12.3 KB` (1 KB = 1000 bytes, as browsers' network panels count).
+fn kilobytes(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+/// What cargo's JSON messages (`--message-format=json`) say: compiler
+/// diagnostics, echoed to stderr as cargo would print them and kept for the
+/// caller (`wasmbridge dev` shows them in the page), and the `.wasm` of the
+/// cdylib `lib_name`.
+struct CargoMessages<'a> {
+    lib_name: &'a str,
+    diagnostics: String,
+    wasm: Option<PathBuf>,
+}
+
+impl<'a> CargoMessages<'a> {
+    fn new(lib_name: &'a str) -> Self {
+        CargoMessages {
+            lib_name,
+            diagnostics: String::new(),
+            wasm: None,
+        }
+    }
+
+    fn read(&mut self, line: &str) {
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+            return;
+        };
+        match message["reason"].as_str() {
+            Some("compiler-message") => {
+                if let Some(rendered) = message["message"]["rendered"].as_str() {
+                    eprint!("{rendered}");
+                    self.diagnostics.push_str(rendered);
+                }
+            }
+            Some("compiler-artifact")
+                if message["target"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.replace('-', "_") == self.lib_name) =>
+            {
+                let wasm = message["filenames"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str().map(PathBuf::from))
+                    .find(|f| f.extension().is_some_and(|e| e == "wasm"));
+                if wasm.is_some() {
+                    self.wasm = wasm;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Renames the module and its glue to `name.<hash>.ext` so servers can cache
 /// them forever; the glue's default module URL follows the rename.
 fn content_hash_names(dir: &Path, glue: &str, wasm: &str) -> Result<(String, String)> {
     let short = |bytes: &[u8]| FileInfo::of(bytes).sha256[..10].to_string();
-    let wasm_bytes = std::fs::read(dir.join(wasm)).with_context(|| format!("reading {wasm}"))?;
+    let wasm_path = dir.join(wasm);
+    let wasm_bytes = io(std::fs::read(&wasm_path), "reading", &wasm_path)?;
     let hashed_wasm = format!(
         "{}.{}.wasm",
         wasm.trim_end_matches(".wasm"),
         short(&wasm_bytes)
     );
-    std::fs::rename(dir.join(wasm), dir.join(&hashed_wasm))
-        .with_context(|| format!("renaming {wasm}"))?;
-    let text =
-        std::fs::read_to_string(dir.join(glue)).with_context(|| format!("reading {glue}"))?;
+    io(
+        std::fs::rename(&wasm_path, dir.join(&hashed_wasm)),
+        "renaming",
+        &wasm_path,
+    )?;
+    let glue_path = dir.join(glue);
+    let text = io(std::fs::read_to_string(&glue_path), "reading", &glue_path)?;
     let text = text.replace(&format!("'{wasm}'"), &format!("'{hashed_wasm}'"));
     let hashed_glue = format!(
         "{}.{}.js",
         glue.trim_end_matches(".js"),
         short(text.as_bytes())
     );
-    std::fs::write(dir.join(&hashed_glue), text)
-        .with_context(|| format!("writing {hashed_glue}"))?;
-    std::fs::remove_file(dir.join(glue)).with_context(|| format!("removing {glue}"))?;
+    let hashed_path = dir.join(&hashed_glue);
+    io(std::fs::write(&hashed_path, text), "writing", &hashed_path)?;
+    io(std::fs::remove_file(&glue_path), "removing", &glue_path)?;
     Ok((hashed_glue, hashed_wasm))
 }
 
@@ -273,14 +470,12 @@ fn replace_dir(from: &Path, to: &Path) -> Result<()> {
             .map(|mut d| d.next().is_none())
             .unwrap_or(false);
         if !marker.exists() && !empty {
-            bail!("{} exists and is not a wasmbridge bundle (no manifest.json); refusing to replace it", to.display());
+            return Err(BuildError::NotABundle(to.to_path_buf()));
         }
-        std::fs::remove_dir_all(to)
-            .with_context(|| format!("removing the old bundle {}", to.display()))?;
+        io(std::fs::remove_dir_all(to), "removing the old bundle", to)?;
     }
     if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
+        io(std::fs::create_dir_all(parent), "creating", parent)?;
     }
     if std::fs::rename(from, to).is_err() {
         copy_dir(from, to)?;
@@ -294,91 +489,42 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
         let rel = path.strip_prefix(from).unwrap_or(&path);
         let dest = to.join(rel);
         if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("creating {}", parent.display()))?;
+            io(std::fs::create_dir_all(parent), "creating", parent)?;
         }
-        std::fs::copy(&path, &dest)
-            .with_context(|| format!("copying {} to {}", path.display(), dest.display()))?;
+        io(std::fs::copy(&path, &dest), "copying", &path)?;
     }
     Ok(())
 }
 
-/// Features of the modules rustc 1.95 emits for wasm32-unknown-unknown; wasm-opt must accept them and may use them.
-const WASM_FEATURES: &[&str] = &[
-    "--enable-sign-ext",
-    "--enable-mutable-globals",
-    "--enable-nontrapping-float-to-int",
-    "--enable-bulk-memory",
-    "--enable-reference-types",
-    "--enable-multivalue",
-];
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Runs `wasm-opt -O3` in place. Returns why it was skipped, if it was.
-fn optimise(root: &Path, wasm: &Path, simd: bool) -> Result<Option<String>> {
-    let Some(tool) = find_wasm_opt(root) else {
-        return Ok(Some("no usable wasm-opt: run `npm install` in js/ (npm package binaryen), or set WASMBRIDGE_WASM_OPT".into()));
-    };
-    eprintln!("wasmbridge: optimising with {} -O3", tool.display());
-    let optimised = wasm.with_extension("opt.wasm");
-    let mut cmd = Command::new(&tool);
-    cmd.arg("-O3").args(WASM_FEATURES);
-    if simd {
-        cmd.arg("--enable-simd");
-    }
-    let output = cmd
-        .arg(wasm)
-        .arg("-o")
-        .arg(&optimised)
-        .output()
-        .with_context(|| format!("running {}", tool.display()))?;
-    if !output.status.success() {
-        bail!(
-            "wasm-opt failed on {}: {}",
-            wasm.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
+    #[test]
+    fn cargo_messages_give_the_module_and_the_diagnostics() {
+        let mut m = CargoMessages::new("my_guest");
+        m.read(r#"{"reason":"compiler-artifact","target":{"name":"wasm-bindgen"},"filenames":["/t/libwasm_bindgen.rlib"]}"#);
+        m.read(
+            r#"{"reason":"compiler-message","message":{"rendered":"warning: unused variable\n"}}"#,
         );
+        m.read(r#"{"reason":"compiler-artifact","target":{"name":"my-guest"},"filenames":["/t/my_guest.d","/t/my_guest.wasm"]}"#);
+        m.read("not json");
+        m.read(r#"{"reason":"build-finished","success":true}"#);
+        assert_eq!(m.wasm, Some(PathBuf::from("/t/my_guest.wasm")));
+        assert_eq!(m.diagnostics, "warning: unused variable\n");
     }
-    std::fs::rename(&optimised, wasm).context("replacing the module with the optimised one")?;
-    Ok(None)
-}
 
-/// wasm-opt from the npm package `binaryen` (or `WASMBRIDGE_WASM_OPT`). Debian's
-/// binaryen 108 is not used: it breaks wasm-bindgen 0.2.130's output.
-fn find_wasm_opt(root: &Path) -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("WASMBRIDGE_WASM_OPT") {
-        return Some(PathBuf::from(path));
+    #[test]
+    fn release_settings_follow_the_opt_choice() {
+        let speed = release_settings(&BuildOptions::default());
+        assert_eq!(speed[0], ("opt-level", toml::Value::Integer(3)));
+        let size = release_settings(&BuildOptions {
+            opt: Opt::Size,
+            ..BuildOptions::default()
+        });
+        assert_eq!(size[0], ("opt-level", toml::Value::String("z".into())));
+        assert!(debug_settings(Debug::Default).is_empty());
+        assert!(debug_settings(Debug::Profiling).is_empty());
+        assert!(debug_settings(Debug::Full).contains(&"profile.release.debug=2".to_string()));
     }
-    let local = root
-        .join("js")
-        .join("node_modules")
-        .join(".bin")
-        .join("wasm-opt");
-    if local.exists() {
-        return Some(local);
-    }
-    if root.join("js").join("package.json").exists()
-        && ensure_npm_packages(&root.join("js")).is_ok()
-        && local.exists()
-    {
-        return Some(local);
-    }
-    None
-}
-
-/// Installs the npm packages of `dir` when they are missing; a clear error when npm is absent.
-pub fn ensure_npm_packages(dir: &Path) -> Result<()> {
-    if dir.join("node_modules").exists() {
-        return Ok(());
-    }
-    eprintln!("wasmbridge: installing npm packages in {}", dir.display());
-    let lock = dir.join("package-lock.json").exists();
-    let status = Command::new("npm")
-        .current_dir(dir)
-        .args(if lock { ["ci", "--no-audit", "--no-fund"] } else { ["install", "--no-audit", "--no-fund"] })
-        .status()
-        .context("npm is not available: install Node.js 20+ and npm (apt-get install nodejs npm) to get wasm-opt and the test tools")?;
-    if !status.success() {
-        bail!("npm install in {} failed ({status})", dir.display());
-    }
-    Ok(())
 }

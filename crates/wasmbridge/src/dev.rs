@@ -83,42 +83,10 @@ pub enum DevError {
     /// The working directory could not be read.
     #[error("expected to read the current directory, but it failed: {0}")]
     CurrentDir(#[source] io::Error),
-    /// `cargo metadata` could not be started.
-    #[error("expected to run `cargo metadata` in {}, but it could not be started: {source}", dir.display())]
-    MetadataSpawn {
-        /// Where it was run.
-        dir: PathBuf,
-        /// Why it could not be started.
-        #[source]
-        source: io::Error,
-    },
-    /// `cargo metadata` failed (no Cargo.toml, a broken manifest).
-    #[error("expected `cargo metadata` to succeed in {}, but it failed: {stderr}", dir.display())]
-    Metadata {
-        /// Where it was run.
-        dir: PathBuf,
-        /// What cargo printed.
-        stderr: String,
-    },
-    /// `cargo metadata` printed something that is not its JSON format.
-    #[error("expected cargo metadata's JSON output, but it could not be read: {0}")]
-    MetadataFormat(String),
-    /// `-p` named a package the workspace does not have.
-    #[error("expected a package named {name:?} in the workspace, but it has {available}")]
-    NoSuchPackage {
-        /// The name given.
-        name: String,
-        /// The names it has, comma separated.
-        available: String,
-    },
-    /// No `-p`, and the current directory is not inside one package of the workspace.
-    #[error("expected the current directory {} to be inside a package, but it is not; pick one of {available} with -p", dir.display())]
-    NoPackageHere {
-        /// The current directory.
-        dir: PathBuf,
-        /// The workspace's cdylib packages (or all of them), comma separated.
-        available: String,
-    },
+    /// No guest to work on: no package here, an unknown `-p`, or a guest
+    /// whose wasm-bindgen is not the CLI's.
+    #[error(transparent)]
+    Guest(#[from] crate::guest::GuestError),
     /// The bundle directory could not be created before the first build.
     #[error("expected to create the bundle directory {}, but it failed: {source}", path.display())]
     BundleDir {
@@ -186,101 +154,14 @@ impl Package {
     }
 }
 
-/// Runs `cargo metadata --no-deps` in `cwd` and picks the package (see [`pick_package`]).
+/// The package in `cwd` (or `-p`), picked and checked as `wasmbridge build`
+/// picks it, so `dev` and `build` never disagree on which crate they mean.
 pub fn resolve_package(cwd: &Path, requested: Option<&str>) -> Result<Package, DevError> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(cwd)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .map_err(|source| DevError::MetadataSpawn {
-            dir: cwd.to_path_buf(),
-            source,
-        })?;
-    if !output.status.success() {
-        return Err(DevError::Metadata {
-            dir: cwd.to_path_buf(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        });
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| DevError::MetadataFormat(e.to_string()))?;
-    pick_package(&meta, cwd, requested)
-}
-
-/// The package named `requested`, or else the one whose directory holds `cwd`
-/// (the innermost), or else the workspace's only cdylib.
-pub fn pick_package(
-    meta: &serde_json::Value,
-    cwd: &Path,
-    requested: Option<&str>,
-) -> Result<Package, DevError> {
-    let target = meta["target_directory"]
-        .as_str()
-        .ok_or_else(|| DevError::MetadataFormat("no target_directory".into()))?;
-    let packages: Vec<(String, PathBuf, bool)> = meta["packages"]
-        .as_array()
-        .ok_or_else(|| DevError::MetadataFormat("no packages".into()))?
-        .iter()
-        .filter_map(|p| {
-            let name = p["name"].as_str()?.to_string();
-            let dir = Path::new(p["manifest_path"].as_str()?)
-                .parent()?
-                .to_path_buf();
-            let cdylib = p["targets"].as_array().is_some_and(|ts| {
-                ts.iter().any(|t| {
-                    t["crate_types"]
-                        .as_array()
-                        .is_some_and(|c| c.iter().any(|k| k == "cdylib"))
-                })
-            });
-            Some((name, dir, cdylib))
-        })
-        .collect();
-    let list = |only_cdylib: bool| {
-        let names: Vec<&str> = packages
-            .iter()
-            .filter(|p| p.2 || !only_cdylib)
-            .map(|p| p.0.as_str())
-            .collect();
-        names.join(", ")
-    };
-    let found = match requested {
-        Some(name) => {
-            packages
-                .iter()
-                .find(|p| p.0 == name)
-                .ok_or_else(|| DevError::NoSuchPackage {
-                    name: name.to_string(),
-                    available: list(false),
-                })?
-        }
-        None => {
-            let inside = packages
-                .iter()
-                .filter(|p| cwd.starts_with(&p.1))
-                .max_by_key(|p| p.1.components().count());
-            let mut cdylibs = packages.iter().filter(|p| p.2);
-            let only_cdylib = match (cdylibs.next(), cdylibs.next()) {
-                (Some(one), None) => Some(one),
-                _ => None,
-            };
-            inside
-                .or(only_cdylib)
-                .ok_or_else(|| DevError::NoPackageHere {
-                    dir: cwd.to_path_buf(),
-                    available: if packages.iter().any(|p| p.2) {
-                        list(true)
-                    } else {
-                        list(false)
-                    },
-                })?
-        }
-    };
+    let guest = crate::guest::locate(cwd, requested)?;
     Ok(Package {
-        name: found.0.clone(),
-        dir: found.1.clone(),
-        target: PathBuf::from(target),
+        name: guest.name,
+        dir: guest.dir,
+        target: guest.target_dir,
     })
 }
 
@@ -1092,62 +973,13 @@ mod tests {
         drop(taken);
     }
 
-    fn meta() -> serde_json::Value {
-        serde_json::json!({
-            "target_directory": "/w/target",
-            "workspace_root": "/w",
-            "packages": [
-                { "name": "app", "manifest_path": "/w/crates/app/Cargo.toml",
-                  "targets": [{ "crate_types": ["cdylib", "rlib"] }] },
-                { "name": "core", "manifest_path": "/w/crates/core/Cargo.toml",
-                  "targets": [{ "crate_types": ["lib"] }] },
-                { "name": "nested", "manifest_path": "/w/crates/app/nested/Cargo.toml",
-                  "targets": [{ "crate_types": ["cdylib"] }] }
-            ]
-        })
-    }
-
     #[test]
-    fn picks_the_package_by_name_or_directory() {
-        let m = meta();
-        let p = pick_package(&m, Path::new("/w"), Some("core")).unwrap();
-        assert_eq!(p.name, "core");
-        assert_eq!(p.dir, Path::new("/w/crates/core"));
-        assert_eq!(p.target, Path::new("/w/target"));
+    fn the_bundle_lives_under_the_target_directory() {
+        let p = Package {
+            name: "core".into(),
+            dir: PathBuf::from("/w/crates/core"),
+            target: PathBuf::from("/w/target"),
+        };
         assert_eq!(p.bundle_dir(), Path::new("/w/target/wasmbridge/dev/core"));
-        let p = pick_package(&m, Path::new("/w/crates/app/src"), None).unwrap();
-        assert_eq!(p.name, "app");
-        // The innermost package holding the directory wins.
-        let p = pick_package(&m, Path::new("/w/crates/app/nested/src"), None).unwrap();
-        assert_eq!(p.name, "nested");
-        let err = pick_package(&m, Path::new("/w"), Some("nope")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "expected a package named \"nope\" in the workspace, but it has app, core, nested"
-        );
-        // At the root of a workspace with two cdylibs there is no telling which.
-        let err = pick_package(&m, Path::new("/w"), None).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "expected the current directory /w to be inside a package, but it is not; pick one of app, nested with -p"
-        );
-    }
-
-    #[test]
-    fn picks_the_only_cdylib_from_the_workspace_root() {
-        let m = serde_json::json!({
-            "target_directory": "/w/target",
-            "packages": [
-                { "name": "app", "manifest_path": "/w/crates/app/Cargo.toml",
-                  "targets": [{ "crate_types": ["cdylib"] }] },
-                { "name": "core", "manifest_path": "/w/crates/core/Cargo.toml",
-                  "targets": [{ "crate_types": ["lib"] }] }
-            ]
-        });
-        assert_eq!(pick_package(&m, Path::new("/w"), None).unwrap().name, "app");
-        assert!(matches!(
-            pick_package(&serde_json::json!({}), Path::new("/w"), None),
-            Err(DevError::MetadataFormat(_))
-        ));
     }
 }

@@ -3,10 +3,15 @@
 //! tested without a process.
 
 pub mod build;
+pub mod cargo_config;
 pub mod deploy;
 pub mod dev;
 pub mod godot;
+pub mod guest;
 pub mod manifest;
+pub mod new;
 pub mod runtime;
 pub mod server;
+pub mod toolchain;
 pub mod tree;
+pub mod wasm_opt;

@@ -1,11 +1,18 @@
-//! The `wasmbridge` command line: build a guest crate into a bundle, serve it
-//! with the headers cross-origin isolation needs, run the demo.
+//! The `wasmbridge` command line: start a guest crate, build it into a
+//! bundle, serve it with the headers cross-origin isolation needs, run the demo.
+//!
+//! Errors are printed here, as `error: …` and one `caused by: …` line per
+//! cause, with exit status 1 (clap's usage errors exit with 2). No backtrace
+//! unless `WASMBRIDGE_BACKTRACE=1`: `RUST_BACKTRACE=1` is often set for other
+//! reasons, and a user of the CLI has no use for its stack.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use wasmbridge::build::{self, BuildOptions};
+use std::process::ExitCode;
+use wasmbridge::build::{self, BuildOptions, Debug as DebugInfo, Opt};
+use wasmbridge::new::GuestSource;
 use wasmbridge::server::{self, ServeOptions};
 
 #[derive(Debug, Parser)]
@@ -21,6 +28,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Write a new guest crate: Cargo.toml, src/lib.rs with a test, index.html, .gitignore
+    New(NewArgs),
     /// Build a guest crate into a bundle: runtime, JS glue, .wasm and manifest.json
     Build(BuildArgs),
     /// Serve a directory with COOP/COEP/CORP headers, the wasm MIME type and compression
@@ -53,22 +62,51 @@ enum GodotCommand {
 }
 
 #[derive(Debug, clap::Args)]
+struct NewArgs {
+    /// Name of the crate and of the directory it is written to
+    name: String,
+    /// Depend on wasmbridge-guest at this path (a checkout's crates/wasmbridge-guest)
+    #[arg(long, value_name = "PATH", conflicts_with = "guest_git")]
+    guest_path: Option<PathBuf>,
+    /// Depend on wasmbridge-guest from this git repository
+    #[arg(long, value_name = "URL")]
+    guest_git: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
 struct BuildArgs {
-    /// The guest crate (a cdylib in this workspace)
-    #[arg(short = 'p', long = "package", default_value = "demo-guest")]
-    package: String,
-    /// Optimised build: fat LTO and wasm-opt -O3
+    /// The guest crate [default: the package in the current directory]
+    #[arg(short = 'p', long = "package")]
+    package: Option<String>,
+    /// Optimised build: release profile with fat LTO (your own profile settings win), then wasm-opt
     #[arg(long)]
     release: bool,
-    /// Compile with simd128 (every current browser supports it)
+    /// What a release build optimises for
+    #[arg(long, value_enum, default_value_t = OptArg::Speed, requires = "release")]
+    opt: OptArg,
+    /// Compile with simd128 (every current browser supports it); added to your rustflags
     #[arg(long)]
     simd: bool,
-    /// Bundle directory [default: target/wasmbridge/<package>/]
+    /// Bundle directory [default: <target>/wasmbridge/<package>/]
     #[arg(long)]
     out: Option<PathBuf>,
     /// Do not run wasm-opt
     #[arg(long)]
     no_opt: bool,
+    /// Keep function names and DWARF debug info (wasm-bindgen keep_debug, wasm-opt -g)
+    #[arg(long, conflicts_with = "profiling")]
+    keep_debug: bool,
+    /// Keep function names only, so panics and DevTools profiles show Rust names
+    #[arg(long)]
+    profiling: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OptArg {
+    /// opt-level 3 and wasm-opt -O3
+    Speed,
+    /// opt-level "z" and wasm-opt -Oz
+    Size,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,9 +156,32 @@ struct DemoArgs {
     debug: bool,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{}", report(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `error: …` and one `caused by: …` line per cause; the backtrace only on request.
+fn report(err: &anyhow::Error) -> String {
+    let mut text = format!("error: {err}");
+    for cause in err.chain().skip(1) {
+        text.push_str(&format!("\ncaused by: {cause}"));
+    }
+    if std::env::var_os("WASMBRIDGE_BACKTRACE").is_some_and(|v| v == "1") {
+        text.push_str(&format!("\n{}", err.backtrace()));
+    }
+    text
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::New(args) => new(&args),
         Command::Build(args) => {
             build::build(&args.into_options())?;
             Ok(())
@@ -159,12 +220,49 @@ impl BuildArgs {
     fn into_options(self) -> BuildOptions {
         BuildOptions {
             package: self.package,
+            dir: None,
             release: self.release,
+            opt: match self.opt {
+                OptArg::Speed => Opt::Speed,
+                OptArg::Size => Opt::Size,
+            },
             simd: self.simd,
             out: self.out,
             no_opt: self.no_opt,
+            debug: if self.keep_debug {
+                DebugInfo::Full
+            } else if self.profiling {
+                DebugInfo::Profiling
+            } else {
+                DebugInfo::Default
+            },
         }
     }
+}
+
+fn new(args: &NewArgs) -> Result<()> {
+    let source = match (&args.guest_path, &args.guest_git) {
+        (Some(path), _) => GuestSource::Path(path.clone()),
+        (None, Some(url)) => GuestSource::Git(url.clone()),
+        (None, None) => GuestSource::default_for_this_cli(),
+    };
+    let here = std::env::current_dir().context("reading the current directory")?;
+    let created = wasmbridge::new::create(&here, &args.name, source)
+        .with_context(|| format!("creating the guest crate {}", args.name))?;
+    let from = match &created.source {
+        GuestSource::Path(p) => format!("the path {}", p.display()),
+        GuestSource::Git(url) => format!("git {url}"),
+        GuestSource::Registry => format!("crates.io (version {})", env!("CARGO_PKG_VERSION")),
+    };
+    eprintln!(
+        "wasmbridge: created {} (wasmbridge-guest from {from})",
+        created.dir.display()
+    );
+    println!(
+        "next: cd {} && cargo test && wasmbridge build --release --out wasmbridge && wasmbridge serve .",
+        args.name
+    );
+    Ok(())
 }
 
 fn serve(dir: &Path, net: &NetArgs) -> Result<()> {
@@ -182,11 +280,9 @@ fn serve(dir: &Path, net: &NetArgs) -> Result<()> {
 /// directory under target/ and serves it.
 fn demo(args: &DemoArgs) -> Result<()> {
     let report = build::build(&BuildOptions {
-        package: "demo-guest".into(),
         release: !args.debug,
         simd: true,
-        out: None,
-        no_opt: false,
+        ..BuildOptions::new(Some("demo-guest".into()))
     })?;
     let target = report
         .out
@@ -244,19 +340,75 @@ mod tests {
             panic!("expected build")
         };
         let opts = args.into_options();
-        assert_eq!(opts.package, "test-guest");
+        assert_eq!(opts.package.as_deref(), Some("test-guest"));
         assert!(opts.release && !opts.simd && !opts.no_opt);
         assert_eq!(opts.out, Some(PathBuf::from("x")));
     }
 
     #[test]
-    fn build_defaults_to_the_demo_guest() {
+    fn build_defaults_to_the_package_here() {
         let cli = Cli::try_parse_from(["wasmbridge", "build"]).unwrap();
         let Command::Build(args) = cli.command else {
             panic!("expected build")
         };
-        assert_eq!(args.package, "demo-guest");
+        assert_eq!(args.package, None);
         assert!(!args.release);
+        let opts = args.into_options();
+        assert_eq!((opts.opt, opts.debug), (Opt::Speed, DebugInfo::Default));
+    }
+
+    #[test]
+    fn build_flags_for_size_and_names() {
+        let cli = Cli::try_parse_from([
+            "wasmbridge",
+            "build",
+            "--release",
+            "--opt",
+            "size",
+            "--profiling",
+        ])
+        .unwrap();
+        let Command::Build(args) = cli.command else {
+            panic!("expected build")
+        };
+        let opts = args.into_options();
+        assert_eq!((opts.opt, opts.debug), (Opt::Size, DebugInfo::Profiling));
+        assert!(Cli::try_parse_from(["wasmbridge", "build", "--opt", "size"]).is_err());
+        assert!(
+            Cli::try_parse_from(["wasmbridge", "build", "--keep-debug", "--profiling"]).is_err()
+        );
+    }
+
+    #[test]
+    fn errors_print_their_causes_without_a_backtrace() {
+        let err = anyhow::anyhow!("disk on fire").context("writing the bundle");
+        assert_eq!(
+            report(&err),
+            "error: writing the bundle\ncaused by: disk on fire"
+        );
+    }
+
+    #[test]
+    fn new_arguments() {
+        let cli =
+            Cli::try_parse_from(["wasmbridge", "new", "hello", "--guest-path", "../g"]).unwrap();
+        let Command::New(args) = cli.command else {
+            panic!("expected new")
+        };
+        assert_eq!(
+            (args.name.as_str(), args.guest_path),
+            ("hello", Some(PathBuf::from("../g")))
+        );
+        assert!(Cli::try_parse_from([
+            "wasmbridge",
+            "new",
+            "x",
+            "--guest-path",
+            "a",
+            "--guest-git",
+            "b"
+        ])
+        .is_err());
     }
 
     #[test]
