@@ -35,6 +35,13 @@ pub enum ImageError {
     },
     #[error("expected a {width}×{height} image to fit in memory, got a byte count that overflows")]
     SizeOverflow { width: u32, height: u32 },
+    #[error("out: expected {width}×{height} = {expected} bytes of luma, got {got}")]
+    OutputLengthMismatch {
+        width: u32,
+        height: u32,
+        expected: usize,
+        got: usize,
+    },
     #[error("expected whole rows of {row_bytes} bytes, got {got} bytes")]
     PartialRow { row_bytes: usize, got: usize },
     #[error("expected a band of rows start..end with start ≤ end ≤ {height}, got {start}..{end}")]
@@ -428,6 +435,46 @@ pub fn grayscale(
     Ok(())
 }
 
+/// The luma of every pixel, one byte each (a quarter of the RGBA size): the
+/// value [`grayscale`] writes into R, G and B, without the alpha copy.
+pub fn grayscale_luma(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    standard: GrayStandard,
+) -> Result<Vec<u8>, ImageError> {
+    check_image(src, width, height)?;
+    let mut out = vec![0; src.len() / 4];
+    grayscale_luma_into(src, width, height, standard, &mut out)?;
+    Ok(out)
+}
+
+/// [`grayscale_luma`] written into the caller's `out` of exactly
+/// `width×height` bytes, so a caller that owns the buffer allocates nothing.
+pub fn grayscale_luma_into(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    standard: GrayStandard,
+    out: &mut [u8],
+) -> Result<(), ImageError> {
+    check_image(src, width, height)?;
+    let expected = src.len() / 4;
+    if out.len() != expected {
+        return Err(ImageError::OutputLengthMismatch {
+            width,
+            height,
+            expected,
+            got: out.len(),
+        });
+    }
+    let weights = standard.weights();
+    for (o, px) in out.iter_mut().zip(src.as_chunks::<4>().0) {
+        *o = luma(px, weights);
+    }
+    Ok(())
+}
+
 /// Colour inversion in place.
 pub fn invert(pixels: &mut [u8], width: u32, height: u32) -> Result<(), ImageError> {
     check_image(pixels, width, height)?;
@@ -488,10 +535,18 @@ fn pointwise(band: &[u8], f: impl Fn(&mut [u8; 4])) -> Vec<u8> {
     out
 }
 
+/// The weighted sum in 16-bit fixed point, rounded; at most
+/// 65 536·255 + 2¹⁵ < 2³², and at most 255 after the shift because the
+/// weights sum to 2¹⁶.
 #[inline]
-fn gray_pixel(px: &mut [u8; 4], [wr, wg, wb]: [u32; 3]) {
-    let y = ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15))
-        >> 16) as u8;
+fn luma(px: &[u8; 4], [wr, wg, wb]: [u32; 3]) -> u8 {
+    ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15)) >> 16)
+        as u8
+}
+
+#[inline]
+fn gray_pixel(px: &mut [u8; 4], weights: [u32; 3]) {
+    let y = luma(px, weights);
     px[..3].fill(y);
 }
 
@@ -719,37 +774,111 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
             left.as_chunks_mut::<4>().0.fill(first_px);
             right.as_chunks_mut::<4>().0.fill(last_px);
         }
-        let padded_px = padded.as_chunks::<4>().0;
-        let mut window = [0u32; 4];
-        for px in &padded_px[..2 * r + 1] {
-            for (w, &c) in window.iter_mut().zip(px) {
-                *w += c;
-            }
-        }
-        let centre = source.row(y);
-        for (x, (o, src)) in out_row
-            .as_chunks_mut::<4>()
-            .0
-            .iter_mut()
-            .zip(centre.as_chunks::<4>().0)
-            .enumerate()
-        {
-            if x > 0 {
-                let (entering, leaving) = (padded_px[x + 2 * r], padded_px[x - 1]);
-                for c in 0..4 {
-                    // The true sum fits in u32 (255·4001² < 2³²); wrapping keeps
-                    // the intermediate exact whatever the order of the two steps.
-                    window[c] = window[c].wrapping_add(entering[c]).wrapping_sub(leaving[c]);
-                }
-            }
-            // Rounded division by the odd area without a divide instruction:
-            // a sum over an odd area is never exactly half-way, at least
-            // 1/(2·area) ≥ 3·10⁻⁸ from it, and the float error is below 10⁻¹².
-            let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
-            *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
-        }
+        box_row(
+            padded.as_chunks::<4>().0,
+            r,
+            inverse_area,
+            source.row(y).as_chunks::<4>().0,
+            out_row.as_chunks_mut::<4>().0,
+        );
     }
     out
+}
+
+/// One output row of the box blur: `padded` holds the row's column sums with
+/// `r` edge copies each side, `centre` the source row (for alpha).
+///
+/// The window slides by adding the entering column before the pixel and
+/// removing the leaving one after it, so every intermediate is a true partial
+/// window sum: non-negative and at most 255·4001² < 2³², no wrapping needed.
+/// Rounded division by the odd area without a divide instruction: a sum over
+/// an odd area is never exactly half-way, at least 1/(2·area) ≥ 3·10⁻⁸ from
+/// it, and the f64 error is below 10⁻¹² (`float_rounding_of_box_means_is_exact`).
+fn box_row(
+    padded: &[[u32; 4]],
+    r: usize,
+    inverse_area: f64,
+    centre: &[[u8; 4]],
+    out: &mut [[u8; 4]],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::box_row(padded, r, inverse_area, centre, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    box_row_scalar(padded, r, inverse_area, centre, out);
+}
+
+/// [`box_row`] one channel at a time; alpha is copied, never summed.
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+fn box_row_scalar(
+    padded: &[[u32; 4]],
+    r: usize,
+    inverse_area: f64,
+    centre: &[[u8; 4]],
+    out: &mut [[u8; 4]],
+) {
+    let mut window = [0u32; 3];
+    for px in &padded[..2 * r] {
+        for (w, &c) in window.iter_mut().zip(px) {
+            *w += c;
+        }
+    }
+    let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
+    let slides = padded.iter().zip(&padded[2 * r..]);
+    for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+        for (w, &c) in window.iter_mut().zip(entering) {
+            *w += c;
+        }
+        *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
+        for (w, &c) in window.iter_mut().zip(leaving) {
+            *w -= c;
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    //! [`super::box_row`] with the four channels of a pixel in one `u32x4`
+    //! window and the rounding in two `f64x2` halves: the same f64 product
+    //! and truncation as the scalar path, so the same bytes.
+
+    use core::arch::wasm32::*;
+
+    fn load(px: &[u32; 4]) -> v128 {
+        u32x4(px[0], px[1], px[2], px[3])
+    }
+
+    pub fn box_row(
+        padded: &[[u32; 4]],
+        r: usize,
+        inverse_area: f64,
+        centre: &[[u8; 4]],
+        out: &mut [[u8; 4]],
+    ) {
+        let mut window = u32x4_splat(0);
+        for px in &padded[..2 * r] {
+            window = i32x4_add(window, load(px));
+        }
+        let (inverse, half) = (f64x2_splat(inverse_area), f64x2_splat(0.5));
+        let slides = padded.iter().zip(&padded[2 * r..]);
+        for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+            window = i32x4_add(window, load(entering));
+            let red_green = f64x2_convert_low_u32x4(window);
+            let blue_alpha = f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(window, window));
+            let mean =
+                |sums: v128| u32x4_trunc_sat_f64x2_zero(f64x2_add(f64x2_mul(sums, inverse), half));
+            let (rg, ba) = (mean(red_green), mean(blue_alpha));
+            *o = [
+                u32x4_extract_lane::<0>(rg) as u8,
+                u32x4_extract_lane::<1>(rg) as u8,
+                u32x4_extract_lane::<0>(ba) as u8,
+                src[3],
+            ];
+            window = i32x4_sub(window, load(leaving));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -757,6 +886,36 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The box blur's definition, the oracle for the running-window paths:
+    /// each colour channel the mean over the `(2r+1)²` square of pixels read
+    /// through [`Source::row`]'s clamping, rounded half up in integers (an odd
+    /// area never ties), alpha copied.
+    fn box_band_reference(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+        let width = (source.row_bytes / 4) as i64;
+        let r = i64::from(radius);
+        let area = ((2 * r + 1) * (2 * r + 1)) as u64;
+        let mut out = Vec::new();
+        for y in rows {
+            let y = i64::from(y);
+            for x in 0..width {
+                let mut sums = [0u64; 3];
+                for dy in -r..=r {
+                    let row = source.row(y + dy);
+                    for dx in -r..=r {
+                        let at = (x + dx).clamp(0, width - 1) as usize * 4;
+                        for (sum, &c) in sums.iter_mut().zip(&row[at..at + 3]) {
+                            *sum += u64::from(c);
+                        }
+                    }
+                }
+                let alpha = source.row(y)[x as usize * 4 + 3];
+                out.extend(sums.map(|sum| ((2 * sum + area) / (2 * area)) as u8));
+                out.push(alpha);
+            }
+        }
+        out
+    }
 
     fn image(width: u32, height: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
         let f = &f;
@@ -1001,6 +1160,72 @@ mod tests {
                 }
             }),
         ]
+    }
+
+    #[test]
+    fn luma_known_pixels_and_output_shape() {
+        let px = [255, 0, 0, 9, 0, 255, 0, 8, 0, 0, 255, 7];
+        assert_eq!(
+            grayscale_luma(&px, 3, 1, GrayStandard::Rec601).unwrap(),
+            [76, 150, 29]
+        );
+        assert_eq!(
+            grayscale_luma(&px, 3, 1, GrayStandard::Rec709).unwrap(),
+            [54, 182, 18]
+        );
+        let mut out = [0; 4];
+        assert_eq!(
+            grayscale_luma_into(&px, 3, 1, GrayStandard::Rec601, &mut out)
+                .map_err(|e| e.to_string()),
+            Err("out: expected 3×1 = 3 bytes of luma, got 4".to_string())
+        );
+        assert_eq!(out, [0; 4], "nothing is written on a shape error");
+        assert!(matches!(
+            grayscale_luma(&px, 2, 1, GrayStandard::Rec601),
+            Err(ImageError::LengthMismatch { expected: 8, .. })
+        ));
+        assert_eq!(grayscale_luma(&[], 0, 7, GrayStandard::Rec601), Ok(vec![]));
+    }
+
+    /// Images of any size up to 40×12, odd widths and 1×1 included.
+    fn any_box_case() -> impl Strategy<Value = (u32, u32, Vec<u8>, u32, u32, u32)> {
+        (1u32..40, 1u32..12, 0u32..14).prop_flat_map(|(w, h, radius)| {
+            (
+                Just(w),
+                Just(h),
+                prop::collection::vec(any::<u8>(), (w * h * 4) as usize),
+                Just(radius),
+                0..=h,
+                0..=h,
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn box_blur_equals_the_reference((w, h, src, radius, a, b) in any_box_case()) {
+            let filter = Filter::BoxBlur { radius };
+            let rows = a.min(b)..a.max(b);
+            let row = (w * 4) as usize;
+            let needed = source_rows(&filter, h, rows.clone());
+            // The band with only its halo, as a worker gets it.
+            let window = &src[needed.start as usize * row..needed.end as usize * row];
+            let source = Source { data: window, first_row: needed.start, row_bytes: row, height: h };
+            let want = if rows.is_empty() { vec![] } else { box_band_reference(&source, rows.clone(), radius) };
+            prop_assert_eq!(apply_band_from(&filter, window, needed.start, w, h, rows).unwrap(), want);
+        }
+
+        #[test]
+        fn luma_is_the_grayscale_channel((w, h, src) in any_image(), rec709: bool) {
+            let standard = if rec709 { GrayStandard::Rec709 } else { GrayStandard::Rec601 };
+            let mut rgba = src.clone();
+            grayscale(&mut rgba, w, h, standard).unwrap();
+            let want: Vec<u8> = rgba.chunks_exact(4).map(|px| px[0]).collect();
+            prop_assert_eq!(grayscale_luma(&src, w, h, standard).unwrap(), want.clone());
+            let mut out = vec![1; want.len()];
+            grayscale_luma_into(&src, w, h, standard, &mut out).unwrap();
+            prop_assert_eq!(out, want);
+        }
     }
 
     proptest! {
