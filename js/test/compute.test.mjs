@@ -143,6 +143,26 @@ test('one-channel grayscale: luma known answers, into a caller-provided shared r
       empty: Array.from(await pool.call('grayscaleLuma', new Uint8Array(0), 0, 3, 'rec601')),
       written,
       into,
+      mismatches: await (async () => {
+        // The definition in 16-bit fixed point, on images whose pixel counts are not
+        // multiples of the 4 and 16 pixels the simd128 paths take at once.
+        const weights = { rec601: [19595, 38470, 7471], rec709: [13933, 46871, 4732] };
+        const found = [];
+        let x = 99;
+        for (const [w, h] of [[1, 1], [3, 1], [17, 3], [33, 5], [64, 2]]) {
+          const src = new Uint8Array(w * h * 4).map(() => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 16) & 255; });
+          for (const standard of ['rec601', 'rec709']) {
+            const [wr, wg, wb] = weights[standard];
+            const want = Array.from({ length: w * h }, (_, i) => Math.floor((wr * src[4 * i] + wg * src[4 * i + 1] + wb * src[4 * i + 2] + 32768) / 65536));
+            const luma = Array.from(await pool.call('grayscaleLuma', src, w, h, standard));
+            const rgba = Array.from(await pool.call('grayscale', src, w, h, standard));
+            const wantRgba = want.flatMap((y, i) => [y, y, y, src[4 * i + 3]]);
+            if (luma.join() !== want.join()) found.push({ w, h, standard, luma, want });
+            if (rgba.join() !== wantRgba.join()) found.push({ w, h, standard, rgba, wantRgba });
+          }
+        }
+        return found;
+      })(),
       bad: {
         short: await outcome(pool.call('grayscaleLuma', px, 3, 2, 'rec601')),
         standard: await outcome(pool.call('grayscaleLuma', px, 2, 2, 'rec2020')),
@@ -158,6 +178,7 @@ test('one-channel grayscale: luma known answers, into a caller-provided shared r
   assert.deepEqual(r.luma709, [r.rgba709[0], r.rgba709[4], r.rgba709[8], r.rgba709[12]], 'luma is what grayscale writes into R, G and B');
   assert.deepEqual(r.luma709, [54, 182, 18, 143]);
   assert.deepEqual(r.empty, []);
+  assert.deepEqual(r.mismatches, [], 'luma and grayscale equal the definition on odd sizes');
   assert.equal(r.written, 4);
   assert.deepEqual(r.into, r.luma709, 'the shared output holds the luma without a copy back');
   for (const [name, e] of Object.entries(r.bad)) assert.equal(e.code, 'BAD_ARGUMENT', `${name}: ${JSON.stringify(e)}`);

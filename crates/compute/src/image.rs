@@ -384,7 +384,11 @@ pub fn apply_band_from(
     let band = &src
         [(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
     Ok(match *filter {
-        Filter::Grayscale(standard) => pointwise(band, |px| gray_pixel(px, standard.weights())),
+        Filter::Grayscale(standard) => {
+            let mut out = band.to_vec();
+            gray_row(out.as_chunks_mut::<4>().0, standard.weights());
+            out
+        }
         Filter::Invert => pointwise(band, invert_pixel),
         Filter::BrightnessContrast {
             brightness,
@@ -426,12 +430,7 @@ pub fn grayscale(
     standard: GrayStandard,
 ) -> Result<(), ImageError> {
     check_image(pixels, width, height)?;
-    let weights = standard.weights();
-    pixels
-        .as_chunks_mut::<4>()
-        .0
-        .iter_mut()
-        .for_each(|px| gray_pixel(px, weights));
+    gray_row(pixels.as_chunks_mut::<4>().0, standard.weights());
     Ok(())
 }
 
@@ -468,10 +467,7 @@ pub fn grayscale_luma_into(
             got: out.len(),
         });
     }
-    let weights = standard.weights();
-    for (o, px) in out.iter_mut().zip(src.as_chunks::<4>().0) {
-        *o = luma(px, weights);
-    }
+    luma_row(src.as_chunks::<4>().0, out, standard.weights());
     Ok(())
 }
 
@@ -544,10 +540,25 @@ fn luma(px: &[u8; 4], [wr, wg, wb]: [u32; 3]) -> u8 {
         as u8
 }
 
-#[inline]
-fn gray_pixel(px: &mut [u8; 4], weights: [u32; 3]) {
-    let y = luma(px, weights);
-    px[..3].fill(y);
+/// Grayscale over pixels in place: four at a time with simd128, the rest
+/// one by one.
+fn gray_row(pixels: &mut [[u8; 4]], weights: [u32; 3]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let pixels = simd::gray_row(pixels, weights);
+    for px in pixels {
+        let y = luma(px, weights);
+        px[..3].fill(y);
+    }
+}
+
+/// The luma of each pixel of `src` into `out` (as long as `src`): sixteen at a
+/// time with simd128, the rest one by one.
+fn luma_row(src: &[[u8; 4]], out: &mut [u8], weights: [u32; 3]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let (src, out) = simd::luma_row(src, out, weights);
+    for (o, px) in out.iter_mut().zip(src) {
+        *o = luma(px, weights);
+    }
 }
 
 #[inline]
@@ -840,14 +851,100 @@ fn box_row_scalar(
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    //! [`super::box_row`] with the four channels of a pixel in one `u32x4`
-    //! window and the rounding in two `f64x2` halves: the same f64 product
-    //! and truncation as the scalar path, so the same bytes.
+    //! The simd128 paths, each computing exactly what its scalar path does.
+    //! [`box_row`]: the four channels of a pixel in one `u32x4` window and the
+    //! rounding in two `f64x2` halves, the same f64 product and truncation as
+    //! the scalar path. [`luma_row`] and [`gray_row`]: four RGBA pixels as
+    //! four little-endian `u32` lanes (R in the low byte), unpacked with
+    //! shifts and masks and weighted with 32-bit multiplies, whose true sums
+    //! stay below 2³² as in the scalar path.
 
     use core::arch::wasm32::*;
 
     fn load(px: &[u32; 4]) -> v128 {
         u32x4(px[0], px[1], px[2], px[3])
+    }
+
+    /// Four pixels as `u32x4`, pixel `i` in lane `i`.
+    fn pixels(px: &[[u8; 4]; 4]) -> v128 {
+        u32x4(
+            u32::from_le_bytes(px[0]),
+            u32::from_le_bytes(px[1]),
+            u32::from_le_bytes(px[2]),
+            u32::from_le_bytes(px[3]),
+        )
+    }
+
+    /// The rounded 16-bit fixed-point luma of four pixels, one per lane.
+    fn luma4(px: v128, [wr, wg, wb]: [v128; 3]) -> v128 {
+        let byte = u32x4_splat(0xff);
+        let red = v128_and(px, byte);
+        let green = v128_and(u32x4_shr(px, 8), byte);
+        let blue = v128_and(u32x4_shr(px, 16), byte);
+        let sum = i32x4_add(
+            i32x4_add(i32x4_mul(red, wr), i32x4_mul(green, wg)),
+            i32x4_add(i32x4_mul(blue, wb), u32x4_splat(1 << 15)),
+        );
+        u32x4_shr(sum, 16)
+    }
+
+    fn splat(weights: [u32; 3]) -> [v128; 3] {
+        [
+            u32x4_splat(weights[0]),
+            u32x4_splat(weights[1]),
+            u32x4_splat(weights[2]),
+        ]
+    }
+
+    /// Grayscale in place on whole groups of four pixels; returns the rest.
+    pub fn gray_row(pixels_in: &mut [[u8; 4]], weights: [u32; 3]) -> &mut [[u8; 4]] {
+        let weights = splat(weights);
+        let (quads, rest) = pixels_in.as_chunks_mut::<4>();
+        let (alpha, grey) = (u32x4_splat(0xff00_0000), u32x4_splat(0x0001_0101));
+        for quad in quads {
+            let px = pixels(quad);
+            let y = luma4(px, weights);
+            let out = v128_or(v128_and(px, alpha), i32x4_mul(y, grey));
+            *quad = [
+                u32x4_extract_lane::<0>(out).to_le_bytes(),
+                u32x4_extract_lane::<1>(out).to_le_bytes(),
+                u32x4_extract_lane::<2>(out).to_le_bytes(),
+                u32x4_extract_lane::<3>(out).to_le_bytes(),
+            ];
+        }
+        rest
+    }
+
+    /// Luma of whole groups of sixteen pixels; returns the rest of both.
+    pub fn luma_row<'a, 'b>(
+        src: &'a [[u8; 4]],
+        out: &'b mut [u8],
+        weights: [u32; 3],
+    ) -> (&'a [[u8; 4]], &'b mut [u8]) {
+        let weights = splat(weights);
+        let (groups, src_rest) = src.as_chunks::<16>();
+        let (outs, out_rest) = out.as_chunks_mut::<16>();
+        for (group, o) in groups.iter().zip(outs.iter_mut()) {
+            let mut y = [u32x4_splat(0); 4];
+            for (v, quad) in y.iter_mut().zip(group.as_chunks::<4>().0) {
+                *v = luma4(pixels(quad), weights);
+            }
+            // Every lane is at most 255, so neither saturating narrow clips.
+            let bytes = u8x16_narrow_i16x8(
+                u16x8_narrow_i32x4(y[0], y[1]),
+                u16x8_narrow_i32x4(y[2], y[3]),
+            );
+            let words = [
+                u32x4_extract_lane::<0>(bytes),
+                u32x4_extract_lane::<1>(bytes),
+                u32x4_extract_lane::<2>(bytes),
+                u32x4_extract_lane::<3>(bytes),
+            ];
+            for (o, word) in o.as_chunks_mut::<4>().0.iter_mut().zip(words) {
+                *o = word.to_le_bytes();
+            }
+        }
+        (src_rest, out_rest)
     }
 
     pub fn box_row(
