@@ -8,6 +8,14 @@
 //! edges: a pixel outside the image reads as the nearest edge pixel. All
 //! arithmetic is integer or deterministic per pixel, so a band never depends
 //! on where it starts.
+//!
+//! Grayscale (also as one luma byte per pixel, [`grayscale_luma`]) and the
+//! box blur's row pass have `simd128` paths on wasm (`mod simd`); they compute
+//! the same integers and the same f64 roundings as the scalar paths, so the
+//! output is the same bytes on every target. Natively the scalar paths run and
+//! are property-tested against the definitions; the browser tests
+//! (`js/test/compute.test.mjs`) check the simd128 build against the same
+//! definitions computed on the page.
 
 use serde::Deserialize;
 use std::ops::{Range, RangeInclusive};
