@@ -186,7 +186,7 @@ test('one-channel grayscale: luma known answers, into a caller-provided shared r
   assert.equal(r.bad.outRgba.message, 'out: expected 2×2 = 4 bytes of luma, got 16');
 });
 
-test('box blur (simd128 running windows) equals the clamped window mean computed on the page', async () => {
+test('box blur (simd128 running windows, f32 up to radius 48, f64 beyond) equals the clamped window mean computed on the page', async () => {
   const r = await inPool(async () => {
     function image(w, h, seed) {
       const data = new Uint8Array(w * h * 4);
@@ -215,7 +215,7 @@ test('box blur (simd128 running windows) equals the clamped window mean computed
       return out;
     }
     const mismatches = [];
-    for (const [w, h, radius] of [[1, 1, 0], [1, 1, 3], [37, 23, 0], [37, 23, 1], [37, 23, 3], [37, 23, 7], [5, 40, 12], [64, 3, 40]]) {
+    for (const [w, h, radius] of [[1, 1, 0], [1, 1, 3], [37, 23, 0], [37, 23, 1], [37, 23, 3], [37, 23, 7], [5, 40, 12], [64, 3, 40], [64, 3, 48], [20, 7, 49], [3, 120, 60]]) {
       const src = image(w, h, w * 1000 + h * 10 + radius);
       const got = await pool.call('boxBlur', src, w, h, radius);
       const want = boxReference(src, w, h, radius);

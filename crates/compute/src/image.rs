@@ -826,6 +826,26 @@ fn box_row(
     box_row_scalar(padded, r, inverse_area, centre, out);
 }
 
+/// The largest box radius whose rounded means the simd128 row pass computes
+/// in f32: the window sum (< 2²⁴) is exact in f32, the product with the
+/// rounded inverse area and the `+ 0.5` are off by less than 4·10⁻⁵, and a mean
+/// is at least 1/(2·area) > 4·10⁻⁵ from a half up to radius 56. The test
+/// `f32_box_means_are_exact` checks every possible sum up to this radius.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+const F32_EXACT_BOX_RADIUS: usize = 48;
+
+/// `1 / (2r+1)²` in f32, as the simd128 row pass multiplies by it.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+fn inverse_area_f32(r: usize) -> f32 {
+    1.0 / ((2 * r + 1) * (2 * r + 1)) as f32
+}
+
 /// [`box_row`] one channel at a time; alpha is copied, never summed.
 #[cfg_attr(
     all(target_arch = "wasm32", target_feature = "simd128"),
@@ -966,8 +986,27 @@ mod simd {
         for px in &padded[..2 * r] {
             window = i32x4_add(window, load(px));
         }
-        let (inverse, half) = (f64x2_splat(inverse_area), f64x2_splat(0.5));
         let slides = padded.iter().zip(&padded[2 * r..]);
+        if r <= super::F32_EXACT_BOX_RADIUS {
+            // All four channels in one f32x4; exact up to this radius
+            // (`f32_box_means_are_exact`).
+            let (inverse, half) = (f32x4_splat(super::inverse_area_f32(r)), f32x4_splat(0.5));
+            for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+                window = i32x4_add(window, load(entering));
+                let mean = u32x4_trunc_sat_f32x4(f32x4_add(
+                    f32x4_mul(f32x4_convert_u32x4(window), inverse),
+                    half,
+                ));
+                // Every lane is at most 255, so neither saturating narrow clips.
+                let narrow = u16x8_narrow_i32x4(mean, mean);
+                let [red, green, blue, _] =
+                    u32x4_extract_lane::<0>(u8x16_narrow_i16x8(narrow, narrow)).to_le_bytes();
+                *o = [red, green, blue, src[3]];
+                window = i32x4_sub(window, load(leaving));
+            }
+            return;
+        }
+        let (inverse, half) = (f64x2_splat(inverse_area), f64x2_splat(0.5));
         for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
             window = i32x4_add(window, load(entering));
             let red_green = f64x2_convert_low_u32x4(window);
@@ -1125,6 +1164,18 @@ mod tests {
                     want,
                     "sum {sum}, area {area}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn f32_box_means_are_exact() {
+        for r in 0..=F32_EXACT_BOX_RADIUS {
+            let area = ((2 * r + 1) * (2 * r + 1)) as u32;
+            let inverse = inverse_area_f32(r);
+            for sum in 0..=255 * area {
+                let got = (sum as f32 * inverse + 0.5) as u32;
+                assert_eq!(got, (2 * sum + area) / (2 * area), "radius {r}, sum {sum}");
             }
         }
     }
