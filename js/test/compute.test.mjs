@@ -128,6 +128,123 @@ test('image filters keep alpha, are exact on known pixels, and refuse bad shapes
   assert.match(r.bad.short.message, /16/);
 });
 
+test('one-channel grayscale: luma known answers, into a caller-provided shared region, and bad shapes', async () => {
+  const r = await inPool(async () => {
+    const px = new Uint8Array([255, 0, 0, 10, 0, 255, 0, 20, 0, 0, 255, 30, 100, 150, 200, 40]); // 2x2
+    const out = pool.shared(4);
+    out.bytes.fill(7);
+    const written = await pool.call('grayscaleLumaInto', px, 2, 2, 'rec709', out);
+    const into = Array.from(out.bytes);
+    out.close();
+    return {
+      luma601: Array.from(await pool.call('grayscaleLuma', px, 2, 2, 'rec601')),
+      luma709: Array.from(await pool.call('grayscaleLuma', px, 2, 2, 'rec709')),
+      rgba709: Array.from(await pool.call('grayscale', px, 2, 2, 'rec709')),
+      empty: Array.from(await pool.call('grayscaleLuma', new Uint8Array(0), 0, 3, 'rec601')),
+      written,
+      into,
+      mismatches: await (async () => {
+        // The definition in 16-bit fixed point, on images whose pixel counts are not
+        // multiples of the 4 and 16 pixels the simd128 paths take at once.
+        const weights = { rec601: [19595, 38470, 7471], rec709: [13933, 46871, 4732] };
+        const found = [];
+        let x = 99;
+        for (const [w, h] of [[1, 1], [3, 1], [17, 3], [33, 5], [64, 2]]) {
+          const src = new Uint8Array(w * h * 4).map(() => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 16) & 255; });
+          for (const standard of ['rec601', 'rec709']) {
+            const [wr, wg, wb] = weights[standard];
+            const want = Array.from({ length: w * h }, (_, i) => Math.floor((wr * src[4 * i] + wg * src[4 * i + 1] + wb * src[4 * i + 2] + 32768) / 65536));
+            const luma = Array.from(await pool.call('grayscaleLuma', src, w, h, standard));
+            const rgba = Array.from(await pool.call('grayscale', src, w, h, standard));
+            const wantRgba = want.flatMap((y, i) => [y, y, y, src[4 * i + 3]]);
+            if (luma.join() !== want.join()) found.push({ w, h, standard, luma, want });
+            if (rgba.join() !== wantRgba.join()) found.push({ w, h, standard, rgba, wantRgba });
+          }
+        }
+        return found;
+      })(),
+      bad: {
+        short: await outcome(pool.call('grayscaleLuma', px, 3, 2, 'rec601')),
+        standard: await outcome(pool.call('grayscaleLuma', px, 2, 2, 'rec2020')),
+        width: await outcome(pool.call('grayscaleLuma', px, -2, 2, 'rec601')),
+        outShort: await outcome(pool.call('grayscaleLumaInto', px, 2, 2, 'rec601', new Uint8Array(3))),
+        outRgba: await outcome(pool.call('grayscaleLumaInto', px, 2, 2, 'rec601', new Uint8Array(16))),
+        inShort: await outcome(pool.call('grayscaleLumaInto', px.subarray(4), 2, 2, 'rec601', new Uint8Array(4))),
+      },
+    };
+  });
+  // Rec. 601 in 16-bit fixed point: (19595 R + 38470 G + 7471 B + 2^15) >> 16.
+  assert.deepEqual(r.luma601, [76, 150, 29, 141]);
+  assert.deepEqual(r.luma709, [r.rgba709[0], r.rgba709[4], r.rgba709[8], r.rgba709[12]], 'luma is what grayscale writes into R, G and B');
+  assert.deepEqual(r.luma709, [54, 182, 18, 143]);
+  assert.deepEqual(r.empty, []);
+  assert.deepEqual(r.mismatches, [], 'luma and grayscale equal the definition on odd sizes');
+  assert.equal(r.written, 4);
+  assert.deepEqual(r.into, r.luma709, 'the shared output holds the luma without a copy back');
+  for (const [name, e] of Object.entries(r.bad)) assert.equal(e.code, 'BAD_ARGUMENT', `${name}: ${JSON.stringify(e)}`);
+  assert.equal(r.bad.outShort.message, 'out: expected 2×2 = 4 bytes of luma, got 3');
+  assert.equal(r.bad.outRgba.message, 'out: expected 2×2 = 4 bytes of luma, got 16');
+});
+
+test('box blur (simd128 running windows, f32 up to radius 48, f64 beyond) equals the clamped window mean computed on the page', async () => {
+  const r = await inPool(async () => {
+    function image(w, h, seed) {
+      const data = new Uint8Array(w * h * 4);
+      let x = seed;
+      for (let i = 0; i < data.length; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; data[i] = (x >>> 16) & 255; }
+      return data;
+    }
+    // The definition: each colour channel the mean over the (2r+1)² square, pixels
+    // outside read as the nearest edge pixel, rounded half up (never a tie: the area is odd); alpha kept.
+    function boxReference(src, w, h, r) {
+      const out = new Uint8Array(src.length);
+      const area = (2 * r + 1) ** 2;
+      const clamp = (v, n) => Math.min(n - 1, Math.max(0, v));
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          for (let c = 0; c < 3; c++) {
+            let sum = 0;
+            for (let dy = -r; dy <= r; dy++) {
+              for (let dx = -r; dx <= r; dx++) sum += src[(clamp(y + dy, h) * w + clamp(x + dx, w)) * 4 + c];
+            }
+            out[(y * w + x) * 4 + c] = Math.floor((2 * sum + area) / (2 * area));
+          }
+          out[(y * w + x) * 4 + 3] = src[(y * w + x) * 4 + 3];
+        }
+      }
+      return out;
+    }
+    const mismatches = [];
+    for (const [w, h, radius] of [[1, 1, 0], [1, 1, 3], [37, 23, 0], [37, 23, 1], [37, 23, 3], [37, 23, 7], [5, 40, 12], [64, 3, 40], [64, 3, 48], [20, 7, 49], [3, 120, 60]]) {
+      const src = image(w, h, w * 1000 + h * 10 + radius);
+      const got = await pool.call('boxBlur', src, w, h, radius);
+      const want = boxReference(src, w, h, radius);
+      const first = want.findIndex((v, i) => got[i] !== v);
+      if (got.length !== want.length || first !== -1) mismatches.push({ w, h, radius, first, got: got[first], want: want[first] });
+    }
+    return { mismatches };
+  });
+  assert.deepEqual(r.mismatches, []);
+});
+
+test('matmul defaults to f32', async () => {
+  const r = await inPool(async () => {
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]); // 2x3
+    const b = new Float32Array([7, 8, 9, 10, 11, 12]); // 3x2
+    const c = await pool.call('matmul', a, b, 2, 3, 2);
+    return {
+      kind: c.constructor.name,
+      c: Array.from(c),
+      third: (await pool.call('matmul', new Float32Array([1 / 3]), new Float32Array([1]), 1, 1, 1))[0],
+      mismatch: await outcome(pool.call('matmul', a, b, 3, 3, 2)),
+    };
+  });
+  assert.equal(r.kind, 'Float32Array');
+  assert.deepEqual(r.c, [58, 64, 139, 154]);
+  assert.equal(r.third, Math.fround(1 / 3), 'single precision');
+  assert.equal(r.mismatch.code, 'BAD_ARGUMENT');
+});
+
 test('chart data: series, LTTB downsampling and histograms', async () => {
   const r = await inPool(async () => {
     const n = 1_000_000;

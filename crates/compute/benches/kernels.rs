@@ -77,6 +77,12 @@ fn filters(c: &mut Criterion) {
         let mut px = src.clone();
         b.iter(|| image::grayscale(&mut px, w, h, image::GrayStandard::Rec709).unwrap())
     });
+    group.bench_function("grayscale_luma_into", |b| {
+        let mut luma = vec![0; (w * h) as usize];
+        b.iter(|| {
+            image::grayscale_luma_into(&src, w, h, image::GrayStandard::Rec709, &mut luma).unwrap()
+        })
+    });
     for sigma in [1.0f32, 3.0] {
         group.bench_with_input(BenchmarkId::new("gaussian_blur", sigma), &sigma, |b, &s| {
             b.iter(|| image::gaussian_blur(&src, w, h, s).unwrap())

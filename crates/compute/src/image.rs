@@ -8,6 +8,14 @@
 //! edges: a pixel outside the image reads as the nearest edge pixel. All
 //! arithmetic is integer or deterministic per pixel, so a band never depends
 //! on where it starts.
+//!
+//! Grayscale (also as one luma byte per pixel, [`grayscale_luma`]) and the
+//! box blur's row pass have `simd128` paths on wasm (`mod simd`); they compute
+//! the same integers and the same f64 roundings as the scalar paths, so the
+//! output is the same bytes on every target. Natively the scalar paths run and
+//! are property-tested against the definitions; the browser tests
+//! (`js/test/compute.test.mjs`) check the simd128 build against the same
+//! definitions computed on the page.
 
 use serde::Deserialize;
 use std::ops::{Range, RangeInclusive};
@@ -35,6 +43,13 @@ pub enum ImageError {
     },
     #[error("expected a {width}×{height} image to fit in memory, got a byte count that overflows")]
     SizeOverflow { width: u32, height: u32 },
+    #[error("out: expected {width}×{height} = {expected} bytes of luma, got {got}")]
+    OutputLengthMismatch {
+        width: u32,
+        height: u32,
+        expected: usize,
+        got: usize,
+    },
     #[error("expected whole rows of {row_bytes} bytes, got {got} bytes")]
     PartialRow { row_bytes: usize, got: usize },
     #[error("expected a band of rows start..end with start ≤ end ≤ {height}, got {start}..{end}")]
@@ -377,7 +392,11 @@ pub fn apply_band_from(
     let band = &src
         [(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
     Ok(match *filter {
-        Filter::Grayscale(standard) => pointwise(band, |px| gray_pixel(px, standard.weights())),
+        Filter::Grayscale(standard) => {
+            let mut out = band.to_vec();
+            gray_row(out.as_chunks_mut::<4>().0, standard.weights());
+            out
+        }
         Filter::Invert => pointwise(band, invert_pixel),
         Filter::BrightnessContrast {
             brightness,
@@ -419,12 +438,44 @@ pub fn grayscale(
     standard: GrayStandard,
 ) -> Result<(), ImageError> {
     check_image(pixels, width, height)?;
-    let weights = standard.weights();
-    pixels
-        .as_chunks_mut::<4>()
-        .0
-        .iter_mut()
-        .for_each(|px| gray_pixel(px, weights));
+    gray_row(pixels.as_chunks_mut::<4>().0, standard.weights());
+    Ok(())
+}
+
+/// The luma of every pixel, one byte each (a quarter of the RGBA size): the
+/// value [`grayscale`] writes into R, G and B, without the alpha copy.
+pub fn grayscale_luma(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    standard: GrayStandard,
+) -> Result<Vec<u8>, ImageError> {
+    check_image(src, width, height)?;
+    let mut out = vec![0; src.len() / 4];
+    grayscale_luma_into(src, width, height, standard, &mut out)?;
+    Ok(out)
+}
+
+/// [`grayscale_luma`] written into the caller's `out` of exactly
+/// `width×height` bytes, so a caller that owns the buffer allocates nothing.
+pub fn grayscale_luma_into(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    standard: GrayStandard,
+    out: &mut [u8],
+) -> Result<(), ImageError> {
+    check_image(src, width, height)?;
+    let expected = src.len() / 4;
+    if out.len() != expected {
+        return Err(ImageError::OutputLengthMismatch {
+            width,
+            height,
+            expected,
+            got: out.len(),
+        });
+    }
+    luma_row(src.as_chunks::<4>().0, out, standard.weights());
     Ok(())
 }
 
@@ -488,11 +539,34 @@ fn pointwise(band: &[u8], f: impl Fn(&mut [u8; 4])) -> Vec<u8> {
     out
 }
 
+/// The weighted sum in 16-bit fixed point, rounded; at most
+/// 65 536·255 + 2¹⁵ < 2³², and at most 255 after the shift because the
+/// weights sum to 2¹⁶.
 #[inline]
-fn gray_pixel(px: &mut [u8; 4], [wr, wg, wb]: [u32; 3]) {
-    let y = ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15))
-        >> 16) as u8;
-    px[..3].fill(y);
+fn luma(px: &[u8; 4], [wr, wg, wb]: [u32; 3]) -> u8 {
+    ((wr * u32::from(px[0]) + wg * u32::from(px[1]) + wb * u32::from(px[2]) + (1 << 15)) >> 16)
+        as u8
+}
+
+/// Grayscale over pixels in place: four at a time with simd128, the rest
+/// one by one.
+fn gray_row(pixels: &mut [[u8; 4]], weights: [u32; 3]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let pixels = simd::gray_row(pixels, weights);
+    for px in pixels {
+        let y = luma(px, weights);
+        px[..3].fill(y);
+    }
+}
+
+/// The luma of each pixel of `src` into `out` (as long as `src`): sixteen at a
+/// time with simd128, the rest one by one.
+fn luma_row(src: &[[u8; 4]], out: &mut [u8], weights: [u32; 3]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    let (src, out) = simd::luma_row(src, out, weights);
+    for (o, px) in out.iter_mut().zip(src) {
+        *o = luma(px, weights);
+    }
 }
 
 #[inline]
@@ -719,37 +793,236 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
             left.as_chunks_mut::<4>().0.fill(first_px);
             right.as_chunks_mut::<4>().0.fill(last_px);
         }
-        let padded_px = padded.as_chunks::<4>().0;
-        let mut window = [0u32; 4];
-        for px in &padded_px[..2 * r + 1] {
-            for (w, &c) in window.iter_mut().zip(px) {
-                *w += c;
-            }
-        }
-        let centre = source.row(y);
-        for (x, (o, src)) in out_row
-            .as_chunks_mut::<4>()
-            .0
-            .iter_mut()
-            .zip(centre.as_chunks::<4>().0)
-            .enumerate()
-        {
-            if x > 0 {
-                let (entering, leaving) = (padded_px[x + 2 * r], padded_px[x - 1]);
-                for c in 0..4 {
-                    // The true sum fits in u32 (255·4001² < 2³²); wrapping keeps
-                    // the intermediate exact whatever the order of the two steps.
-                    window[c] = window[c].wrapping_add(entering[c]).wrapping_sub(leaving[c]);
-                }
-            }
-            // Rounded division by the odd area without a divide instruction:
-            // a sum over an odd area is never exactly half-way, at least
-            // 1/(2·area) ≥ 3·10⁻⁸ from it, and the float error is below 10⁻¹².
-            let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
-            *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
-        }
+        box_row(
+            padded.as_chunks::<4>().0,
+            r,
+            inverse_area,
+            source.row(y).as_chunks::<4>().0,
+            out_row.as_chunks_mut::<4>().0,
+        );
     }
     out
+}
+
+/// One output row of the box blur: `padded` holds the row's column sums with
+/// `r` edge copies each side, `centre` the source row (for alpha).
+///
+/// The window slides by adding the entering column before the pixel and
+/// removing the leaving one after it, so every intermediate is a true partial
+/// window sum: non-negative and at most 255·4001² < 2³², no wrapping needed.
+/// Rounded division by the odd area without a divide instruction: a sum over
+/// an odd area is never exactly half-way, at least 1/(2·area) ≥ 3·10⁻⁸ from
+/// it, and the f64 error is below 10⁻¹² (`float_rounding_of_box_means_is_exact`).
+fn box_row(
+    padded: &[[u32; 4]],
+    r: usize,
+    inverse_area: f64,
+    centre: &[[u8; 4]],
+    out: &mut [[u8; 4]],
+) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd::box_row(padded, r, inverse_area, centre, out);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    box_row_scalar(padded, r, inverse_area, centre, out);
+}
+
+/// The largest box radius whose rounded means the simd128 row pass computes
+/// in f32: the window sum (< 2²⁴) is exact in f32, the product with the
+/// rounded inverse area and the `+ 0.5` are off by less than 4·10⁻⁵, and a mean
+/// is at least 1/(2·area) > 4·10⁻⁵ from a half up to radius 56. The test
+/// `f32_box_means_are_exact` checks every possible sum up to this radius.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+const F32_EXACT_BOX_RADIUS: usize = 48;
+
+/// `1 / (2r+1)²` in f32, as the simd128 row pass multiplies by it.
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_feature = "simd128")),
+    allow(dead_code)
+)]
+fn inverse_area_f32(r: usize) -> f32 {
+    1.0 / ((2 * r + 1) * (2 * r + 1)) as f32
+}
+
+/// [`box_row`] one channel at a time; alpha is copied, never summed.
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+fn box_row_scalar(
+    padded: &[[u32; 4]],
+    r: usize,
+    inverse_area: f64,
+    centre: &[[u8; 4]],
+    out: &mut [[u8; 4]],
+) {
+    let mut window = [0u32; 3];
+    for px in &padded[..2 * r] {
+        for (w, &c) in window.iter_mut().zip(px) {
+            *w += c;
+        }
+    }
+    let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
+    let slides = padded.iter().zip(&padded[2 * r..]);
+    for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+        for (w, &c) in window.iter_mut().zip(entering) {
+            *w += c;
+        }
+        *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
+        for (w, &c) in window.iter_mut().zip(leaving) {
+            *w -= c;
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    //! The simd128 paths, each computing exactly what its scalar path does.
+    //! [`box_row`]: the four channels of a pixel in one `u32x4` window and the
+    //! rounding in two `f64x2` halves, the same f64 product and truncation as
+    //! the scalar path. [`luma_row`] and [`gray_row`]: four RGBA pixels as
+    //! four little-endian `u32` lanes (R in the low byte), unpacked with
+    //! shifts and masks and weighted with 32-bit multiplies, whose true sums
+    //! stay below 2³² as in the scalar path.
+
+    use core::arch::wasm32::*;
+
+    fn load(px: &[u32; 4]) -> v128 {
+        u32x4(px[0], px[1], px[2], px[3])
+    }
+
+    /// Four pixels as `u32x4`, pixel `i` in lane `i`.
+    fn pixels(px: &[[u8; 4]; 4]) -> v128 {
+        u32x4(
+            u32::from_le_bytes(px[0]),
+            u32::from_le_bytes(px[1]),
+            u32::from_le_bytes(px[2]),
+            u32::from_le_bytes(px[3]),
+        )
+    }
+
+    /// The rounded 16-bit fixed-point luma of four pixels, one per lane.
+    fn luma4(px: v128, [wr, wg, wb]: [v128; 3]) -> v128 {
+        let byte = u32x4_splat(0xff);
+        let red = v128_and(px, byte);
+        let green = v128_and(u32x4_shr(px, 8), byte);
+        let blue = v128_and(u32x4_shr(px, 16), byte);
+        let sum = i32x4_add(
+            i32x4_add(i32x4_mul(red, wr), i32x4_mul(green, wg)),
+            i32x4_add(i32x4_mul(blue, wb), u32x4_splat(1 << 15)),
+        );
+        u32x4_shr(sum, 16)
+    }
+
+    fn splat(weights: [u32; 3]) -> [v128; 3] {
+        [
+            u32x4_splat(weights[0]),
+            u32x4_splat(weights[1]),
+            u32x4_splat(weights[2]),
+        ]
+    }
+
+    /// Grayscale in place on whole groups of four pixels; returns the rest.
+    pub fn gray_row(pixels_in: &mut [[u8; 4]], weights: [u32; 3]) -> &mut [[u8; 4]] {
+        let weights = splat(weights);
+        let (quads, rest) = pixels_in.as_chunks_mut::<4>();
+        let (alpha, grey) = (u32x4_splat(0xff00_0000), u32x4_splat(0x0001_0101));
+        for quad in quads {
+            let px = pixels(quad);
+            let y = luma4(px, weights);
+            let out = v128_or(v128_and(px, alpha), i32x4_mul(y, grey));
+            *quad = [
+                u32x4_extract_lane::<0>(out).to_le_bytes(),
+                u32x4_extract_lane::<1>(out).to_le_bytes(),
+                u32x4_extract_lane::<2>(out).to_le_bytes(),
+                u32x4_extract_lane::<3>(out).to_le_bytes(),
+            ];
+        }
+        rest
+    }
+
+    /// Luma of whole groups of sixteen pixels; returns the rest of both.
+    pub fn luma_row<'a, 'b>(
+        src: &'a [[u8; 4]],
+        out: &'b mut [u8],
+        weights: [u32; 3],
+    ) -> (&'a [[u8; 4]], &'b mut [u8]) {
+        let weights = splat(weights);
+        let (groups, src_rest) = src.as_chunks::<16>();
+        let (outs, out_rest) = out.as_chunks_mut::<16>();
+        for (group, o) in groups.iter().zip(outs.iter_mut()) {
+            let mut y = [u32x4_splat(0); 4];
+            for (v, quad) in y.iter_mut().zip(group.as_chunks::<4>().0) {
+                *v = luma4(pixels(quad), weights);
+            }
+            // Every lane is at most 255, so neither saturating narrow clips.
+            let bytes = u8x16_narrow_i16x8(
+                u16x8_narrow_i32x4(y[0], y[1]),
+                u16x8_narrow_i32x4(y[2], y[3]),
+            );
+            let words = [
+                u32x4_extract_lane::<0>(bytes),
+                u32x4_extract_lane::<1>(bytes),
+                u32x4_extract_lane::<2>(bytes),
+                u32x4_extract_lane::<3>(bytes),
+            ];
+            for (o, word) in o.as_chunks_mut::<4>().0.iter_mut().zip(words) {
+                *o = word.to_le_bytes();
+            }
+        }
+        (src_rest, out_rest)
+    }
+
+    pub fn box_row(
+        padded: &[[u32; 4]],
+        r: usize,
+        inverse_area: f64,
+        centre: &[[u8; 4]],
+        out: &mut [[u8; 4]],
+    ) {
+        let mut window = u32x4_splat(0);
+        for px in &padded[..2 * r] {
+            window = i32x4_add(window, load(px));
+        }
+        let slides = padded.iter().zip(&padded[2 * r..]);
+        if r <= super::F32_EXACT_BOX_RADIUS {
+            // All four channels in one f32x4; exact up to this radius
+            // (`f32_box_means_are_exact`).
+            let (inverse, half) = (f32x4_splat(super::inverse_area_f32(r)), f32x4_splat(0.5));
+            for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+                window = i32x4_add(window, load(entering));
+                let mean = u32x4_trunc_sat_f32x4(f32x4_add(
+                    f32x4_mul(f32x4_convert_u32x4(window), inverse),
+                    half,
+                ));
+                // Every lane is at most 255, so neither saturating narrow clips.
+                let narrow = u16x8_narrow_i32x4(mean, mean);
+                let [red, green, blue, _] =
+                    u32x4_extract_lane::<0>(u8x16_narrow_i16x8(narrow, narrow)).to_le_bytes();
+                *o = [red, green, blue, src[3]];
+                window = i32x4_sub(window, load(leaving));
+            }
+            return;
+        }
+        let (inverse, half) = (f64x2_splat(inverse_area), f64x2_splat(0.5));
+        for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+            window = i32x4_add(window, load(entering));
+            let red_green = f64x2_convert_low_u32x4(window);
+            let blue_alpha = f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(window, window));
+            let mean =
+                |sums: v128| u32x4_trunc_sat_f64x2_zero(f64x2_add(f64x2_mul(sums, inverse), half));
+            let (rg, ba) = (mean(red_green), mean(blue_alpha));
+            *o = [
+                u32x4_extract_lane::<0>(rg) as u8,
+                u32x4_extract_lane::<1>(rg) as u8,
+                u32x4_extract_lane::<0>(ba) as u8,
+                src[3],
+            ];
+            window = i32x4_sub(window, load(leaving));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -757,6 +1030,36 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// The box blur's definition, the oracle for the running-window paths:
+    /// each colour channel the mean over the `(2r+1)²` square of pixels read
+    /// through [`Source::row`]'s clamping, rounded half up in integers (an odd
+    /// area never ties), alpha copied.
+    fn box_band_reference(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+        let width = (source.row_bytes / 4) as i64;
+        let r = i64::from(radius);
+        let area = ((2 * r + 1) * (2 * r + 1)) as u64;
+        let mut out = Vec::new();
+        for y in rows {
+            let y = i64::from(y);
+            for x in 0..width {
+                let mut sums = [0u64; 3];
+                for dy in -r..=r {
+                    let row = source.row(y + dy);
+                    for dx in -r..=r {
+                        let at = (x + dx).clamp(0, width - 1) as usize * 4;
+                        for (sum, &c) in sums.iter_mut().zip(&row[at..at + 3]) {
+                            *sum += u64::from(c);
+                        }
+                    }
+                }
+                let alpha = source.row(y)[x as usize * 4 + 3];
+                out.extend(sums.map(|sum| ((2 * sum + area) / (2 * area)) as u8));
+                out.push(alpha);
+            }
+        }
+        out
+    }
 
     fn image(width: u32, height: u32, f: impl Fn(u32, u32) -> [u8; 4]) -> Vec<u8> {
         let f = &f;
@@ -861,6 +1164,18 @@ mod tests {
                     want,
                     "sum {sum}, area {area}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn f32_box_means_are_exact() {
+        for r in 0..=F32_EXACT_BOX_RADIUS {
+            let area = ((2 * r + 1) * (2 * r + 1)) as u32;
+            let inverse = inverse_area_f32(r);
+            for sum in 0..=255 * area {
+                let got = (sum as f32 * inverse + 0.5) as u32;
+                assert_eq!(got, (2 * sum + area) / (2 * area), "radius {r}, sum {sum}");
             }
         }
     }
@@ -1001,6 +1316,72 @@ mod tests {
                 }
             }),
         ]
+    }
+
+    #[test]
+    fn luma_known_pixels_and_output_shape() {
+        let px = [255, 0, 0, 9, 0, 255, 0, 8, 0, 0, 255, 7];
+        assert_eq!(
+            grayscale_luma(&px, 3, 1, GrayStandard::Rec601).unwrap(),
+            [76, 150, 29]
+        );
+        assert_eq!(
+            grayscale_luma(&px, 3, 1, GrayStandard::Rec709).unwrap(),
+            [54, 182, 18]
+        );
+        let mut out = [0; 4];
+        assert_eq!(
+            grayscale_luma_into(&px, 3, 1, GrayStandard::Rec601, &mut out)
+                .map_err(|e| e.to_string()),
+            Err("out: expected 3×1 = 3 bytes of luma, got 4".to_string())
+        );
+        assert_eq!(out, [0; 4], "nothing is written on a shape error");
+        assert!(matches!(
+            grayscale_luma(&px, 2, 1, GrayStandard::Rec601),
+            Err(ImageError::LengthMismatch { expected: 8, .. })
+        ));
+        assert_eq!(grayscale_luma(&[], 0, 7, GrayStandard::Rec601), Ok(vec![]));
+    }
+
+    /// Images of any size up to 40×12, odd widths and 1×1 included.
+    fn any_box_case() -> impl Strategy<Value = (u32, u32, Vec<u8>, u32, u32, u32)> {
+        (1u32..40, 1u32..12, 0u32..14).prop_flat_map(|(w, h, radius)| {
+            (
+                Just(w),
+                Just(h),
+                prop::collection::vec(any::<u8>(), (w * h * 4) as usize),
+                Just(radius),
+                0..=h,
+                0..=h,
+            )
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn box_blur_equals_the_reference((w, h, src, radius, a, b) in any_box_case()) {
+            let filter = Filter::BoxBlur { radius };
+            let rows = a.min(b)..a.max(b);
+            let row = (w * 4) as usize;
+            let needed = source_rows(&filter, h, rows.clone());
+            // The band with only its halo, as a worker gets it.
+            let window = &src[needed.start as usize * row..needed.end as usize * row];
+            let source = Source { data: window, first_row: needed.start, row_bytes: row, height: h };
+            let want = if rows.is_empty() { vec![] } else { box_band_reference(&source, rows.clone(), radius) };
+            prop_assert_eq!(apply_band_from(&filter, window, needed.start, w, h, rows).unwrap(), want);
+        }
+
+        #[test]
+        fn luma_is_the_grayscale_channel((w, h, src) in any_image(), rec709: bool) {
+            let standard = if rec709 { GrayStandard::Rec709 } else { GrayStandard::Rec601 };
+            let mut rgba = src.clone();
+            grayscale(&mut rgba, w, h, standard).unwrap();
+            let want: Vec<u8> = rgba.chunks_exact(4).map(|px| px[0]).collect();
+            prop_assert_eq!(grayscale_luma(&src, w, h, standard).unwrap(), want.clone());
+            let mut out = vec![1; want.len()];
+            grayscale_luma_into(&src, w, h, standard, &mut out).unwrap();
+            prop_assert_eq!(out, want);
+        }
     }
 
     proptest! {

@@ -8,6 +8,7 @@
 
 use crate::args::{bad, u32_arg};
 use compute::image::{self as filters, Filter, GrayStandard};
+use js_sys::Uint8Array;
 use wasm_bindgen::prelude::*;
 use wasmbridge_guest::Result;
 
@@ -22,6 +23,34 @@ pub fn grayscale(mut data: Vec<u8>, width: f64, height: f64, standard: String) -
     let standard = GrayStandard::parse(&standard).map_err(bad)?;
     filters::grayscale(&mut data, w, h, standard).map_err(bad)?;
     Ok(data)
+}
+
+/// The luma of every pixel by `standard`, one byte each: `width×height`
+/// bytes, a quarter of what `grayscale` returns.
+#[wasm_bindgen(js_name = "grayscaleLuma")]
+pub fn grayscale_luma(data: &[u8], width: f64, height: f64, standard: String) -> Result<Vec<u8>> {
+    let (w, h) = size(width, height)?;
+    let standard = GrayStandard::parse(&standard).map_err(bad)?;
+    filters::grayscale_luma(data, w, h, standard).map_err(bad)
+}
+
+/// `grayscaleLuma` written into the caller's `out`, a `Uint8Array` of exactly `width×height` bytes (a `pool.shared()` region reaches the page without a copy back); returns the bytes written.
+#[wasm_bindgen(js_name = "grayscaleLumaInto")]
+pub fn grayscale_luma_into(
+    data: &[u8],
+    width: f64,
+    height: f64,
+    standard: String,
+    out: Uint8Array,
+) -> Result<f64> {
+    let (w, h) = size(width, height)?;
+    let standard = GrayStandard::parse(&standard).map_err(bad)?;
+    // The luma is computed in wasm memory and copied into `out` with one
+    // `TypedArray.set`; taking `&mut [u8]` would also copy `out` in first.
+    let mut luma = vec![0; out.length() as usize];
+    filters::grayscale_luma_into(data, w, h, standard, &mut luma).map_err(bad)?;
+    out.copy_from(&luma);
+    Ok(luma.len() as f64)
 }
 
 /// Gaussian blur with `sigma` in pixels (0..=100), edges clamped; alpha kept.
@@ -152,6 +181,11 @@ mod tests {
         assert_eq!(joined, whole);
     }
 
+    /// The luma the RGBA `grayscale` writes into red.
+    fn compute_luma(px: &[u8]) -> u8 {
+        grayscale(px.to_vec(), 1.0, 1.0, "rec601".into()).unwrap()[0]
+    }
+
     #[test]
     fn bad_inputs_are_bad_arguments() {
         let src = gradient(2, 2);
@@ -179,6 +213,21 @@ mod tests {
                 .starts_with("unknown filter: expected one of grayscale, gaussianBlur"),
             "{}",
             err.message()
+        );
+        assert_eq!(
+            grayscale_luma(&src, 2.0, 2.0, "rec601".into()).unwrap(),
+            [
+                compute_luma(&src[..4]),
+                compute_luma(&src[4..8]),
+                compute_luma(&src[8..12]),
+                compute_luma(&src[12..])
+            ]
+        );
+        assert_eq!(
+            grayscale_luma(&src, 3.0, 2.0, "rec601".into())
+                .unwrap_err()
+                .code(),
+            "BAD_ARGUMENT"
         );
         assert_eq!(
             brightness_contrast(src, 2.0, 2.0, 0.0, 0.0).unwrap(),

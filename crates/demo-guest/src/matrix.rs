@@ -23,6 +23,13 @@ pub fn matmul_f64(a: &[f64], b: &[f64], m: f64, k: f64, n: f64) -> Result<Vec<f6
     matmul::matmul_f64(a, b, m, k, n).map_err(matmul_error)
 }
 
+/// `a (m×k) · b (k×n)` in f32, all row-major; returns the m×n product. The
+/// default: half the bytes of f64 and twice the lanes per SIMD operation.
+#[wasm_bindgen]
+pub fn matmul(a: &[f32], b: &[f32], m: f64, k: f64, n: f64) -> Result<Vec<f32>> {
+    matmul_f32(a, b, m, k, n)
+}
+
 /// `a (m×k) · b (k×n)` in f32, all row-major; returns the m×n product.
 #[wasm_bindgen(js_name = "matmulF32")]
 pub fn matmul_f32(a: &[f32], b: &[f32], m: f64, k: f64, n: f64) -> Result<Vec<f32>> {
@@ -42,6 +49,10 @@ mod tests {
             [11.0]
         );
         assert_eq!(matmul_f32(&[2.0], &[3.0], 1.0, 1.0, 1.0).unwrap(), [6.0]);
+        assert_eq!(
+            matmul(&[1.0, 2.0], &[3.0, 4.0], 1.0, 2.0, 1.0).unwrap(),
+            [11.0]
+        );
         let err = matmul_f64(&[1.0], &[1.0], 1.0, 2.0, 1.0).unwrap_err();
         assert_eq!(
             (err.code(), err.message()),
