@@ -70,6 +70,10 @@ export function goals(r) {
   add('demo guest ≤ 1/20 of the Go module, gzip', v6, (v) => v >= 20,
     `1/${fmt(v6, 1)} (Rust ${fmt(rustGz / 1024, 1)} KiB vs Go ${fmt(sz.go?.gzip / 1024, 1)} KiB gzip)`,
     sz.go?.skipped ?? 'the demo guest exports 30+ functions and links num-bigint, serde_json, the image filters, chart, game and audio code; the Go module has 5 small functions but carries the Go runtime', '', false);
+  const readmeGz = sz.readme?.gzip;
+  add('README guest (mean, slowCount; wasmbridge new) ≤ 12 KB gzip', readmeGz, (v) => v <= 12 * 1000,
+    `${fmt(readmeGz / 1000, 1)} KB gzip (${fmt(sz.readme?.wasm / 1000, 1)} KB raw), 1/${fmt(ratioOf(sz.go?.gzip, readmeGz), 0)} of the Go module`,
+    'a release build with the injected profile and wasm-opt -O3', '', false);
   for (const [id, name] of [['grayscale', 'grayscale 1920×1080'], ['gaussian', 'gaussian blur 1920×1080']]) {
     const k = kernel(r, id);
     const rr = kratio(r, id, 'simdOverNative');
@@ -179,7 +183,7 @@ function markdown(r, gl) {
   }
   const sz = S.sizes;
   if (sz) {
-    L.push(mdTable(['module', 'wasm bytes', 'gzip bytes', 'JS glue bytes', 'functions'], Object.entries(sz).map(([k, v]) => [k === 'plain' ? 'demo guest (release)' : k === 'simd' ? 'demo guest (release, simd128)' : 'Go seed module (go build)', v.wasm?.toLocaleString('en') ?? v.skipped, v.gzip?.toLocaleString('en') ?? '', v.glue?.toLocaleString('en') ?? '', v.functions ?? ''])), '');
+    L.push(mdTable(['module', 'wasm bytes', 'gzip bytes', 'JS glue bytes', 'functions'], Object.entries(sz).map(([k, v]) => [k === 'plain' ? 'demo guest (release)' : k === 'simd' ? 'demo guest (release, simd128)' : k === 'readme' ? 'README guest (release)' : 'Go seed module (go build)', v.wasm?.toLocaleString('en') ?? v.skipped, v.gzip?.toLocaleString('en') ?? '', v.glue?.toLocaleString('en') ?? '', v.functions ?? ''])), '');
   }
   const sc = S.scaling;
   if (sc?.results) {
@@ -353,7 +357,7 @@ function html(r, gl, md) {
     parts.push('<h2>Start-up and size</h2>');
     parts.push(hbars(Object.entries(S.startup.impls).map(([k, v]) => ({ label: LABELS[k] ?? k, value: v.script.median, lo: v.script.p25, hi: v.script.p75, color: COLORS[k], text: fmtMs(v.script.median) })), { unit: fmtTick, title: 'script start → first result, fresh page load (whiskers p25–p75)' }));
     const sz = S.sizes ?? {};
-    parts.push(hbars(Object.entries(sz).filter(([, v]) => v.gzip).map(([k, v]) => ({ label: k === 'go' ? 'Go seed module' : `demo guest (${k})`, value: v.gzip / 1024, color: k === 'go' ? COLORS.go : COLORS.plain, text: `${fmt(v.gzip / 1024, 1)} KiB gzip` })), { unit: (v) => `${fmt(v, 0)} KiB`, title: 'module size, gzip (KiB)' }));
+    parts.push(hbars(Object.entries(sz).filter(([, v]) => v.gzip).map(([k, v]) => ({ label: k === 'go' ? 'Go seed module' : k === 'readme' ? 'README guest' : `demo guest (${k})`, value: v.gzip / 1024, color: k === 'go' ? COLORS.go : COLORS.plain, text: `${fmt(v.gzip / 1024, 1)} KiB gzip` })), { unit: (v) => `${fmt(v, 0)} KiB`, title: 'module size, gzip (KiB)' }));
     parts.push(mdSection(md, '## Start-up and size'));
   }
   const sc = S.scaling;

@@ -407,7 +407,7 @@ async function startup() {
 
 function sizes() {
   const out = {};
-  for (const b of ['plain', 'simd']) {
+  for (const b of ['plain', 'simd', 'readme']) {
     const m = JSON.parse(readFileSync(join(SITE, b, 'manifest.json'), 'utf8'));
     const f = m.files[m.wasm];
     const glue = m.files[m.glue];

@@ -18,7 +18,7 @@
 // markers and key escaping of godot-codec.js.
 
 import { Pool } from './pool.js';
-import { WasmBridgeError } from './error.js';
+import { WasmBridgeError, messageOf } from './error.js';
 import { CODES } from './protocol.js';
 import { BadArgument, BadResult, bytesFromBase64, decodeArgs, describe, encodeResult, fitToType, parseGodotJson } from './godot-codec.js';
 
@@ -116,7 +116,7 @@ export function createBridge(pool, options = {}) {
     try {
       json = JSON.stringify(payload);
     } catch (err) {
-      json = JSON.stringify({ id: payload.id, ok: false, error: { code: CODES.BAD_RESULT, message: `the result cannot be sent as JSON: ${err instanceof Error ? err.message : String(err)}` } });
+      json = JSON.stringify({ id: payload.id, ok: false, error: { code: CODES.BAD_RESULT, message: `the result cannot be sent as JSON: ${messageOf(err)}` } });
     }
     try {
       callback(json);
@@ -131,7 +131,7 @@ export function createBridge(pool, options = {}) {
     try {
       return parseGodotJson(text);
     } catch (err) {
-      throw new BadArgument(`${what} is not valid JSON (${err instanceof Error ? err.message : String(err)}): ${describe(text)}`);
+      throw new BadArgument(`${what} is not valid JSON (${messageOf(err)}): ${describe(text)}`);
     }
   }
 
@@ -316,7 +316,7 @@ function errorJson(err) {
     return out;
   }
   const code = typeof err?.code === 'string' ? err.code : CODES.GUEST_ERROR;
-  return { code, message: err instanceof Error ? err.message : String(err) };
+  return { code, message: messageOf(err) };
 }
 
 /** Stands in for a pool that could not be made, so every call fails with the reason. */
@@ -351,7 +351,7 @@ export function install(config = globalThis.WasmBridgeConfig ?? {}) {
     pool = new Pool(poolOptions);
   } catch (err) {
     console.error('wasmbridge: window.WasmBridgeConfig is invalid:', err);
-    pool = failedPool(new WasmBridgeError(CODES.INIT_FAILED, `window.WasmBridgeConfig is invalid: ${err instanceof Error ? err.message : String(err)}`));
+    pool = failedPool(new WasmBridgeError(CODES.INIT_FAILED, `window.WasmBridgeConfig is invalid: ${messageOf(err)}`));
   }
   const bridge = createBridge(pool, { bufferTtl, timeout: poolOptions.timeout });
   globalThis.WasmBridge = bridge;
