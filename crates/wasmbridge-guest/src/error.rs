@@ -1,7 +1,7 @@
 //! The structured error a guest function returns: a code, a message and
 //! optional JSON data, thrown to JS as an `Error` the worker recognises.
 
-use crate::protocol::{ErrorCode, ERROR_CODE, ERROR_DATA, ERROR_MARKER};
+use crate::protocol::{ErrorCode, GUEST_ERROR_CODE, GUEST_ERROR_DATA, GUEST_ERROR_MARKER};
 use wasm_bindgen::JsValue;
 
 /// An error that reaches the JS caller as a `WasmBridgeError` with the same
@@ -82,15 +82,19 @@ impl From<Error> for JsValue {
         let value = js_sys::Error::new(&err.message);
         value.set_name("WasmBridgeGuestError");
         // Reflect::set only fails on frozen or proxied targets; a fresh Error is neither.
-        let _ = js_sys::Reflect::set(&value, &JsValue::from_str(ERROR_MARKER), &JsValue::TRUE);
         let _ = js_sys::Reflect::set(
             &value,
-            &JsValue::from_str(ERROR_CODE),
+            &JsValue::from_str(GUEST_ERROR_MARKER),
+            &JsValue::TRUE,
+        );
+        let _ = js_sys::Reflect::set(
+            &value,
+            &JsValue::from_str(GUEST_ERROR_CODE),
             &JsValue::from_str(&err.code),
         );
         if let Some(data) = &err.data {
             let parsed = js_sys::JSON::parse(&data.to_string()).unwrap_or(JsValue::NULL);
-            let _ = js_sys::Reflect::set(&value, &JsValue::from_str(ERROR_DATA), &parsed);
+            let _ = js_sys::Reflect::set(&value, &JsValue::from_str(GUEST_ERROR_DATA), &parsed);
         }
         value.into()
     }

@@ -39,7 +39,7 @@ pub fn init() {
 /// The version of the guest↔worker contract this module was built against.
 #[wasm_bindgen(js_name = "__wasmbridge_abi")]
 pub fn abi() -> u32 {
-    protocol::ABI_VERSION
+    protocol::GUEST_ABI
 }
 
 /// `true` once the call being run was cancelled by its caller. Poll it in long
@@ -47,7 +47,7 @@ pub fn abi() -> u32 {
 /// SharedArrayBuffer flag, so it only ever turns true when the page is
 /// cross-origin isolated; otherwise cancellation stops the worker instead.
 pub fn cancelled() -> bool {
-    host::call(protocol::CANCEL_PROBE, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
+    host::call(protocol::HOST_CANCELLED, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
 }
 
 /// Report progress of the running call, a fraction in `[0, 1]`; the caller sees
@@ -59,7 +59,7 @@ pub fn progress(fraction: f64) {
     } else {
         fraction.clamp(0.0, 1.0)
     };
-    host::call(protocol::PROGRESS_REPORTER, &JsValue::from_f64(fraction));
+    host::call(protocol::HOST_PROGRESS, &JsValue::from_f64(fraction));
 }
 
 mod host {

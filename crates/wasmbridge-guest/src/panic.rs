@@ -20,7 +20,7 @@ pub fn install() {
         std::panic::set_hook(Box::new(|info| {
             let text = describe_panic(info);
             super::host::call(
-                crate::protocol::PANIC_REPORTER,
+                crate::protocol::HOST_PANIC,
                 &wasm_bindgen::JsValue::from_str(&text),
             );
         }));

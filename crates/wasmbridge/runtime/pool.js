@@ -3,9 +3,9 @@
 // or with a WasmBridgeError whose code says why not. Only this file talks to
 // workers; the worker never decides anything about the pool.
 
-import { PROTOCOL, TO_WORKER, FROM_WORKER, CODES, CONTROL } from './protocol.js';
+import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, callsMessage, wireCall } from './protocol.js';
 import { WasmBridgeError } from './error.js';
-import { Lane, encodeLaneRequest } from './lane.js';
+import { Lane, laneRequestSize } from './lane.js';
 import { SharedRegion, regionArgs } from './shared.js';
 
 const DEFAULTS = Object.freeze({
@@ -136,8 +136,8 @@ export class Pool {
   fastCall(nameOrOptions, ...args) {
     const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
     const fits = this.#isolated && this.#started && !this.#closed && !spec?.transfer && !spec?.onProgress && this.#lane?.usable !== false;
-    const request = fits ? encodeLaneRequest(spec?.fn, spec?.args ?? []) : null;
-    return this.#submit(spec, null, false, request);
+    const size = fits ? laneRequestSize(spec?.fn, spec?.args ?? []) : -1;
+    return this.#submit(spec, null, false, size);
   }
 
   /**
@@ -259,7 +259,7 @@ export class Pool {
     if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool is closed');
   }
 
-  #submit(spec, pinned, inBatch = false, laneRequest = null) {
+  #submit(spec, pinned, inBatch = false, laneSize = -1) {
     return new Promise((resolve, reject) => {
       const fn = spec?.fn;
       const call = {
@@ -297,8 +297,8 @@ export class Pool {
         call.abort = () => this.#cancel(call);
         call.signal.addEventListener('abort', call.abort, { once: true });
       }
-      if (laneRequest) {
-        call.laneRequest = laneRequest;
+      if (laneSize > 0) {
+        call.laneSize = laneSize;
         this.#laneFor().submit(call);
       } else if (pinned) {
         if (pinned.state === 'dead') this.#settle(call, false, this.#lostError(call, pinned));
@@ -386,8 +386,7 @@ export class Pool {
       slot.held.push(call);
       return;
     }
-    const wire = { id: call.id, fn: call.fn, args: call.args };
-    if (call.deadline) wire.deadline = call.deadline;
+    const wire = wireCall(call.id, call.fn, call.args, call.deadline);
     slot.outbox.push(wire);
     if (call.transfer) {
       for (const t of call.transfer) slot.transfers.push(ArrayBuffer.isView(t) ? t.buffer : t);
@@ -408,7 +407,7 @@ export class Pool {
       slot.outbox = [];
       slot.transfers = [];
       try {
-        slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls }, transfers);
+        slot.worker.postMessage(callsMessage(calls), transfers);
       } catch (err) {
         // An argument could not be cloned or transferred: fail exactly those calls.
         this.#sendOneByOne(slot, calls, transfers, err);
@@ -421,7 +420,7 @@ export class Pool {
       const call = slot.inflight.get(wire.id);
       const own = call?.transfer ? call.transfer.map((t) => (ArrayBuffer.isView(t) ? t.buffer : t)) : [];
       try {
-        slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls: [wire] }, own.filter((t) => transfers.includes(t)));
+        slot.worker.postMessage(callsMessage([wire]), own.filter((t) => transfers.includes(t)));
       } catch (e) {
         slot.inflight.delete(wire.id);
         if (call) {
@@ -694,15 +693,18 @@ export class Pool {
       this.#onLost(slot, e.message ? `script error: ${e.message}` : 'the worker script failed to load or threw');
     };
     worker.onmessageerror = () => this.#onLost(slot, 'a message from the worker could not be read');
-    worker.postMessage({
-      wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
-      glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
-      functions: [...this.#functions.keys()], workerId: id, control: control ? control.buffer : null,
-      lock: globalThis.navigator?.locks ? slot.lock : null, memoryLimit: this.#opts.memoryLimit ?? 0,
-    });
+    worker.postMessage(this.#initMessage(control ? control.buffer : null, globalThis.navigator?.locks ? slot.lock : null));
     if (at >= 0) this.#slots[at] = slot;
     else this.#slots.push(slot);
     return slot;
+  }
+
+  /** The init message of every worker, the lane's included (`lane` is its buffer). */
+  #initMessage(control, lock, lane = null) {
+    return initMessage({
+      module: this.#module, glue: this.#glueUrl, glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
+      functions: [...this.#functions.keys()], control, lock, memoryLimit: this.#opts.memoryLimit ?? 0, lane,
+    });
   }
 
   /** Starts a worker in place of a dead one, unless the pool can shrink instead. */
@@ -754,11 +756,7 @@ export class Pool {
     this.#lane ??= new Lane({
       spawn: (lane, control, lock) => {
         const worker = new Worker(this.#workerUrl, { type: 'module', name: 'wasmbridge-lane' });
-        worker.postMessage({
-          wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
-          glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
-          functions: [...this.#functions.keys()], workerId: 0, control, lock, memoryLimit: this.#opts.memoryLimit ?? 0, lane,
-        });
+        worker.postMessage(this.#initMessage(control, lock, lane));
         return worker;
       },
       settle: (call, ok, value) => this.#settle(call, ok, value),

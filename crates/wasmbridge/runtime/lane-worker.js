@@ -1,0 +1,121 @@
+// The fast lane's worker half: worker.js runs `serveLane` when its init
+// message carries a lane buffer (see lane-codec.js for the layout, lane.js for
+// the page half).
+//
+// Why a dedicated worker: between requests this loop spins and then sleeps in
+// Atomics.wait, which blocks the worker's event loop, so it could not also
+// take the pool's postMessage calls. It runs its own instance of the guest;
+// state a guest keeps (thread_locals) is not shared with the pool's workers,
+// so the lane is for stateless functions.
+//
+// Waiting for the next request, adaptively: after an answer the worker spins
+// (with Atomics.pause where the browser has it) for a budget of time. A spin
+// that catches a request doubles the budget, up to MAX_SPIN_MS, so a steady
+// stream of calls never pays a futex wake-up; a spin that catches nothing is
+// a quiet period: the worker publishes SLEEPING, sleeps in Atomics.wait, and
+// starts again from MIN_SPIN_MS. A spin can only catch a request while the
+// page runs on another core, so when no core is free the budget stays at the
+// minimum and the worker hands the core back quickly.
+
+import { LANE, readCall, writeResponse } from './lane-codec.js';
+import { CODES, errorResult, laneResultMessage } from './protocol.js';
+
+/** The spin budget to start from, and to probe with again after PROBE_EVERY missed spins. */
+const START_SPIN_MS = 0.02;
+/** The shortest spin: what is left after spins keep missing (no free core, or no calls). */
+const MIN_SPIN_MS = 0.002;
+/** The longest the worker spins for the next request while requests keep coming. */
+const MAX_SPIN_MS = 2;
+const PROBE_EVERY = 8;
+/** Spin iterations between two looks at the clock. */
+const SPINS_PER_CLOCK = 64;
+
+// Atomics.pause (Chromium 133 and later) tells the CPU this is a spin loop;
+// elsewhere the loop just reads the state word.
+const relax = typeof Atomics.pause === 'function' ? () => Atomics.pause() : () => {};
+
+/**
+ * Waits until the page stores REQUEST: spins for `budget` ms, then sleeps.
+ * Returns true when the spin caught the request.
+ */
+function awaitRequest(header, budget) {
+  if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return true;
+  const until = performance.now() + budget;
+  for (let i = 1; ; i++) {
+    if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return true;
+    if (i % SPINS_PER_CLOCK === 0 && performance.now() >= until) break;
+    relax();
+  }
+  Atomics.store(header, LANE.SLEEPING, 1);
+  let s;
+  while ((s = Atomics.load(header, LANE.STATE)) !== LANE.REQUEST) {
+    Atomics.add(header, LANE.SLEEPS, 1);
+    Atomics.wait(header, LANE.STATE, s);
+  }
+  Atomics.store(header, LANE.SLEEPING, 0);
+  return false;
+}
+
+/**
+ * Serves the lane until the worker is terminated: waits for a request, runs
+ * its calls in order with `run` (worker.js's call runner: errors, panics,
+ * memory limit and re-instantiation included) and answers each.
+ * @param {SharedArrayBuffer} buffer
+ * @param {(call: import('./protocol.js').WireCall) => Promise<import('./protocol.js').WireResult>} run
+ * @param {(message: object, transfer?: Transferable[]) => void} post
+ * @param {(value: unknown) => Transferable[]} transfersFor
+ */
+export async function serveLane(buffer, run, post, transfersFor) {
+  const header = new Int32Array(buffer, 0, LANE.HEADER_WORDS);
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  let budget = START_SPIN_MS;
+  let misses = 0;
+  for (;;) {
+    if (awaitRequest(header, budget)) {
+      budget = Math.min(MAX_SPIN_MS, Math.max(START_SPIN_MS, budget * 2));
+    } else {
+      misses += 1;
+      budget = misses % PROBE_EVERY === 0 ? START_SPIN_MS : Math.max(MIN_SPIN_MS, budget / 2);
+    }
+    const count = Atomics.load(header, LANE.COUNT);
+    const end = LANE.REQUEST_OFFSET + Atomics.load(header, LANE.REQ_LEN);
+    let at = LANE.REQUEST_OFFSET;
+    let used = 0;
+    let corrupt = false;
+    for (let k = 0; k < count && !corrupt; k++) {
+      let result;
+      let id = 0;
+      try {
+        if (at >= end) throw new RangeError(`the request ends after ${k} of ${count} calls`);
+        const [callId, fn, args, next] = readCall(bytes, view, at);
+        id = callId;
+        at = next;
+        result = await run({ id, fn, args, deadline: 0 });
+      } catch (err) {
+        // The rest of the request cannot be read either: answer this call, and the page fails the others.
+        result = errorResult(id, CODES.BAD_ARGUMENT, `the lane could not read the request: ${err instanceof Error ? err.message : String(err)}`);
+        corrupt = true;
+      }
+      // Leave one byte for each call still to answer: the least a response takes.
+      const start = LANE.RESPONSE_OFFSET + used;
+      const room = Math.min(1 + LANE.MAX_RESULT_BYTES, LANE.RESPONSE_BYTES - used - Math.max(0, count - k - 1));
+      let written = writeResponse(bytes, view, start, start + room, result);
+      if (written < 0) {
+        // Posted; the page matches it by id, whichever of message and response arrives first.
+        try {
+          post(laneResultMessage(result), result.ok ? transfersFor(result.value) : []);
+        } catch (e) {
+          post(laneResultMessage(errorResult(result.id, CODES.BAD_RESULT, `the result cannot be sent to the page: ${e instanceof Error ? e.message : String(e)}`)));
+        }
+        bytes[start] = LANE.POSTED;
+        written = 1;
+      }
+      used += written;
+      Atomics.store(header, LANE.RES_LEN, used);
+      Atomics.store(header, LANE.DONE, k + 1);
+    }
+    Atomics.store(header, LANE.STATE, LANE.RESPONSE);
+    Atomics.notify(header, LANE.STATE);
+  }
+}
