@@ -150,6 +150,11 @@ test('fast lane: typed errors, results too big for the lane, fallbacks, timeouts
     const spinning = pool.fastCall({ fn: 'spinUntilCancelled', args: [], signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     out.cancelled = await fail(spinning);
+    // The lane encodes a call when it sends it: arguments changed in between no longer fit, and take the normal path.
+    const mutable = ['short'];
+    const mutated = pool.fastCall({ fn: 'echo', args: mutable });
+    mutable[0] = 'é'.repeat(200);
+    out.mutated = (await mutated) === mutable[0];
     out.afterCancel = await pool.fastCall('add', 6, 7);
     // Many at once, mixed with failures: each settles with its own outcome.
     const mixed = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => (i % 10 === 0 ? pool.fastCall('fail', 'E' + i, 'm' + i) : pool.fastCall('add', i, i))));
@@ -177,6 +182,7 @@ test('fast lane: typed errors, results too big for the lane, fallbacks, timeouts
   assert.equal(r.afterTimeout, 9);
   assert.equal(r.cancelled.code, 'CANCELLED');
   assert.equal(r.afterCancel, 13);
+  assert.equal(r.mutated, true);
   assert.equal(r.mixedOk, true);
   assert.equal(r.normalStillWorks, 2);
   assert.equal(r.closed.code, 'POOL_CLOSED');

@@ -216,14 +216,18 @@ export function laneRequestSize(fn, args) {
 
 /**
  * Writes one call (u32 id, name, argument count, arguments) at `at`, which
- * must have room for `4 + laneRequestSize(fn, args)` bytes; returns the offset
- * after it.
+ * must have room for `4 + LANE.MAX_CALL_BYTES` bytes; returns the offset after
+ * it, or -1 when it no longer fits (its arguments array changed since
+ * `laneRequestSize` measured it).
  */
 export function writeCall(bytes, view, at, id, fn, args) {
+  const end = at + 4 + LANE.MAX_CALL_BYTES;
+  if (args.length > 255) return -1;
   view.setUint32(at, id, true);
-  let next = writeShort(bytes, at + 4, at + 4 + LANE.MAX_CALL_BYTES, fn);
+  let next = writeShort(bytes, at + 4, end, fn);
+  if (next < 0 || next >= end) return -1;
   bytes[next++] = args.length;
-  for (let i = 0; i < args.length; i++) next = writeValue(bytes, view, next, at + 4 + LANE.MAX_CALL_BYTES, args[i]);
+  for (let i = 0; i < args.length && next >= 0; i++) next = writeValue(bytes, view, next, end, args[i]);
   return next;
 }
 

@@ -339,9 +339,17 @@ export class Lane {
       const call = this.#queue[this.#head];
       if (call.settled) { this.#queue[this.#head++] = undefined; continue; }
       if (at + 4 + call.laneSize > end) break;
-      at = writeCall(shared, view, at, call.id, call.fn, call.args);
-      calls.push(call);
       this.#queue[this.#head++] = undefined;
+      // The bytes past the request area a call may overrun here belong to the page until STATE is REQUEST.
+      const next = writeCall(shared, view, at, call.id, call.fn, call.args);
+      if (next !== at + 4 + call.laneSize) {
+        // Its arguments array changed after the call was made: it takes the normal path with what it holds now.
+        call.lane = null;
+        this.#fallback(call);
+        continue;
+      }
+      at = next;
+      calls.push(call);
     }
     if (this.#head === this.#queue.length) {
       this.#queue = [];
