@@ -11,11 +11,13 @@
 // Waiting for the next request, adaptively: after an answer the worker spins
 // (with Atomics.pause where the browser has it) for a budget of time. A spin
 // that catches a request doubles the budget, up to MAX_SPIN_MS, so a steady
-// stream of calls never pays a futex wake-up; a spin that catches nothing is
-// a quiet period: the worker publishes SLEEPING, sleeps in Atomics.wait, and
-// starts again from MIN_SPIN_MS. A spin can only catch a request while the
-// page runs on another core, so when no core is free the budget stays at the
-// minimum and the worker hands the core back quickly.
+// stream of calls never pays a futex wake-up; a spin that catches nothing
+// ends in a quiet period: the worker publishes SLEEPING, sleeps in
+// Atomics.wait, and halves the budget down to MIN_SPIN_MS (trying
+// START_SPIN_MS again every PROBE_EVERY misses). A spin can only catch a
+// request while the page runs on another core, so when no core is free the
+// budget shrinks to almost nothing; a spin that finds itself preempted (the
+// clock jumped) sleeps at once and hands the core back.
 
 import { LANE, readCall, writeResponse } from './lane-codec.js';
 import { CODES, errorResult, laneResultMessage } from './protocol.js';
@@ -25,25 +27,37 @@ const START_SPIN_MS = 0.02;
 /** The shortest spin: what is left after spins keep missing (no free core, or no calls). */
 const MIN_SPIN_MS = 0.002;
 /** The longest the worker spins for the next request while requests keep coming. */
-const MAX_SPIN_MS = 2;
+const MAX_SPIN_MS = 0.25;
 const PROBE_EVERY = 8;
-/** Spin iterations between two looks at the clock. */
+/** Spin iterations between two looks at the clock (a few microseconds). */
 const SPINS_PER_CLOCK = 64;
+/**
+ * A gap this long between two looks at the clock means the operating system
+ * took the core away mid-spin: no core is free, and spinning on would only
+ * use up the time slices the page needs. The worker sleeps at once.
+ */
+const PREEMPTED_MS = 0.1;
 
 // Atomics.pause (Chromium 133 and later) tells the CPU this is a spin loop;
 // elsewhere the loop just reads the state word.
 const relax = typeof Atomics.pause === 'function' ? () => Atomics.pause() : () => {};
 
 /**
- * Waits until the page stores REQUEST: spins for `budget` ms, then sleeps.
- * Returns true when the spin caught the request.
+ * Waits until the page stores REQUEST: spins for `budget` ms (less when it
+ * finds itself preempted), then sleeps. Returns true when the spin caught the
+ * request.
  */
 function awaitRequest(header, budget) {
   if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return true;
-  const until = performance.now() + budget;
+  let last = performance.now();
+  const until = last + budget;
   for (let i = 1; ; i++) {
     if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return true;
-    if (i % SPINS_PER_CLOCK === 0 && performance.now() >= until) break;
+    if (i % SPINS_PER_CLOCK === 0) {
+      const now = performance.now();
+      if (now >= until || now - last > PREEMPTED_MS) break;
+      last = now;
+    }
     relax();
   }
   Atomics.store(header, LANE.SLEEPING, 1);

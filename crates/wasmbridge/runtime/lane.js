@@ -25,13 +25,15 @@ import { LANE, laneRequestSize, readUtf8, readValue, writeCall } from './lane-co
 export { laneRequestSize };
 
 /** Looks at the state word this many times for an answer from an awake worker before waiting asynchronously. */
-const SPINS = 512;
+const SPINS = 256;
 /** The page hands the event loop back after this much back-to-back lane work. */
 const BUDGET_MS = 4;
 /** Exchanges between two looks at the clock for BUDGET_MS. */
 const EXCHANGES_PER_CLOCK = 16;
 /** Consecutive failed starts after which the lane gives up and calls take the normal path. */
 const MAX_START_FAILURES = 3;
+/** The outcome of a call whose result the worker posts instead of writing it into the lane. */
+const POSTED = Object.freeze({ posted: true });
 
 // Atomics.pause (Chromium 133 and later) tells the CPU this is a spin loop.
 const relax = typeof Atomics.pause === 'function' ? () => Atomics.pause() : () => {};
@@ -247,7 +249,7 @@ export class Lane {
     const exchange = this.#inflight;
     const header = /** @type {Int32Array} */ (this.#header);
     const done = exchange.length > 0 ? Math.min(Atomics.load(header, LANE.DONE), exchange.length) : 0;
-    if (done > 0) this.#read(exchange, done);
+    if (done > 0) this.#settleAll(exchange, this.#decode(exchange, done), false);
     const posted = [...this.#posted.values()];
     this.#stop();
     this.#counts.restarts += 1;
@@ -283,6 +285,7 @@ export class Lane {
     this.#early.clear();
   }
 
+  /** Pumps soon, unless an exchange is in flight: whoever waits for it pumps then. */
   #schedule() {
     if (this.#scheduled || this.#state !== 'ready' || this.#inflight.length > 0) return;
     this.#scheduled = true;
@@ -300,23 +303,40 @@ export class Lane {
     this.#yield.port2.postMessage(0);
   }
 
+  /**
+   * Runs exchanges back to back while calls are queued: collects the answer
+   * of the exchange in flight, sends the next one, and only then settles the
+   * calls just answered, so the worker runs the next exchange while the page
+   * settles the last one.
+   */
   #pump() {
     this.#scheduled = false;
-    if (this.#state !== 'ready' || this.#inflight.length > 0) return;
+    if (this.#state !== 'ready') return;
     const header = /** @type {Int32Array} */ (this.#header);
     let started = 0;
-    for (let exchanges = 0; this.#send(); exchanges++) {
-      if (!this.#woke) {
-        for (let i = 0; i < SPINS && Atomics.load(header, LANE.STATE) !== LANE.RESPONSE; i++) relax();
+    for (let exchanges = 1; ; exchanges++) {
+      let exchange = null;
+      let outcomes = null;
+      if (this.#inflight.length > 0) {
+        if (!this.#woke) {
+          for (let i = 0; i < SPINS && Atomics.load(header, LANE.STATE) !== LANE.RESPONSE; i++) relax();
+        }
+        if (Atomics.load(header, LANE.STATE) !== LANE.RESPONSE) {
+          this.#wait();
+          return;
+        }
+        exchange = this.#inflight;
+        outcomes = this.#take();
       }
-      if (Atomics.load(header, LANE.STATE) !== LANE.RESPONSE) {
-        this.#wait();
-        return;
-      }
-      this.#receive();
+      const sent = this.#send();
+      if (exchange) this.#settleAll(exchange, /** @type {unknown[]} */ (outcomes), true);
+      if (!sent) return;
       if (exchanges % EXCHANGES_PER_CLOCK === 0) {
-        if (exchanges === 0) started = performance.now();
-        else if (performance.now() - started > BUDGET_MS) {
+        const now = performance.now();
+        if (started === 0) {
+          started = now;
+        } else if (now - started > BUDGET_MS) {
+          // The exchange just sent is collected by the next pump.
           this.#scheduleTask();
           return;
         }
@@ -386,7 +406,6 @@ export class Lane {
     const wake = () => {
       if (generation !== this.#generation || this.#inflight.length === 0) return;
       if (Atomics.load(header, LANE.STATE) !== LANE.RESPONSE) { this.#wait(); return; }
-      this.#receive();
       this.#pump();
     };
     if (typeof Atomics.waitAsync === 'function') {
@@ -400,27 +419,31 @@ export class Lane {
     }
   }
 
-  /** Settles every call of the exchange in flight and frees the lane. */
-  #receive() {
+  /**
+   * Takes the answers of the exchange in flight out of the shared buffer and
+   * frees the lane for the next exchange; `#settleAll` settles the calls.
+   */
+  #take() {
     const header = /** @type {Int32Array} */ (this.#header);
     const exchange = this.#inflight;
     this.#inflight = [];
     clearTimeout(this.#graceTimer);
     this.#graceTimer = 0;
-    const done = Math.min(Atomics.load(header, LANE.DONE), exchange.length);
-    this.#read(exchange, done);
+    const outcomes = this.#decode(exchange, Math.min(Atomics.load(header, LANE.DONE), exchange.length));
     Atomics.store(header, LANE.STATE, LANE.IDLE);
-    for (const call of exchange.slice(done)) {
-      this.#settle(call, false, new WasmBridgeError(CODES.BAD_RESULT, `the lane worker could not read the call of ${call.fn}`, { functionName: call.fn, callId: call.id }));
-    }
+    return outcomes;
   }
 
-  /** Settles the first `done` calls of `exchange` from their responses. */
-  #read(exchange, done) {
-    const header = /** @type {Int32Array} */ (this.#header);
-    // `done` was read atomically after the worker stored it, so the responses it counts are there to read.
+  /**
+   * The outcomes of the first `done` calls of `exchange`, read from their
+   * responses: the value (lane values are never objects), a WasmBridgeError,
+   * or POSTED for a result the worker posts. `done` was read atomically after
+   * the worker stored it, so the responses it counts are there to read.
+   */
+  #decode(exchange, done) {
     const bytes = /** @type {Uint8Array} */ (this.#shared);
     const view = /** @type {DataView} */ (this.#sharedView);
+    const outcomes = new Array(done);
     let at = LANE.RESPONSE_OFFSET;
     for (let k = 0; k < done; k++) {
       const call = exchange[k];
@@ -428,15 +451,30 @@ export class Lane {
       if (kind === LANE.OK) {
         const [value, next] = readValue(bytes, view, at);
         at = next;
-        this.#settle(call, true, value);
+        outcomes[k] = value;
       } else if (kind === LANE.ERROR) {
         const n = bytes[at];
         const code = readUtf8(bytes, at + 1, at + 1 + n);
         const m = view.getUint16(at + 1 + n, true);
         const message = readUtf8(bytes, at + 3 + n, at + 3 + n + m);
         at += 3 + n + m;
-        this.#settle(call, false, new WasmBridgeError(code, message, { functionName: call.fn, callId: call.id }));
+        outcomes[k] = new WasmBridgeError(code, message, { functionName: call.fn, callId: call.id });
       } else {
+        outcomes[k] = POSTED;
+      }
+    }
+    return outcomes;
+  }
+
+  /**
+   * Settles the calls of `exchange` with their `outcomes`; with `unanswered`,
+   * the calls after them too: the worker could not read them.
+   */
+  #settleAll(exchange, outcomes, unanswered) {
+    for (let k = 0; k < outcomes.length; k++) {
+      const call = exchange[k];
+      const outcome = outcomes[k];
+      if (outcome === POSTED) {
         this.#counts.posted += 1;
         const early = this.#early.get(call.id);
         if (early) {
@@ -445,7 +483,16 @@ export class Lane {
         } else {
           this.#posted.set(call.id, call);
         }
+      } else if (outcome instanceof WasmBridgeError) {
+        this.#settle(call, false, outcome);
+      } else {
+        this.#settle(call, true, outcome);
       }
+    }
+    if (!unanswered) return;
+    for (let k = outcomes.length; k < exchange.length; k++) {
+      const call = exchange[k];
+      this.#settle(call, false, new WasmBridgeError(CODES.BAD_RESULT, `the lane worker could not read the call of ${call.fn}`, { functionName: call.fn, callId: call.id }));
     }
   }
 
