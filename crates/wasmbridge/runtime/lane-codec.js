@@ -25,12 +25,12 @@
 //   word 3 DONE      responses written so far (stored after each one, after RES_LEN)
 //   word 4 RES_LEN   bytes of those responses
 //   word 5 SLEEPS    times the worker went to sleep in Atomics.wait (a statistic)
-//   word 6 SLEEPING  1 while the worker is about to sleep or sleeps in Atomics.wait on STATE:
+//   word 7 SLEEPING  1 while the worker is about to sleep or sleeps in Atomics.wait on STATE:
 //                    the worker stores 1 and then reads STATE, the page stores STATE and
 //                    then reads SLEEPING, so one of the two always sees the other (all
 //                    Atomics operations are sequentially consistent) and a request never
 //                    waits for a worker nobody wakes
-//   word 7 WAKES     times the page had to notify the worker (a statistic)
+//   word 8 WAKES     times the page had to notify the worker (a statistic)
 //   bytes 64..4160   request:   per call: u32 id, u8 name length, name, u8 argc, argc × value
 //   bytes 4160..8256 responses: per call: u8 kind, then for OK one value, for ERROR u8 code
 //                    length, code, u16 message length, message; POSTED has nothing more
@@ -43,7 +43,7 @@
 // TextEncoder would make it.
 
 export const LANE = Object.freeze({
-  STATE: 0, COUNT: 1, REQ_LEN: 2, DONE: 3, RES_LEN: 4, SLEEPS: 5, SLEEPING: 6, WAKES: 7,
+  STATE: 0, COUNT: 1, REQ_LEN: 2, DONE: 3, RES_LEN: 4, SLEEPS: 5, SLEEPING: 7, WAKES: 8,
   IDLE: 0, REQUEST: 1, RESPONSE: 2,
   OK: 0, ERROR: 1, POSTED: 2,
   HEADER_WORDS: 16,

@@ -12,9 +12,6 @@ export const PROTOCOL = 'wasmbridge/1';
 /** Version of the guest contract; a guest's `__wasmbridge_abi()` must return it. */
 export const GUEST_ABI = 1;
 
-/** Exports whose names start with this belong to the guest library, never to callers. */
-export const RESERVED_PREFIX = '__wasmbridge';
-
 /** Names of the globals the worker installs for the guest library (see protocol.rs). */
 export const HOST_PANIC = '__wasmbridge_panic';
 export const HOST_CANCELLED = '__wasmbridge_cancelled';
