@@ -20,7 +20,7 @@
 // clock jumped) sleeps at once and hands the core back.
 
 import { LANE, readCall, writeResponse } from './lane-codec.js';
-import { CODES, errorResult, laneResultMessage } from './protocol.js';
+import { CODES, errorResult, laneResultMessage, wireCall } from './protocol.js';
 
 /** The spin budget to start from, and to probe with again after PROBE_EVERY missed spins. */
 const START_SPIN_MS = 0.02;
@@ -105,7 +105,7 @@ export async function serveLane(buffer, run, post, transfersFor) {
         const [callId, fn, args, next] = readCall(bytes, view, at);
         id = callId;
         at = next;
-        result = await run({ id, fn, args, deadline: 0 });
+        result = await run(wireCall(id, fn, args));
       } catch (err) {
         // The rest of the request cannot be read either: answer this call, and the page fails the others.
         result = errorResult(id, CODES.BAD_ARGUMENT, `the lane could not read the request: ${err instanceof Error ? err.message : String(err)}`);
