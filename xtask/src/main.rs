@@ -650,7 +650,8 @@ mod tests {
             cli.task,
             Task::Test(TestArgs {
                 no_fuzz: true,
-                no_lint: false
+                no_lint: false,
+                no_target_removal: false
             })
         ));
         assert!(Cli::try_parse_from(["cargo xtask", "tset"]).is_err());
