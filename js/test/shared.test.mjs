@@ -110,13 +110,14 @@ test('fast lane: 100 000 concurrent calls all correct, and its round trip agains
     pool.close();
     return {
       wrong, allMs, lane50: pct(lane, 0.5), lane90: pct(lane, 0.9), post50: pct(post, 0.5), post90: pct(post, 0.9),
-      addCount: stats.functions.add.count,
+      addCount: stats.functions.add.count, exchanges: stats.lane.exchanges, wakes: stats.lane.wakes,
     };
   });
   assert.equal(r.wrong, 0);
   assert.equal(r.addCount, 100_000 + 6000, 'every lane call is counted in the pool stats');
   console.log(`# fast lane: 100 000 concurrent add calls in ${r.allMs.toFixed(0)} ms (${(100_000 / r.allMs * 1000).toFixed(0)} calls/s); `
-    + `sequential round trip median ${(r.lane50 * 1000).toFixed(1)} µs (p90 ${(r.lane90 * 1000).toFixed(1)}) vs postMessage ${(r.post50 * 1000).toFixed(1)} µs (p90 ${(r.post90 * 1000).toFixed(1)})`);
+    + `sequential round trip median ${(r.lane50 * 1000).toFixed(1)} µs (p90 ${(r.lane90 * 1000).toFixed(1)}) vs postMessage ${(r.post50 * 1000).toFixed(1)} µs (p90 ${(r.post90 * 1000).toFixed(1)}); `
+    + `${r.wakes} of ${r.exchanges} lane exchanges had to wake the worker`);
 });
 
 test('fast lane: typed errors, results too big for the lane, fallbacks, timeouts and panics', async () => {
@@ -149,6 +150,12 @@ test('fast lane: typed errors, results too big for the lane, fallbacks, timeouts
     const spinning = pool.fastCall({ fn: 'spinUntilCancelled', args: [], signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     out.cancelled = await fail(spinning);
+    // A call takes its arguments when it is made: changing the array before
+    // the lane sends it (as a longer string that would not fit) changes nothing.
+    const mutable = ['short'];
+    const mutated = pool.fastCall({ fn: 'echo', args: mutable });
+    mutable[0] = 'é'.repeat(200);
+    out.mutated = await mutated;
     out.afterCancel = await pool.fastCall('add', 6, 7);
     // Many at once, mixed with failures: each settles with its own outcome.
     const mixed = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => (i % 10 === 0 ? pool.fastCall('fail', 'E' + i, 'm' + i) : pool.fastCall('add', i, i))));
@@ -176,10 +183,99 @@ test('fast lane: typed errors, results too big for the lane, fallbacks, timeouts
   assert.equal(r.afterTimeout, 9);
   assert.equal(r.cancelled.code, 'CANCELLED');
   assert.equal(r.afterCancel, 13);
+  assert.equal(r.mutated, 'short');
   assert.equal(r.mixedOk, true);
   assert.equal(r.normalStillWorks, 2);
   assert.equal(r.closed.code, 'POOL_CLOSED');
   assert.equal(r.stats.panicWith.errors.PANIC, 1);
+});
+
+test('fast lane: the worker sleeps after a quiet period and says so; calls wake it, many at once, and racing it falling asleep', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const lane = () => pool.stats().lane;
+    /** Polls until the lane worker publishes SLEEPING; false if it never does within 5 s. */
+    const untilAsleep = async () => {
+      for (let i = 0; i < 500; i++) {
+        if (lane().workerSleeping) return true;
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      return false;
+    };
+    // A timeout turns a call nobody wakes the worker for into a TIMEOUT instead of a hang.
+    const add = (a, b) => pool.fastCall({ fn: 'add', args: [a, b], timeout: 10_000 });
+    const out = { first: await add(1, 2) };
+    out.asleep = await untilAsleep();
+    const wakesBefore = lane().wakes;
+    out.afterSleep = await add(2, 3);
+    out.woken = lane().wakes - wakesBefore;
+    // Many calls right after a wake-up.
+    out.asleepAgain = await untilAsleep();
+    const many = await Promise.all(Array.from({ length: 20_000 }, (_, i) => add(i, 0.25)));
+    out.manyWrong = many.filter((v, i) => v !== i + 0.25).length;
+    // Calls spaced from nothing to a few milliseconds apart, so that some
+    // arrive while the worker spins, some while it goes to sleep, some while it sleeps.
+    let raceWrong = 0;
+    const before = lane();
+    for (let i = 0; i < 400; i++) {
+      if (i % 8 === 7) await new Promise((res) => setTimeout(res, i % 3));
+      else { const until = performance.now() + (i % 8) * 0.01; while (performance.now() < until) { /* let the worker's spin run out */ } }
+      if ((await add(i, 1)) !== i + 1) raceWrong += 1;
+    }
+    const after = lane();
+    out.raceWrong = raceWrong;
+    out.raceExchanges = after.exchanges - before.exchanges;
+    out.raceWakes = after.wakes - before.wakes;
+    out.raceSleeps = after.workerSleeps - before.workerSleeps;
+    out.errors = pool.stats().functions.add.errors;
+    pool.close();
+    return out;
+  });
+  assert.equal(r.first, 3);
+  assert.equal(r.asleep, true, 'the idle lane worker published SLEEPING');
+  assert.equal(r.afterSleep, 5);
+  assert.equal(r.woken, 1, 'the call to a sleeping worker notified it, once');
+  assert.equal(r.asleepAgain, true);
+  assert.equal(r.manyWrong, 0);
+  assert.equal(r.raceWrong, 0);
+  assert.deepEqual(r.errors, {});
+  assert.equal(r.raceExchanges, 400);
+  assert.ok(r.raceWakes > 0, 'calls after a pause of milliseconds found the worker asleep');
+  assert.ok(r.raceWakes <= r.raceSleeps + 1, `the page notified only a worker that slept (${r.raceWakes} wakes, ${r.raceSleeps} sleeps)`);
+  console.log(`# fast lane wake-ups: of 400 spaced calls ${r.raceWakes} woke the worker (${r.raceSleeps} sleeps)`);
+});
+
+test('fast lane: a lane worker killed mid-call fails that call with WORKER_LOST, reruns the calls behind it, and is replaced', async () => {
+  const r = await inPage(async () => {
+    // Reach the lane's Worker the way an outside actor (a crash, the browser) would end it.
+    const lanes = [];
+    const Original = globalThis.Worker;
+    globalThis.Worker = class extends Original {
+      constructor(url, options) { super(url, options); if (options?.name === 'wasmbridge-lane') lanes.push(this); }
+    };
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    await pool.fastCall('add', 0, 0);
+    const slow = pool.fastCall('busy', 3000).then(() => 'resolved', (e) => e.code);
+    const behind = Array.from({ length: 5 }, (_, i) => pool.fastCall('add', i, 10));
+    await new Promise((res) => setTimeout(res, 200));
+    const running = pool.stats().lane.inFlight;
+    lanes[0].terminate();
+    const code = await slow;
+    const values = await Promise.all(behind);
+    const after = await pool.fastCall('add', 20, 22);
+    const s = pool.stats().lane;
+    pool.close();
+    return { code, values, after, running, lanes: lanes.length, restarts: s.restarts, state: s.state };
+  });
+  assert.equal(r.running, 6, 'busy and the five calls behind it went as one exchange');
+  assert.equal(r.code, 'WORKER_LOST');
+  assert.deepEqual(r.values, [10, 11, 12, 13, 14]);
+  assert.equal(r.after, 42);
+  assert.equal(r.lanes, 2, 'a new lane worker took its place');
+  assert.equal(r.restarts, 1);
+  assert.equal(r.state, 'ready');
 });
 
 test('fast lane falls back to postMessage on a page that is not cross-origin isolated', async () => {

@@ -2,8 +2,8 @@
 //! optional JSON data, thrown to JS as an `Error` the worker recognises.
 
 #[cfg(feature = "json")]
-use crate::protocol::ERROR_DATA;
-use crate::protocol::{ErrorCode, ERROR_CODE, ERROR_MARKER};
+use crate::protocol::GUEST_ERROR_DATA;
+use crate::protocol::{ErrorCode, GUEST_ERROR_CODE, GUEST_ERROR_MARKER};
 use wasm_bindgen::JsValue;
 
 /// An error that reaches the JS caller as a `WasmBridgeError` with the same
@@ -88,16 +88,20 @@ impl From<Error> for JsValue {
         let value = js_sys::Error::new(&err.message);
         value.set_name("WasmBridgeGuestError");
         // Reflect::set only fails on frozen or proxied targets; a fresh Error is neither.
-        let _ = js_sys::Reflect::set(&value, &JsValue::from_str(ERROR_MARKER), &JsValue::TRUE);
         let _ = js_sys::Reflect::set(
             &value,
-            &JsValue::from_str(ERROR_CODE),
+            &JsValue::from_str(GUEST_ERROR_MARKER),
+            &JsValue::TRUE,
+        );
+        let _ = js_sys::Reflect::set(
+            &value,
+            &JsValue::from_str(GUEST_ERROR_CODE),
             &JsValue::from_str(&err.code),
         );
         #[cfg(feature = "json")]
         if let Some(data) = &err.data {
             let parsed = js_sys::JSON::parse(&data.to_string()).unwrap_or(JsValue::NULL);
-            let _ = js_sys::Reflect::set(&value, &JsValue::from_str(ERROR_DATA), &parsed);
+            let _ = js_sys::Reflect::set(&value, &JsValue::from_str(GUEST_ERROR_DATA), &parsed);
         }
         value.into()
     }

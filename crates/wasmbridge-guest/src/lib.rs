@@ -39,7 +39,7 @@ pub fn init() {
 /// The version of the guest↔worker contract this module was built against.
 #[wasm_bindgen(js_name = "__wasmbridge_abi")]
 pub fn abi() -> u32 {
-    protocol::ABI_VERSION
+    protocol::GUEST_ABI
 }
 
 /// `true` once the call being run was cancelled by its caller. Poll it in long
@@ -69,7 +69,7 @@ pub fn progress(fraction: f64) {
 mod host {
     #[cfg(target_arch = "wasm32")]
     mod imp {
-        use crate::protocol::{CANCEL_PROBE, PANIC_REPORTER, PROGRESS_REPORTER};
+        use crate::protocol::{HOST_CANCELLED, HOST_PANIC, HOST_PROGRESS};
         use wasm_bindgen::{JsCast, JsValue};
 
         /// Calls a function the worker put on `globalThis`; `None` when it is
@@ -82,15 +82,15 @@ mod host {
         }
 
         pub fn cancelled() -> bool {
-            call(CANCEL_PROBE, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
+            call(HOST_CANCELLED, &JsValue::UNDEFINED).is_some_and(|v| v.is_truthy())
         }
 
         pub fn progress(fraction: f64) {
-            call(PROGRESS_REPORTER, &JsValue::from_f64(fraction));
+            call(HOST_PROGRESS, &JsValue::from_f64(fraction));
         }
 
         pub fn report_panic(text: &str) {
-            call(PANIC_REPORTER, &JsValue::from_str(text));
+            call(HOST_PANIC, &JsValue::from_str(text));
         }
     }
 

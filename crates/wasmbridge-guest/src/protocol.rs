@@ -1,10 +1,11 @@
 //! The guest's half of the page↔worker wire protocol: everything a guest module
 //! and `crates/wasmbridge/runtime/worker.js` must agree on, and nothing else. Its JS counterpart is
-//! `crates/wasmbridge/runtime/protocol.js`; change both together.
+//! `crates/wasmbridge/runtime/protocol.js`, whose constants have the same names;
+//! `tests/protocol_names.rs` compares the two. Change both together.
 
 /// Version of this contract. The worker refuses a guest whose
 /// `__wasmbridge_abi()` returns another number.
-pub const ABI_VERSION: u32 = 1;
+pub const GUEST_ABI: u32 = 1;
 
 /// Prefix of every symbol the guest library exports for the worker. The build
 /// leaves functions with this prefix out of the manifest, so pages cannot call them.
@@ -12,20 +13,20 @@ pub const RESERVED_PREFIX: &str = "__wasmbridge";
 
 /// Property set to `true` on every error value a guest throws, so the worker can
 /// tell a structured guest error from any other exception.
-pub const ERROR_MARKER: &str = "__wasmbridgeError";
+pub const GUEST_ERROR_MARKER: &str = "__wasmbridgeError";
 /// Property of a thrown guest error holding its code (a `ErrorCode` string).
-pub const ERROR_CODE: &str = "code";
+pub const GUEST_ERROR_CODE: &str = "code";
 /// Property of a thrown guest error holding its optional JSON data.
-pub const ERROR_DATA: &str = "data";
+pub const GUEST_ERROR_DATA: &str = "data";
 
 /// Global function the worker installs; the panic hook calls it with one string
 /// (`"<message> at <file>:<line>:<column>"`) just before the module traps.
-pub const PANIC_REPORTER: &str = "__wasmbridge_panic";
+pub const HOST_PANIC: &str = "__wasmbridge_panic";
 /// Global function the worker installs; returns `true` once the running call
 /// was asked to stop.
-pub const CANCEL_PROBE: &str = "__wasmbridge_cancelled";
+pub const HOST_CANCELLED: &str = "__wasmbridge_cancelled";
 /// Global function the worker installs; takes a fraction in `[0, 1]`.
-pub const PROGRESS_REPORTER: &str = "__wasmbridge_progress";
+pub const HOST_PROGRESS: &str = "__wasmbridge_progress";
 
 /// Error codes a guest can produce. The runtime adds its own (`TIMEOUT`,
 /// `WORKER_LOST`, …), listed in `crates/wasmbridge/runtime/protocol.js`.
@@ -35,13 +36,22 @@ pub enum ErrorCode {
     GuestError,
     /// An argument was rejected before any work was done.
     BadArgument,
-    /// The guest panicked; the worker re-instantiates the module.
+    /// The guest panicked; a fresh worker takes the trapped one's place.
     Panic,
     /// The guest noticed `cancelled()` and gave up.
     Cancelled,
 }
 
 impl ErrorCode {
+    /// Every code, for the test that compares them with `CODES` in `protocol.js`.
+    pub const ALL: [ErrorCode; 4] = [
+        ErrorCode::GuestError,
+        ErrorCode::BadArgument,
+        ErrorCode::Panic,
+        ErrorCode::Cancelled,
+    ];
+
+    /// The code as it travels, also its key in `CODES` in `protocol.js`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::GuestError => "GUEST_ERROR",

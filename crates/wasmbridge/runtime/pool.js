@@ -3,9 +3,9 @@
 // or with a WasmBridgeError whose code says why not. Only this file talks to
 // workers; the worker never decides anything about the pool.
 
-import { PROTOCOL, TO_WORKER, FROM_WORKER, CODES, CONTROL } from './protocol.js';
+import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, callsMessage, wireCall } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
-import { Lane, encodeLaneRequest } from './lane.js';
+import { Lane, laneRequestSize } from './lane.js';
 import { SharedRegion, regionArgs } from './shared.js';
 
 const DEFAULTS = Object.freeze({
@@ -338,9 +338,9 @@ export class Pool {
         ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
       }
       const fits = lane && this.#isolated && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
-      const laneRequest = fits ? encodeLaneRequest(fn, call.args) : null;
-      if (laneRequest) {
-        call.laneRequest = laneRequest;
+      const laneSize = fits ? laneRequestSize(fn, call.args) : -1;
+      if (laneSize > 0) {
+        call.laneSize = laneSize;
         this.#laneFor().submit(call);
       } else if (pinned) {
         if (pinned.state === 'dead' || pinned.state === 'retiring') this.#settle(call, false, this.#lostError(call, pinned));
@@ -430,8 +430,7 @@ export class Pool {
     call.slot = slot;
     slot.inflight.set(call.id, call);
     if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
-    const wire = { id: call.id, fn: call.fn, args: call.args };
-    if (call.deadline) wire.deadline = call.deadline;
+    const wire = wireCall(call.id, call.fn, call.args, call.deadline);
     slot.outbox.push(wire);
     // Calls handed back after a trap may share a buffer; a transfer list must name it once.
     if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
@@ -454,7 +453,7 @@ export class Pool {
       slot.outbox = [];
       slot.transfers = [];
       try {
-        slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls }, transfers);
+        slot.worker.postMessage(callsMessage(calls), transfers);
         for (const wire of calls) this.#markSent(slot, wire);
       } catch {
         // An argument could not be cloned or transferred: fail exactly those calls.
@@ -490,7 +489,7 @@ export class Pool {
       const call = slot.inflight.get(wire.id);
       const own = call?.transfer ? call.transfer.filter((t) => transfers.includes(t)) : [];
       try {
-        slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls: [wire] }, own);
+        slot.worker.postMessage(callsMessage([wire]), own);
         this.#markSent(slot, wire);
       } catch (e) {
         slot.inflight.delete(wire.id);
@@ -871,12 +870,7 @@ export class Pool {
       else this.#onLost(slot, why);
     };
     worker.onmessageerror = () => this.#onLost(slot, 'a message from the worker could not be read');
-    worker.postMessage({
-      wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
-      glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
-      functions: [...this.#functions.keys()], workerId: id, control: control ? control.buffer : null,
-      lock: locks ? slot.lock : null, memoryLimit: this.#opts.memoryLimit,
-    });
+    worker.postMessage(this.#initMessage(control ? control.buffer : null, locks ? slot.lock : null));
     if (at >= 0) this.#slots[at] = slot;
     else this.#slots.push(slot);
     return slot;
@@ -910,6 +904,14 @@ export class Pool {
     }
     this.#replace(slot);
     this.#pump();
+  }
+
+  /** The init message of every worker, the lane's included (`lane` is its buffer). */
+  #initMessage(control, lock, lane = null) {
+    return initMessage({
+      module: this.#module, glue: this.#glueUrl, glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
+      functions: [...this.#functions.keys()], control, lock, memoryLimit: this.#opts.memoryLimit, lane,
+    });
   }
 
   /** Starts a worker in place of a dead one, unless the pool can shrink instead. */
@@ -949,11 +951,7 @@ export class Pool {
     this.#lane ??= new Lane({
       spawn: (lane, control, lock) => {
         const worker = startWorker(this.#workerUrl, 'wasmbridge-lane');
-        worker.postMessage({
-          wb: PROTOCOL, kind: TO_WORKER.INIT, module: this.#module, glue: this.#glueUrl,
-          glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
-          functions: [...this.#functions.keys()], workerId: 0, control, lock, memoryLimit: this.#opts.memoryLimit, lane,
-        });
+        worker.postMessage(this.#initMessage(control, lock, lane));
         return worker;
       },
       settle: (call, ok, value) => this.#settle(call, ok, value),

@@ -1,7 +1,10 @@
-// The page↔worker wire protocol: message kinds, their fields, error codes and
-// the layout of the shared control block. Types and constants only; the Rust
-// side of the contract (what a guest module exports and throws) is
-// crates/wasmbridge-guest/src/protocol.rs. Change both together.
+// The page↔worker wire protocol: every message as a typedef with the one
+// function that builds it, error codes and the layout of the shared control
+// block. Types, constants and constructors only; the Rust side of the contract
+// (what a guest module exports and throws) is
+// crates/wasmbridge-guest/src/protocol.rs, with the same names, and
+// crates/wasmbridge-guest/tests/protocol_names.rs compares the two. Change
+// both together.
 
 /** Every message carries `wb: PROTOCOL` so a page's own worker messages cannot be mistaken for ours. */
 export const PROTOCOL = 'wasmbridge/1';
@@ -16,36 +19,15 @@ export const HOST_PROGRESS = '__wasmbridge_progress';
 
 /** Property set on errors thrown by `wasmbridge_guest::Error`. */
 export const GUEST_ERROR_MARKER = '__wasmbridgeError';
+/** Property of a thrown guest error holding its code. */
+export const GUEST_ERROR_CODE = 'code';
+/** Property of a thrown guest error holding its optional data. */
+export const GUEST_ERROR_DATA = 'data';
 
-/**
- * Message kinds, page → worker.
- *
- * - `init`: `{ module: WebAssembly.Module, glue: string (URL of the wasm-bindgen JS glue),
- *   glueIntegrity: string | null (its SRI hash from the manifest, checked before the import),
- *   functions: string[] (callable names), workerId: number, control: SharedArrayBuffer | null,
- *   lock: string (a Web Lock the worker holds until it dies; the page's request for it is
- *   granted when the worker is gone), memoryLimit: number (bytes, 0 = none),
- *   lane?: SharedArrayBuffer (only for the fast lane's dedicated worker: after `ready` it
- *   serves that buffer forever, see lane.js, and takes no `calls` messages) }`.
- * - `calls`: `{ calls: WireCall[] }`, run in order; one message may carry many calls.
- */
+/** Message kinds, page → worker (the messages are the typedefs below). */
 export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
 
-/**
- * Message kinds, worker → page.
- *
- * - `alive`: `{}` the worker holds its lock; from now on its death is noticed.
- * - `ready`: `{ functions: string[] }` the glue's callable exports, after instantiation.
- * - `init-failed`: `{ error: WireError }`; the worker is useless and is terminated.
- * - `results`: `{ results: WireResult[], retired?: true, returned?: ReturnedCall[] }`; buffers in
- *   values are transferred. `retired`: a call trapped (panic, memory limit), the instance is
- *   unusable and the worker runs nothing more; `returned` holds every call it had not started
- *   (and, after `retired`, every call that reaches it later), with their buffers transferred
- *   back. The page stops the worker once nothing it was given is unaccounted for.
- * - `progress`: `{ id: number, fraction: number }` from `wasmbridge_guest::progress`.
- * - `lane-result`: `{ result: WireResult }` from a lane worker, for a lane call whose
- *   result does not fit the lane buffer (lane.js).
- */
+/** Message kinds, worker → page (the messages are the typedefs below). */
 export const FROM_WORKER = Object.freeze({
   ALIVE: 'alive',
   READY: 'ready',
@@ -56,11 +38,78 @@ export const FROM_WORKER = Object.freeze({
 });
 
 /**
- * @typedef {{ id: number, fn: string, args: unknown[], deadline?: number }} WireCall
- * @typedef {WireCall & { transfer: ArrayBuffer[] }} ReturnedCall the ArrayBuffers of its arguments, moved back
+ * One call on the wire. `deadline` is the `performance.timeOrigin + now()` in
+ * ms after which the worker fails the call with TIMEOUT instead of starting it
+ * (0: none).
+ * @typedef {{ id: number, fn: string, args: unknown[], deadline: number }} WireCall
+ * @typedef {WireCall & { transfer: ArrayBuffer[] }} ReturnedCall a call a retired worker hands back, with the
+ *   ArrayBuffers of its arguments, moved back
  * @typedef {{ code: string, message: string, data?: unknown }} WireError
  * @typedef {{ id: number, ok: true, value: unknown } | { id: number, ok: false, error: WireError }} WireResult
  */
+
+/**
+ * `init`, page → worker: instantiate `module` with the glue at `glue`
+ * (checked against `glueIntegrity`, its SRI hash from the manifest, before the
+ * import) and allow the names in `functions`. `control` is the worker's
+ * control block (CONTROL) when the page is isolated; `lock` a Web Lock the
+ * worker holds until it dies (the page's request for it is granted when the
+ * worker is gone); `memoryLimit` bytes, 0 = none. `lane` only for the fast
+ * lane's dedicated worker: after `ready` it serves that buffer forever (see
+ * lane-worker.js) and takes no `calls` messages.
+ * @typedef {{ wb: string, kind: 'init', module: WebAssembly.Module, glue: string, glueIntegrity: string | null,
+ *   functions: string[], control: SharedArrayBuffer | null, lock: string | null, memoryLimit: number,
+ *   lane: SharedArrayBuffer | null }} InitMessage
+ * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
+ * @typedef {{ wb: string, kind: 'alive' }} AliveMessage the worker holds its lock; from now on its death is noticed
+ * @typedef {{ wb: string, kind: 'ready' }} ReadyMessage the guest is instantiated
+ * @typedef {{ wb: string, kind: 'init-failed', error: WireError }} InitFailedMessage the worker is useless and is terminated
+ * @typedef {{ wb: string, kind: 'results', results: WireResult[], retired?: true, returned?: ReturnedCall[] }} ResultsMessage
+ *   buffers in values are transferred. `retired`: a call trapped (panic, memory limit), the instance is
+ *   unusable and the worker runs nothing more; `returned` holds every call it had not started (and,
+ *   after `retired`, every call that reaches it later), with their buffers transferred back. The page
+ *   stops the worker once nothing it was given is unaccounted for.
+ * @typedef {{ wb: string, kind: 'progress', id: number, fraction: number }} ProgressMessage from `wasmbridge_guest::progress`
+ * @typedef {{ wb: string, kind: 'lane-result', result: WireResult }} LaneResultMessage
+ *   from a lane worker, for a lane call whose result does not fit the lane buffer
+ */
+
+/**
+ * @param {Omit<InitMessage, 'wb' | 'kind' | 'lane'> & { lane?: SharedArrayBuffer | null }} fields
+ * @returns {InitMessage}
+ */
+export const initMessage = ({ module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane = null }) => ({
+  wb: PROTOCOL, kind: TO_WORKER.INIT, module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane,
+});
+/** @returns {CallsMessage} */
+export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls });
+/** @returns {WireCall} */
+export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ id, fn, args, deadline });
+/** @returns {AliveMessage} */
+export const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
+/** @returns {ReadyMessage} */
+export const readyMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.READY });
+/** @returns {InitFailedMessage} */
+export const initFailedMessage = (/** @type {WireError} */ error) => ({ wb: PROTOCOL, kind: FROM_WORKER.INIT_FAILED, error });
+/**
+ * `returned` only from a retired worker: then the message says so and carries the calls it hands back.
+ * @param {WireResult[]} results
+ * @param {ReturnedCall[] | null} returned
+ * @returns {ResultsMessage}
+ */
+export const resultsMessage = (results, returned = null) => (returned === null
+  ? { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results }
+  : { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results, retired: true, returned });
+/** @returns {ProgressMessage} */
+export const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
+/** @returns {LaneResultMessage} */
+export const laneResultMessage = (/** @type {WireResult} */ result) => ({ wb: PROTOCOL, kind: FROM_WORKER.LANE_RESULT, result });
+/** @returns {WireResult} */
+export const okResult = (/** @type {number} */ id, /** @type {unknown} */ value) => ({ id, ok: true, value });
+/** @returns {WireError} */
+export const wireError = (/** @type {string} */ code, /** @type {string} */ message, /** @type {unknown} */ data = undefined) => (data === undefined ? { code, message } : { code, message, data });
+/** @returns {WireResult} */
+export const errorResult = (/** @type {number} */ id, /** @type {string} */ code, /** @type {string} */ message, /** @type {unknown} */ data = undefined) => ({ id, ok: false, error: wireError(code, message, data) });
 
 /**
  * Error codes. The guest produces GUEST_ERROR, BAD_ARGUMENT, PANIC and CANCELLED

@@ -178,8 +178,15 @@ export interface PoolStats {
   inFlight: number;
   closed: boolean;
   isolated: boolean;
-  /** The fast lane, once a fastCall started it: calls, exchanges, waits (exchanges not answered within the spin), posted, restarts, workerSleeps. */
-  lane: null | { state: string; queued: number; inFlight: number; calls: number; exchanges: number; waits: number; posted: number; restarts: number; workerSleeps: number };
+  /**
+   * The fast lane, once a fastCall started it: calls, exchanges, waits (exchanges not answered within the page's spin),
+   * posted, restarts, workerSleeps (times the lane worker slept), wakes (exchanges that had to wake it) and
+   * workerSleeping (it sleeps now).
+   */
+  lane: null | {
+    state: string; queued: number; inFlight: number; calls: number; exchanges: number; waits: number; posted: number; restarts: number;
+    workerSleeps: number; wakes: number; workerSleeping: boolean;
+  };
 }
 
 export interface PinnedHandle<G = AnyGuest> {

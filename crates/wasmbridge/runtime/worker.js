@@ -11,10 +11,11 @@
 // worker, and terminating this one frees everything it held.
 
 import {
-  PROTOCOL, GUEST_ABI, TO_WORKER, FROM_WORKER, CODES, CONTROL,
-  HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER,
+  PROTOCOL, GUEST_ABI, TO_WORKER, CODES, CONTROL,
+  HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER, GUEST_ERROR_CODE, GUEST_ERROR_DATA,
+  aliveMessage, readyMessage, initFailedMessage, resultsMessage, progressMessage, okResult, errorResult, wireError,
 } from './protocol.js';
-import { serveLane } from './lane.js';
+import { serveLane } from './lane-worker.js';
 import { messageOf } from './error.js';
 
 /** @type {any} the guest's wasm-bindgen glue module */
@@ -48,7 +49,7 @@ let lastFlush = 0;
 /** With a control block, results wait at most this long for company before the next call starts. */
 const FLUSH_AFTER_MS = 1;
 
-const post = (kind, body, transfer) => self.postMessage({ wb: PROTOCOL, kind, ...body }, transfer ?? []);
+const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
 globalThis[HOST_PANIC] = (text) => { lastPanic = String(text); };
 globalThis[HOST_CANCELLED] = () =>
@@ -57,7 +58,7 @@ globalThis[HOST_PROGRESS] = (fraction) => {
   const now = performance.now();
   if (fraction < 1 && now - lastProgressAt < 16) return;
   lastProgressAt = now;
-  post(FROM_WORKER.PROGRESS, { id: runningId, fraction });
+  post(progressMessage(runningId, fraction));
 };
 
 /** The worker's one instance of the guest. */
@@ -91,9 +92,7 @@ function transfersOf(value, into) {
 /** Turns whatever a call threw into a wire error. */
 function describeThrow(err, fn) {
   if (err && typeof err === 'object' && err[GUEST_ERROR_MARKER] === true) {
-    const out = { code: String(err.code), message: String(err.message) };
-    if (err.data !== undefined) out.data = err.data;
-    return { error: out, trapped: false };
+    return { error: wireError(String(err[GUEST_ERROR_CODE]), String(err.message), err[GUEST_ERROR_DATA]), trapped: false };
   }
   if (err instanceof WebAssembly.RuntimeError) {
     const panic = lastPanic;
@@ -125,22 +124,21 @@ function flush() {
   outbox = [];
   outboxTransfers = [];
   lastFlush = performance.now();
-  const extra = retired ? { retired: true, returned } : {};
   // Calls of one message may share a buffer; a transfer list must name it once.
   const moved = [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
   try {
-    post(FROM_WORKER.RESULTS, { results, ...extra }, moved);
+    post(resultsMessage(results, retired ? returned : null), moved);
   } catch {
     // One value could not be cloned; send them one by one so only that call fails.
     for (const r of results) {
       try {
-        post(FROM_WORKER.RESULTS, { results: [r] }, r.ok ? transfersFor(r.value) : []);
+        post(resultsMessage([r]), r.ok ? transfersFor(r.value) : []);
       } catch (e) {
         const message = `the result cannot be sent to the page: ${messageOf(e)}`;
-        post(FROM_WORKER.RESULTS, { results: [{ id: r.id, ok: false, error: { code: CODES.BAD_RESULT, message } }] });
+        post(resultsMessage([errorResult(r.id, CODES.BAD_RESULT, message)]));
       }
     }
-    if (retired) post(FROM_WORKER.RESULTS, { results: [], retired: true, returned }, [...new Set(returned.flatMap((c) => c.transfer))]);
+    if (retired) post(resultsMessage([], returned), [...new Set(returned.flatMap((c) => c.transfer))]);
   }
 }
 
@@ -177,7 +175,7 @@ function transfersFor(value) {
 async function run(call) {
   const { id, fn, args } = call;
   if (!callable.has(fn) || typeof glue[fn] !== 'function') {
-    return { id, ok: false, error: { code: CODES.UNKNOWN_FUNCTION, message: `no function named ${JSON.stringify(fn)} in this guest` } };
+    return errorResult(id, CODES.UNKNOWN_FUNCTION, `no function named ${JSON.stringify(fn)} in this guest`);
   }
   runningId = id;
   if (control !== null) Atomics.store(control, CONTROL.RUNNING, id);
@@ -186,9 +184,9 @@ async function run(call) {
     if (value !== null && typeof value === 'object' && typeof value.then === 'function') value = await value;
     if (memoryLimit > 0 && memoryBytes() > memoryLimit) {
       retired = true;
-      return { id, ok: false, error: { code: CODES.MEMORY_LIMIT, message: `${fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled` } };
+      return errorResult(id, CODES.MEMORY_LIMIT, `${fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled`);
     }
-    return { id, ok: true, value };
+    return okResult(id, value);
   } catch (err) {
     const { error, trapped } = describeThrow(err, fn);
     if (trapped) retired = true;
@@ -211,7 +209,7 @@ async function drain() {
       // results that came before it, so they must be out before it starts.
       if (outbox.length > 0 && (control === null || performance.now() - lastFlush >= FLUSH_AFTER_MS)) flush();
       const result = call.deadline && performance.timeOrigin + performance.now() > call.deadline
-        ? { id: call.id, ok: false, error: { code: CODES.TIMEOUT, message: `${call.fn} timed out before it started` } }
+        ? errorResult(call.id, CODES.TIMEOUT, `${call.fn} timed out before it started`)
         : await run(call);
       outbox.push(result);
       if (result.ok) transfersOf(result.value, outboxTransfers);
@@ -244,7 +242,7 @@ self.onmessage = async (event) => {
         // Held until this context dies, however it dies: that is how the page
         // learns of a crash or an outside terminate(), which fire no event.
         await new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }));
-        post(FROM_WORKER.ALIVE, {});
+        post(aliveMessage());
       }
       if (msg.glueIntegrity) {
         // import() cannot check integrity itself: fetch with it first, so a
@@ -261,14 +259,14 @@ self.onmessage = async (event) => {
       if (missing.length > 0) {
         throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
       }
-      post(FROM_WORKER.READY, { functions: [...callable] });
+      post(readyMessage());
       // The fast lane's dedicated worker: from now on it only serves the lane buffer.
       // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
       // After a trap the lane half answers, tells the page, and returns: then this worker closes.
       if (msg.lane) serveLane(msg.lane, run, post, transfersFor, () => retired).finally(() => self.close());
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err);
-      post(FROM_WORKER.INIT_FAILED, { error: { code: CODES.INIT_FAILED, message: `the guest failed to start: ${message}` } });
+      post(initFailedMessage(wireError(CODES.INIT_FAILED, `the guest failed to start: ${message}`)));
     }
   }
 };

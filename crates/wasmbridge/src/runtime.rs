@@ -25,6 +25,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("godot-codec.js", include_str!("../runtime/godot-codec.js")),
     ("godot.d.ts", include_str!("../runtime/godot.d.ts")),
     ("lane.js", include_str!("../runtime/lane.js")),
+    ("lane-codec.js", include_str!("../runtime/lane-codec.js")),
+    ("lane-worker.js", include_str!("../runtime/lane-worker.js")),
     ("shared.js", include_str!("../runtime/shared.js")),
     ("ring.js", include_str!("../runtime/ring.js")),
     ("ring.d.ts", include_str!("../runtime/ring.d.ts")),
@@ -49,5 +51,7 @@ pub const GODOT_NEEDS: &[&str] = &[
     "protocol.js",
     "error.js",
     "lane.js",
+    "lane-codec.js",
+    "lane-worker.js",
     "shared.js",
 ];

@@ -25,7 +25,7 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 10] = [
+const BUNDLE_FILES: [(&str, &str); 12] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
@@ -37,6 +37,8 @@ const BUNDLE_FILES: [(&str, &str); 10] = [
     ("worker.js", "// worker\n"),
     ("protocol.js", "export const PROTOCOL = 'wasmbridge/1';\n"),
     ("lane.js", "export class Lane {}\n"),
+    ("lane-codec.js", "export const LANE = {};\n"),
+    ("lane-worker.js", "export function serveLane() {}\n"),
     ("shared.js", "export class SharedRegion {}\n"),
     (
         "error.js",
