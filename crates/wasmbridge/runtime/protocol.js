@@ -28,8 +28,9 @@ export const GUEST_ERROR_MARKER = '__wasmbridgeError';
  *   lane?: SharedArrayBuffer (only for the fast lane's dedicated worker: after `ready` it
  *   serves that buffer forever, see lane.js, and takes no `calls` messages) }`.
  * - `calls`: `{ calls: WireCall[] }`, run in order; one message may carry many calls.
+ * - `call`: one WireCall's fields on the message itself (`deadline` 0: none), sent to an idle worker.
  */
-export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
+export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls', CALL: 'call' });
 
 /**
  * Message kinds, worker → page.
@@ -42,6 +43,8 @@ export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
  *   unusable and the worker runs nothing more; `returned` holds every call it had not started
  *   (and, after `retired`, every call that reaches it later), with their buffers transferred
  *   back. The page stops the worker once nothing it was given is unaccounted for.
+ * - `result`: one WireResult's fields on the message itself, sent instead of `results` when a
+ *   worker has exactly one result to report and is not retired.
  * - `progress`: `{ id: number, fraction: number }` from `wasmbridge_guest::progress`.
  * - `lane-result`: `{ result: WireResult }` from a lane worker, for a lane call whose
  *   result does not fit the lane buffer (lane.js).
@@ -51,6 +54,7 @@ export const FROM_WORKER = Object.freeze({
   READY: 'ready',
   INIT_FAILED: 'init-failed',
   RESULTS: 'results',
+  RESULT: 'result',
   PROGRESS: 'progress',
   LANE_RESULT: 'lane-result',
 });
