@@ -74,15 +74,20 @@ class Call {
   }
 }
 
-/** The promise of a call, its settle functions kept on the call record. */
-const settleable = typeof Promise.withResolvers === 'function'
-  ? (call) => {
-    const r = Promise.withResolvers();
-    call.resolve = r.resolve;
-    call.reject = r.reject;
-    return r.promise;
-  }
-  : (call) => new Promise((resolve, reject) => { call.resolve = resolve; call.reject = reject; });
+/**
+ * The promise of a call, its settle functions kept on the call record. One
+ * executor serves every call (it runs synchronously inside `new Promise`), so
+ * a call costs no closure and no `{ promise, resolve, reject }` record.
+ */
+let capturedResolve = null;
+let capturedReject = null;
+const capture = (resolve, reject) => { capturedResolve = resolve; capturedReject = reject; };
+function settleable(call) {
+  const promise = new Promise(capture);
+  call.resolve = capturedResolve;
+  call.reject = capturedReject;
+  return promise;
+}
 
 /** Options for one call; see wasmbridge.d.ts. @typedef {import('./wasmbridge.d.ts').CallOptions} CallOptions */
 
@@ -176,8 +181,7 @@ export class Pool {
    * @returns {Promise<any>}
    */
   call(nameOrOptions, ...args) {
-    const spec = typeof nameOrOptions === 'string' ? new ShortCall(nameOrOptions, args) : nameOrOptions;
-    return this.#submit(spec, null);
+    return this.#submit(nameOrOptions, null, NO_DEFAULTS, false, args);
   }
 
   /**
@@ -191,8 +195,7 @@ export class Pool {
    * @returns {Promise<any>}
    */
   fastCall(nameOrOptions, ...args) {
-    const spec = typeof nameOrOptions === 'string' ? new ShortCall(nameOrOptions, args) : nameOrOptions;
-    return this.#submit(spec, null, {}, true);
+    return this.#submit(nameOrOptions, null, NO_DEFAULTS, true, args);
   }
 
   /**
@@ -281,9 +284,8 @@ export class Pool {
       get workerId() { return current().id; },
       get lost() { return current().state === 'dead'; },
       call(nameOrOptions, ...args) {
-        const spec = typeof nameOrOptions === 'string' ? new ShortCall(nameOrOptions, args) : nameOrOptions;
         if (released) return Promise.reject(new WasmBridgeError(CODES.BAD_ARGUMENT, 'this pinned handle was released'));
-        return pool.#submit(spec, current());
+        return pool.#submit(nameOrOptions, current(), NO_DEFAULTS, false, args);
       },
       release() {
         if (released) return;
@@ -359,10 +361,10 @@ export class Pool {
    * checked here, once (`readCall`), before the call is registered: past this
    * point the pool's machinery only touches values it made itself.
    */
-  #submit(spec, pinned, defaults = NO_DEFAULTS, lane = false) {
+  #submit(spec, pinned, defaults = NO_DEFAULTS, lane = false, args = null) {
     let call;
     try {
-      call = readCall(spec, defaults, this.#opts.timeout);
+      call = readCall(spec, defaults, this.#opts.timeout, args);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -570,7 +572,7 @@ export class Pool {
       slot.transfers = [];
       try {
         slot.worker.postMessage({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls }, transfers);
-        for (const wire of calls) this.#markSent(slot, wire);
+        if (transfers.length > 0) for (const wire of calls) this.#markSent(slot, wire);
       } catch {
         // An argument could not be cloned or transferred: fail exactly those calls.
         this.#sendOneByOne(slot, calls, transfers);
@@ -1062,11 +1064,16 @@ export class Pool {
     slot.restarts = dead.restarts + 1;
   }
 
+  /** Called for every call that finds no idle worker, so it allocates nothing. */
   #grow() {
+    if (this.#closed) return;
     // Dead slots still listed are about to be replaced: they count as workers here.
-    const starting = this.#slots.some((s) => s.state === 'starting');
-    const workers = this.#slots.filter((s) => !s.exclusive).length;
-    if (workers < this.#opts.maxSize && !starting && !this.#closed) this.#spawn();
+    let workers = 0;
+    for (const s of this.#slots) {
+      if (s.state === 'starting') return;
+      if (!s.exclusive) workers += 1;
+    }
+    if (workers < this.#opts.maxSize) this.#spawn();
   }
 
   /** Stops the worker of a released exclusive pin; its unfinished calls are lost. */
@@ -1274,19 +1281,19 @@ function readPoolOptions(options) {
  * look-alike can run later inside the pool. Throws BAD_ARGUMENT naming the
  * field. `defaults` are a batch's timeout and signal.
  */
-function readCall(spec, defaults, poolTimeout) {
-  // The short form `call(name, ...args)`: `args` is the rest array the pool
-  // itself made, so there is nothing of the caller's left to read through.
-  if (spec instanceof ShortCall) {
-    if (spec.fn.length === 0) throw badArgument('a call needs a function name, got an empty string');
+function readCall(spec, defaults, poolTimeout, restArgs) {
+  // The short form `call(name, ...args)`: `restArgs` is the rest array the
+  // pool itself made, so there is nothing of the caller's left to read through.
+  if (typeof spec === 'string' && restArgs !== null) {
+    if (spec.length === 0) throw badArgument('a call needs a function name, got an empty string');
     let args;
     try {
-      args = regionArgs(spec.args);
+      args = regionArgs(restArgs);
     } catch (err) {
       if (err instanceof WasmBridgeError) throw err;
-      throw badArgument(`the arguments of ${spec.fn} could not be read: ${messageOf(err)}`);
+      throw badArgument(`the arguments of ${spec} could not be read: ${messageOf(err)}`);
     }
-    return new Call(spec.fn, args, poolTimeout, null, false, null, null);
+    return new Call(spec, args, poolTimeout, null, false, null, null);
   }
   if (spec === null || typeof spec !== 'object') {
     throw badArgument(`a call needs a function name or an options object, got ${describeType(spec)}`);
@@ -1331,10 +1338,6 @@ function readCall(spec, defaults, poolTimeout) {
   return new Call(fn, args, timeout, signal, aborted, transfer, onProgress);
 }
 
-/** `call(name, ...args)` as the pool passes it on: a name that is a string and a rest array it made. */
-class ShortCall {
-  constructor(fn, args) { this.fn = fn; this.args = args; }
-}
 
 /** Entry `i` of a batch as call options: `[name, ...args]` or an options object. */
 function batchEntry(calls, i) {
