@@ -288,6 +288,134 @@ test('a worker terminated from outside rejects its calls with WORKER_LOST and is
   assert.equal(r.spawned, 3);
 });
 
+/** Page code: records the `kind` (and call count) of every message the pool's workers get and send. */
+const RECORD_MESSAGES = () => {
+  const log = { sent: [], received: [] };
+  const post = Worker.prototype.postMessage;
+  const watched = new WeakSet();
+  Worker.prototype.postMessage = function record(msg, transfer) {
+    if (!watched.has(this)) {
+      watched.add(this);
+      this.addEventListener('message', (e) => { if (e.data?.kind !== 'progress') log.received.push(e.data?.kind === 'results' ? `results×${e.data.results.length}` : e.data?.kind); });
+    }
+    if (msg?.kind === 'calls') log.sent.push(`calls×${msg.calls.length}`);
+    else if (msg?.kind !== 'init') log.sent.push(msg?.kind);
+    return post.call(this, msg, transfer);
+  };
+  return log;
+};
+
+test('an idle worker gets a call as one flat message and answers flat; calls made while it is busy are coalesced', async () => {
+  const r = await inPage(async (record) => {
+    const log = (0, eval)(`(${record})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const sequential = [];
+    // The recording listener runs after the pool's: one task later it has seen every message.
+    const settle = () => new Promise((res) => setTimeout(res, 0));
+    for (let i = 0; i < 3; i++) sequential.push(await pool.call('add', i, 10));
+    await settle();
+    const first = { sent: [...log.sent], received: [...log.received] };
+    log.sent.length = 0;
+    log.received.length = 0;
+    const burst = await Promise.all(Array.from({ length: 100 }, (_, i) => pool.call('add', i, i)));
+    await settle();
+    pool.close();
+    return { sequential, first, burst, sent: log.sent, received: log.received };
+  }, RECORD_MESSAGES.toString());
+  assert.deepEqual(r.sequential, [10, 11, 12]);
+  assert.deepEqual(r.first.sent, ['call', 'call', 'call']);
+  assert.deepEqual(r.first.received.filter((k) => k !== 'alive' && k !== 'ready'), ['result', 'result', 'result']);
+  assert.deepEqual(r.burst, Array.from({ length: 100 }, (_, i) => 2 * i));
+  assert.deepEqual(r.sent, ['call', 'calls×99'], 'the first call of the burst goes at once, the rest of the tick in one message');
+  const answered = r.received.reduce((n, k) => n + (k === 'result' ? 1 : Number(k.split('×')[1])), 0);
+  assert.equal(answered, 100);
+});
+
+test('flat and coalesced calls mixed with timeouts and cancels each settle once, with their own value, in order', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    // A small byte window: a burst is sent in several messages while the rest waits in the queue.
+    const pool = await createPool({ size: 1, windowBytes: 400, breakerThreshold: Infinity });
+    const outcomes = [];
+    const order = [];
+    const promises = [];
+    let plain = 0;
+    const track = (i, kind, p) => promises.push(p.then(
+      (value) => { outcomes[i] = { kind, ok: true, value }; if (kind === 'plain') order.push(i); },
+      (e) => { outcomes[i] = { kind, ok: false, code: e.code }; },
+    ));
+    let i = 0;
+    for (let round = 0; round < 15; round++) {
+      // An idle worker: this one goes flat.
+      track(i, 'plain', pool.call('add', i, 1)); plain += 1; i += 1;
+      await promises[promises.length - 1];
+      const aborts = [];
+      for (let k = 0; k < 40; k++, i++) {
+        if (k % 7 === 3) {
+          const ac = new AbortController();
+          aborts.push(ac);
+          track(i, 'cancel', pool.call({ fn: 'add', args: [i, 1], signal: ac.signal }));
+        } else if (k % 11 === 5) {
+          track(i, 'timeout', pool.call({ fn: 'add', args: [i, 1], timeout: 1 }));
+        } else if (k === 20) {
+          // Stops when cancelled() turns true: its timeout ends it mid-burst, cooperatively.
+          track(i, 'spin', pool.call({ fn: 'spinUntilCancelled', timeout: 5 }));
+        } else {
+          track(i, 'plain', pool.call('add', i, 1)); plain += 1;
+        }
+      }
+      // Some cancels land while their calls wait in the queue, some while they are in flight.
+      queueMicrotask(() => aborts[0]?.abort());
+      setTimeout(() => { for (const ac of aborts) ac.abort(); }, round % 3);
+      if (round % 2 === 0) await new Promise((res) => setTimeout(res, 2));
+    }
+    await Promise.all(promises);
+    // Let late answers to abandoned calls arrive: none may settle anything again.
+    await new Promise((res) => setTimeout(res, 300));
+    const s = pool.stats();
+    pool.close();
+    return { outcomes, order, plain, total: i, count: s.functions.add.count + (s.functions.spinUntilCancelled?.count ?? 0), inFlight: s.inFlight, queued: s.queued };
+  });
+  assert.equal(r.outcomes.length, r.total);
+  for (const [i, o] of r.outcomes.entries()) {
+    if (o.ok) assert.equal(o.value, i + 1, `call ${i} (${o.kind}) got another call's value`);
+    if (o.kind === 'plain') assert.ok(o.ok, `plain call ${i} failed with ${o.code}`);
+    if (o.kind === 'cancel' && !o.ok) assert.equal(o.code, 'CANCELLED');
+    if (o.kind === 'timeout' && !o.ok) assert.equal(o.code, 'TIMEOUT');
+    if (o.kind === 'spin') assert.deepEqual([o.ok, o.code], [false, 'TIMEOUT']);
+  }
+  assert.equal(r.order.length, r.plain);
+  assert.deepEqual(r.order, [...r.order].sort((a, b) => a - b), 'one worker answers in the order the calls were made');
+  assert.equal(r.count, r.total, 'every call was counted once, so settled once');
+  assert.equal(r.inFlight, 0);
+  assert.equal(r.queued, 0);
+});
+
+test('a flat call and the coalesced calls behind it all reject with WORKER_LOST when their worker dies', async () => {
+  const r = await inPage(async (record) => {
+    const log = (0, eval)(`(${record})`)();
+    const workers = [];
+    const Original = globalThis.Worker;
+    globalThis.Worker = class extends Original { constructor(...a) { super(...a); workers.push(this); } };
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const settled = [];
+    const calls = [pool.call('busy', 3000), ...Array.from({ length: 50 }, (_, i) => pool.call('add', i, 1))]
+      .map((p, i) => p.then(() => 'resolved', (e) => e.code).then((x) => { settled.push(i); return x; }));
+    await new Promise((res) => setTimeout(res, 200));
+    workers[0].terminate();
+    const codes = await Promise.all(calls);
+    const after = await pool.call('add', 2, 3);
+    pool.close();
+    return { codes, settled: settled.length, sent: log.sent.slice(0, 2), after };
+  }, RECORD_MESSAGES.toString());
+  assert.deepEqual(r.sent, ['call', 'calls×50']);
+  assert.deepEqual(r.codes, Array(51).fill('WORKER_LOST'));
+  assert.equal(r.settled, 51);
+  assert.equal(r.after, 5);
+});
+
 for (const [dir, pattern] of [
   ['missing', /nothing-here\.wasm failed: 404/],
   ['corrupt', /not a valid WebAssembly module/],

@@ -3,14 +3,20 @@
 // or with a WasmBridgeError whose code says why not. Only this file talks to
 // workers; the worker never decides anything about the pool.
 
-import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, callsMessage, wireCall } from './protocol.js';
+import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, callsMessage, callMessage, wireCall } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
 import { Lane, laneRequestSize } from './lane.js';
 import { SharedRegion, regionArgs } from './shared.js';
 
 const DEFAULTS = Object.freeze({
   /** Calls sent to one worker before it answers; more wait in the pool's queue. */
-  window: 64,
+  window: Infinity,
+  /**
+   * Bytes of arguments (as `maxArgBytes` counts them, plus CALL_BYTES per
+   * call) sent to one worker before it answers; more wait in the pool's
+   * queue. A worker with nothing in flight takes any one call.
+   */
+  windowBytes: 64 * 1024,
   /** How long a call that is abandoned while running may take to notice `cancelled()` before its worker is stopped. */
   cancelGrace: 100,
   /** How long a worker may take to instantiate the guest. */
@@ -26,6 +32,63 @@ const DEFAULTS = Object.freeze({
 });
 
 const LATENCY_SAMPLES = 512;
+/** What one call adds to a worker's window besides its arguments: its id, name and framing, roughly. */
+const CALL_BYTES = 32;
+/** One call in this many of a function has its latency measured for `stats()`; the others never read the clock for it. */
+const SAMPLE_EVERY = 8;
+/** A batch's defaults when there is no batch. */
+const NO_DEFAULTS = Object.freeze({});
+
+/**
+ * A call the pool registered: one fixed shape for every call, so reading a
+ * field is the same work whichever path made it. `readCall` fills the
+ * caller's part; the rest is the pool's.
+ */
+class Call {
+  constructor(fn, args, timeout, signal, aborted, transfer, onProgress) {
+    this.fn = fn;
+    this.args = args;
+    this.timeout = timeout;
+    this.signal = signal;
+    this.aborted = aborted;
+    this.transfer = transfer;
+    this.onProgress = onProgress;
+    this.id = 0;
+    this.resolve = null;
+    this.reject = null;
+    this.settled = false;
+    /** Its transferred buffers left with the message: it cannot be sent again. */
+    this.sent = false;
+    this.deadline = 0;
+    this.timer = 0;
+    this.abort = null;
+    this.slot = null;
+    this.pinned = null;
+    /** performance.now() when submitted, for a sampled call; -1 for the others. */
+    this.t0 = -1;
+    this.stats = null;
+    /** Its weight in a worker's window (`windowBytes`), set when it is checked. */
+    this.bytes = CALL_BYTES;
+    this.lane = null;
+    /** Bytes of its fast-lane request (`laneRequestSize`), set when it goes to the lane. */
+    this.laneSize = 0;
+  }
+}
+
+/**
+ * The promise of a call, its settle functions kept on the call record. One
+ * executor serves every call (it runs synchronously inside `new Promise`), so
+ * a call costs no closure and no `{ promise, resolve, reject }` record.
+ */
+let capturedResolve = null;
+let capturedReject = null;
+const capture = (resolve, reject) => { capturedResolve = resolve; capturedReject = reject; };
+function settleable(call) {
+  const promise = new Promise(capture);
+  call.resolve = capturedResolve;
+  call.reject = capturedReject;
+  return promise;
+}
 
 /** Options for one call; see wasmbridge.d.ts. @typedef {import('./wasmbridge.d.ts').CallOptions} CallOptions */
 
@@ -37,6 +100,7 @@ class Deque {
     if (this.head > 0) this.items[--this.head] = x;
     else this.items.unshift(x);
   }
+  peek() { return this.items[this.head]; }
   shift() {
     if (this.head >= this.items.length) return undefined;
     const x = this.items[this.head];
@@ -118,8 +182,7 @@ export class Pool {
    * @returns {Promise<any>}
    */
   call(nameOrOptions, ...args) {
-    const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
-    return this.#submit(spec, null);
+    return this.#submit(nameOrOptions, null, NO_DEFAULTS, false, args);
   }
 
   /**
@@ -133,8 +196,7 @@ export class Pool {
    * @returns {Promise<any>}
    */
   fastCall(nameOrOptions, ...args) {
-    const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
-    return this.#submit(spec, null, {}, true);
+    return this.#submit(nameOrOptions, null, NO_DEFAULTS, true, args);
   }
 
   /**
@@ -223,9 +285,8 @@ export class Pool {
       get workerId() { return current().id; },
       get lost() { return current().state === 'dead'; },
       call(nameOrOptions, ...args) {
-        const spec = typeof nameOrOptions === 'string' ? { fn: nameOrOptions, args } : nameOrOptions;
         if (released) return Promise.reject(new WasmBridgeError(CODES.BAD_ARGUMENT, 'this pinned handle was released'));
-        return pool.#submit(spec, current());
+        return pool.#submit(nameOrOptions, current(), NO_DEFAULTS, false, args);
       },
       release() {
         if (released) return;
@@ -245,7 +306,7 @@ export class Pool {
     for (;;) {
       this.#checkOpen();
       if (this.#failed) throw this.#failed;
-      const slot = this.#leastBusy(Infinity);
+      const slot = this.#leastBusy(-1);
       if (slot) return slot;
       const starting = this.#slots.filter((s) => s.state === 'starting' && !s.exclusive);
       if (starting.length === 0) throw new WasmBridgeError(CODES.WORKER_LOST, 'no live worker to pin');
@@ -261,7 +322,7 @@ export class Pool {
     }));
     const functions = {};
     for (const [name, f] of this.#fnStats) {
-      const n = Math.min(f.count, LATENCY_SAMPLES);
+      const n = Math.min(f.sampled, LATENCY_SAMPLES);
       const sorted = Array.from(f.latencies.subarray(0, n)).sort((a, b) => a - b);
       const pct = (p) => (n === 0 ? 0 : sorted[Math.min(n - 1, Math.floor(p * n))]);
       functions[name] = {
@@ -301,55 +362,59 @@ export class Pool {
    * checked here, once (`readCall`), before the call is registered: past this
    * point the pool's machinery only touches values it made itself.
    */
-  #submit(spec, pinned, defaults = {}, lane = false) {
-    return new Promise((resolve, reject) => {
-      let call;
-      try {
-        call = readCall(spec, defaults, this.#opts.timeout);
-      } catch (err) {
-        return reject(err);
-      }
-      const { fn } = call;
-      Object.assign(call, {
-        id: this.#nextId++, resolve, reject, settled: false, sent: false,
-        deadline: 0, timer: 0, abort: null, slot: null, pinned, t0: performance.now(),
-      });
-      if (this.#closed) {
-        return reject(new WasmBridgeError(CODES.POOL_CLOSED, `the pool is closed; ${fn} was not run`, { functionName: fn, callId: call.id }));
-      }
-      if (call.aborted) {
-        return reject(new WasmBridgeError(CODES.CANCELLED, `${fn} was cancelled before it started`, { functionName: fn, callId: call.id }));
-      }
-      if (this.#failed) return reject(this.#failed);
-      if (this.#manifest) {
-        const problem = this.#validate(call);
-        if (problem) return this.#refuse(call, problem);
-      }
-      if (!pinned && this.#queue.length >= this.#opts.maxQueue) {
-        return reject(new WasmBridgeError(CODES.QUEUE_FULL, `the queue holds ${this.#queue.length} calls, its limit (maxQueue) is ${this.#opts.maxQueue}`, { functionName: fn }));
-      }
-      this.#pending.set(call.id, call);
-      if (call.timeout > 0) {
-        call.deadline = performance.timeOrigin + performance.now() + call.timeout;
-        call.timer = setTimeout(() => this.#expire(call), call.timeout);
-      }
-      if (call.signal) {
-        call.abort = () => this.#cancel(call);
-        ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
-      }
-      const fits = lane && this.#isolated && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
-      const laneSize = fits ? laneRequestSize(fn, call.args) : -1;
-      if (laneSize > 0) {
-        call.laneSize = laneSize;
-        this.#laneFor().submit(call);
-      } else if (pinned) {
-        if (pinned.state === 'dead' || pinned.state === 'retiring') this.#settle(call, false, this.#lostError(call, pinned));
-        else this.#dispatch(call, pinned);
-      } else {
-        this.#queue.push(call);
-        this.#pump();
-      }
-    });
+  #submit(spec, pinned, defaults = NO_DEFAULTS, lane = false, args = null) {
+    let call;
+    try {
+      call = readCall(spec, defaults, this.#opts.timeout, args);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const fn = call.fn;
+    call.id = this.#nextId++;
+    call.pinned = pinned;
+    if (this.#closed) {
+      return Promise.reject(new WasmBridgeError(CODES.POOL_CLOSED, `the pool is closed; ${fn} was not run`, { functionName: fn, callId: call.id }));
+    }
+    if (call.aborted) {
+      return Promise.reject(new WasmBridgeError(CODES.CANCELLED, `${fn} was cancelled before it started`, { functionName: fn, callId: call.id }));
+    }
+    if (this.#failed) return Promise.reject(this.#failed);
+    if (this.#manifest) {
+      const problem = this.#validate(call);
+      if (problem) return this.#refuse(call, problem);
+    }
+    if (!pinned && this.#queue.length >= this.#opts.maxQueue) {
+      return Promise.reject(new WasmBridgeError(CODES.QUEUE_FULL, `the queue holds ${this.#queue.length} calls, its limit (maxQueue) is ${this.#opts.maxQueue}`, { functionName: fn }));
+    }
+    const promise = settleable(call);
+    this.#pending.set(call.id, call);
+    if (call.timeout > 0) {
+      call.deadline = performance.timeOrigin + performance.now() + call.timeout;
+      call.timer = setTimeout(() => this.#expire(call), call.timeout);
+    }
+    if (call.signal) {
+      call.abort = () => this.#cancel(call);
+      ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
+    }
+    const fits = lane && this.#isolated && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
+    const laneSize = fits ? laneRequestSize(fn, call.args) : -1;
+    if (laneSize > 0) {
+      call.laneSize = laneSize;
+      this.#laneFor().submit(call);
+    } else if (pinned) {
+      if (pinned.state === 'dead' || pinned.state === 'retiring') this.#settle(call, false, this.#lostError(call, pinned));
+      else this.#dispatch(call, pinned, true);
+    } else if (this.#started && this.#queue.length === 0) {
+      // Nothing waits ahead of it: straight to a worker, without a trip through the queue.
+      const slot = this.#leastBusy(call.bytes);
+      if (!slot || slot.inflight.size > 0) this.#grow();
+      if (slot) this.#dispatch(call, slot, true);
+      else this.#queue.push(call);
+    } else {
+      this.#queue.push(call);
+      this.#pump();
+    }
+    return promise;
   }
 
   /** Rejects a call that never ran; counted for functions the guest has. */
@@ -358,41 +423,58 @@ export class Pool {
       const f = this.#statsFor(call.fn);
       f.errors[error.code] = (f.errors[error.code] ?? 0) + 1;
     }
-    call.reject(error);
+    return Promise.reject(error);
   }
 
-  /** Checks a call against the manifest: the function exists, its circuit is closed, its arguments fit. */
+  /**
+   * Checks a call against the manifest: the function exists, its circuit is
+   * closed, its arguments fit. Runs the checks `compileFunction` made once
+   * from the manifest; numbers, booleans and strings are counted toward
+   * `maxArgBytes` on the spot, and only a call with an object argument pays
+   * for the full walk (`argBytes`).
+   */
   #validate(call) {
     const entry = this.#functions.get(call.fn);
     if (!entry) {
       return new WasmBridgeError(CODES.UNKNOWN_FUNCTION, `no function named ${JSON.stringify(call.fn)}; this guest has ${[...this.#functions.keys()].join(', ')}`, { functionName: call.fn, callId: call.id });
     }
-    const f = this.#statsFor(call.fn);
-    const now = performance.now();
-    if (f.openUntil > now) {
-      return new WasmBridgeError(CODES.CIRCUIT_OPEN, `${call.fn} failed ${f.streak} times in a row (panic or timeout); calls fail fast for ${Math.ceil(f.openUntil - now)} ms more`, { functionName: call.fn, callId: call.id });
-    }
+    const f = entry.stats ??= this.#statsFor(call.fn);
     if (f.openUntil !== 0) {
+      const now = performance.now();
+      if (f.openUntil > now) {
+        return new WasmBridgeError(CODES.CIRCUIT_OPEN, `${call.fn} failed ${f.streak} times in a row (panic or timeout); calls fail fast for ${Math.ceil(f.openUntil - now)} ms more`, { functionName: call.fn, callId: call.id });
+      }
       // Half-open: let this call through; one more failure opens the circuit again.
       f.openUntil = 0;
       f.streak = this.#opts.breakerThreshold - 1;
     }
-    const params = entry.params;
-    const required = params.filter((p) => !p.optional).length;
-    if (call.args.length < required || call.args.length > params.length) {
-      const expected = required === params.length ? `${params.length}` : `${required} to ${params.length}`;
-      return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn} expects ${expected} argument${params.length === 1 ? '' : 's'} (${params.map((p) => p.name).join(', ')}), got ${call.args.length}`, { functionName: call.fn, callId: call.id });
+    // Latency is a sample: the clock is read for every SAMPLE_EVERY-th call of a function only.
+    call.stats = f;
+    if (f.submitted++ % SAMPLE_EVERY === 0) call.t0 = performance.now();
+    const args = call.args;
+    const n = args.length;
+    if (n < entry.required || n > entry.checks.length) {
+      const params = entry.params;
+      const expected = entry.required === params.length ? `${params.length}` : `${entry.required} to ${params.length}`;
+      return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn} expects ${expected} argument${params.length === 1 ? '' : 's'} (${params.map((p) => p.name).join(', ')}), got ${n}`, { functionName: call.fn, callId: call.id });
     }
     try {
-      for (let i = 0; i < call.args.length; i++) {
-        const p = params[i];
-        if (!fitsType(p.type, call.args[i])) {
-          const got = describeType(call.args[i]);
+      let size = 0;
+      let objects = false;
+      for (let i = 0; i < n; i++) {
+        const v = args[i];
+        if (!entry.checks[i](v)) {
+          const p = entry.params[i];
+          const got = describeType(v);
           return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: argument ${p.name} must be ${p.type}, got ${got}`, { functionName: call.fn, callId: call.id, data: { parameter: p.name, expected: p.type, got } });
         }
+        if (typeof v === 'string') size += v.length * 2;
+        else if (v !== null && typeof v === 'object') objects = true;
+        else size += 8;
       }
       const limit = this.#opts.maxArgBytes;
-      const size = argBytes(call.args, limit);
+      if (objects) size = argBytes(args, limit);
+      call.bytes = CALL_BYTES + size;
       if (size > limit) {
         return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: the arguments take more than ${limit} bytes (maxArgBytes), got at least ${size}`, { functionName: call.fn, callId: call.id });
       }
@@ -405,11 +487,19 @@ export class Pool {
 
   // ---- dispatch ----
 
-  #leastBusy(limit) {
+  /**
+   * The ready worker with the fewest calls in flight whose window still has
+   * room for a call of `bytes` (`window` calls, `windowBytes` bytes; an idle
+   * worker always has room); with `bytes` < 0, any ready worker.
+   */
+  #leastBusy(bytes) {
     let best = null;
+    const { window, windowBytes } = this.#opts;
     for (const s of this.#slots) {
-      if (s.state !== 'ready' || s.inflight.size >= limit || s.exclusive) continue;
-      if (!best || s.inflight.size < best.inflight.size) best = s;
+      if (s.state !== 'ready' || s.exclusive) continue;
+      const n = s.inflight.size;
+      if (bytes >= 0 && n > 0 && (n >= window || s.bytes + bytes > windowBytes)) continue;
+      if (!best || n < best.inflight.size) best = s;
     }
     return best;
   }
@@ -417,7 +507,7 @@ export class Pool {
   #pump() {
     if (!this.#started) return;
     while (this.#queue.length > 0) {
-      const slot = this.#leastBusy(this.#opts.window);
+      const slot = this.#leastBusy(this.#queue.peek().bytes);
       if (!slot || slot.inflight.size > 0) this.#grow();
       if (!slot) return;
       const call = this.#queue.shift();
@@ -425,16 +515,42 @@ export class Pool {
     }
   }
 
-  /** Gives a call to a worker; a starting worker (a pinned handle's new one) sends it once ready. */
-  #dispatch(call, slot) {
+  /**
+   * Gives a call to a worker. A new call (`fresh`: from `#submit`, not from
+   * the queue) that finds the worker idle goes at once, alone, as one flat
+   * message (`call`), unless it transfers buffers: those leave the page at
+   * the end of the tick as before, so calls of the same tick can still name
+   * them. Otherwise the calls given to a worker in one tick are
+   * coalesced into one `calls` message: while it has calls in flight, and
+   * always for calls from the queue, which may share buffers that only one
+   * message can carry (calls handed back after a trap). A starting worker (a
+   * pinned handle's new one) gets its calls once ready.
+   */
+  #dispatch(call, slot, fresh = false) {
     call.slot = slot;
+    const idle = fresh && !call.transfer && slot.inflight.size === 0 && slot.outbox.length === 0;
     slot.inflight.set(call.id, call);
+    slot.bytes += call.bytes;
     if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
+    if (idle && slot.state === 'ready') {
+      this.#postFlat(slot, call);
+      return;
+    }
     const wire = wireCall(call.id, call.fn, call.args, call.deadline);
     slot.outbox.push(wire);
     // Calls handed back after a trap may share a buffer; a transfer list must name it once.
     if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
     if (slot.state === 'ready') this.#scheduleFlush();
+  }
+
+  /** Sends one call (without transfers) as its own flat message; a call whose arguments cannot be sent fails alone. */
+  #postFlat(slot, call) {
+    try {
+      slot.worker.postMessage(callMessage(call.id, call.fn, call.args, call.deadline));
+    } catch (e) {
+      this.#unwind(slot, call);
+      this.#settle(call, false, new WasmBridgeError(CODES.BAD_ARGUMENT, `the arguments of ${call.fn} cannot be sent to a worker: ${messageOf(e)}`, { functionName: call.fn, callId: call.id }));
+    }
   }
 
   #scheduleFlush() {
@@ -454,7 +570,7 @@ export class Pool {
       slot.transfers = [];
       try {
         slot.worker.postMessage(callsMessage(calls), transfers);
-        for (const wire of calls) this.#markSent(slot, wire);
+        if (transfers.length > 0) for (const wire of calls) this.#markSent(slot, wire);
       } catch {
         // An argument could not be cloned or transferred: fail exactly those calls.
         this.#sendOneByOne(slot, calls, transfers);
@@ -471,7 +587,7 @@ export class Pool {
     slot.outbox = slot.outbox.filter((wire) => {
       const call = slot.inflight.get(wire.id);
       if (!call?.settled) return true;
-      slot.inflight.delete(wire.id);
+      this.#unwind(slot, call);
       return false;
     });
     slot.transfers = [...new Set(slot.outbox.flatMap((wire) => slot.inflight.get(wire.id)?.transfer ?? []))];
@@ -492,7 +608,7 @@ export class Pool {
         slot.worker.postMessage(callsMessage([wire]), own);
         this.#markSent(slot, wire);
       } catch (e) {
-        slot.inflight.delete(wire.id);
+        if (call) this.#unwind(slot, call);
         if (call) {
           this.#settle(call, false, new WasmBridgeError(CODES.BAD_ARGUMENT, `the arguments of ${wire.fn} cannot be sent to a worker: ${messageOf(e)}`, { functionName: wire.fn, callId: wire.id }));
         }
@@ -505,17 +621,15 @@ export class Pool {
   #onMessage(slot, msg) {
     if (!msg || msg.wb !== PROTOCOL || slot.state === 'dead') return;
     switch (msg.kind) {
+      case FROM_WORKER.RESULT:
+        // One call's result, sent flat by a worker that had nothing else to report.
+        this.#onResult(slot, msg);
+        this.#watch(slot);
+        if (slot.inflight.size === 0) this.#maybeIdle(slot);
+        if (this.#queue.length > 0) this.#pump();
+        break;
       case FROM_WORKER.RESULTS: {
-        for (const r of msg.results) {
-          const call = slot.inflight.get(r.id);
-          if (!call) continue;
-          slot.inflight.delete(r.id);
-          slot.calls += 1;
-          if (!r.ok) slot.failures += 1;
-          if (call.settled) continue;
-          if (r.ok) this.#settle(call, true, r.value);
-          else this.#settle(call, false, new WasmBridgeError(r.error.code, r.error.message, { functionName: call.fn, data: r.error.data, callId: call.id }));
-        }
+        for (const r of msg.results) this.#onResult(slot, r);
         if (msg.retired) {
           this.#onRetired(slot, msg.returned ?? []);
         } else {
@@ -552,14 +666,35 @@ export class Pool {
     }
   }
 
+  /** Takes a call out of what a worker holds, and out of its window. */
+  #unwind(slot, call) {
+    slot.inflight.delete(call.id);
+    slot.bytes = slot.inflight.size === 0 ? 0 : slot.bytes - call.bytes;
+  }
+
+  /** A worker's answer to one call it was given; an answer to a call abandoned meanwhile only frees the worker. */
+  #onResult(slot, r) {
+    const call = slot.inflight.get(r.id);
+    if (!call) return;
+    this.#unwind(slot, call);
+    slot.calls += 1;
+    if (!r.ok) slot.failures += 1;
+    if (call.settled) return;
+    if (r.ok) this.#settle(call, true, r.value);
+    else this.#settle(call, false, new WasmBridgeError(r.error.code, r.error.message, { functionName: call.fn, data: r.error.data, callId: call.id }));
+  }
+
   #settle(call, ok, value) {
     if (call.settled) return;
     call.settled = true;
     this.#pending.delete(call.id);
     if (call.timer) clearTimeout(call.timer);
     if (call.abort) REMOVE_LISTENER.call(call.signal, 'abort', call.abort);
-    const f = this.#statsFor(call.fn);
-    f.latencies[f.count % LATENCY_SAMPLES] = performance.now() - call.t0;
+    const f = call.stats ?? this.#statsFor(call.fn);
+    if (call.t0 >= 0) {
+      f.latencies[f.sampled % LATENCY_SAMPLES] = performance.now() - call.t0;
+      f.sampled += 1;
+    }
     f.count += 1;
     if (ok) {
       f.streak = 0;
@@ -579,7 +714,7 @@ export class Pool {
   #statsFor(fn) {
     let f = this.#fnStats.get(fn);
     if (!f) {
-      f = { count: 0, errors: {}, latencies: new Float64Array(LATENCY_SAMPLES), streak: 0, openUntil: 0 };
+      f = { count: 0, submitted: 0, sampled: 0, errors: {}, latencies: new Float64Array(LATENCY_SAMPLES), streak: 0, openUntil: 0 };
       this.#fnStats.set(fn, f);
     }
     return f;
@@ -793,7 +928,7 @@ export class Pool {
         throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
       });
       this.#manifest = manifest;
-      for (const f of manifest.functions) this.#functions.set(f.name, f);
+      for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f));
       this.#glueUrl = new URL(manifest.glue, bundle).href;
       this.#module = await compileModule(new URL(manifest.wasm, bundle), manifest, this.#opts.onLoadProgress);
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
@@ -839,7 +974,7 @@ export class Pool {
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
-      outbox: [], transfers: [], calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
+      outbox: [], transfers: [], bytes: 0, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
       watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null,
     };
     const locks = Boolean(globalThis.navigator?.locks);
@@ -930,11 +1065,16 @@ export class Pool {
     slot.restarts = dead.restarts + 1;
   }
 
+  /** Called for every call that finds no idle worker, so it allocates nothing. */
   #grow() {
+    if (this.#closed) return;
     // Dead slots still listed are about to be replaced: they count as workers here.
-    const starting = this.#slots.some((s) => s.state === 'starting');
-    const workers = this.#slots.filter((s) => !s.exclusive).length;
-    if (workers < this.#opts.maxSize && !starting && !this.#closed) this.#spawn();
+    let workers = 0;
+    for (const s of this.#slots) {
+      if (s.state === 'starting') return;
+      if (!s.exclusive) workers += 1;
+    }
+    if (workers < this.#opts.maxSize) this.#spawn();
   }
 
   /** Stops the worker of a released exclusive pin; its unfinished calls are lost. */
@@ -1079,7 +1219,7 @@ function checkSignal(signal, what) {
 /** A pool's options, every one checked; BAD_ARGUMENT names the first that is wrong. */
 function readPoolOptions(options) {
   const o = readOptions(options, 'pool options', [
-    'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'cancelGrace',
+    'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'windowBytes', 'cancelGrace',
     'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl',
   ]);
   const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
@@ -1117,7 +1257,8 @@ function readPoolOptions(options) {
   const memoryLimit = bytes('memoryLimit', o.memoryLimit, 0);
   return {
     bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress,
-    window: count('window', o.window, DEFAULTS.window),
+    window: count('window', o.window, DEFAULTS.window, { infinite: true }),
+    windowBytes: bytes('windowBytes', o.windowBytes, DEFAULTS.windowBytes),
     cancelGrace,
     initTimeout: ms('initTimeout', o.initTimeout, DEFAULTS.initTimeout),
     idleTimeout: ms('idleTimeout', o.idleTimeout, DEFAULTS.idleTimeout),
@@ -1137,7 +1278,20 @@ function readPoolOptions(options) {
  * look-alike can run later inside the pool. Throws BAD_ARGUMENT naming the
  * field. `defaults` are a batch's timeout and signal.
  */
-function readCall(spec, defaults, poolTimeout) {
+function readCall(spec, defaults, poolTimeout, restArgs) {
+  // The short form `call(name, ...args)`: `restArgs` is the rest array the
+  // pool itself made, so there is nothing of the caller's left to read through.
+  if (typeof spec === 'string' && restArgs !== null) {
+    if (spec.length === 0) throw badArgument('a call needs a function name, got an empty string');
+    let args;
+    try {
+      args = regionArgs(restArgs);
+    } catch (err) {
+      if (err instanceof WasmBridgeError) throw err;
+      throw badArgument(`the arguments of ${spec} could not be read: ${messageOf(err)}`);
+    }
+    return new Call(spec, args, poolTimeout, null, false, null, null);
+  }
   if (spec === null || typeof spec !== 'object') {
     throw badArgument(`a call needs a function name or an options object, got ${describeType(spec)}`);
   }
@@ -1178,8 +1332,9 @@ function readCall(spec, defaults, poolTimeout) {
   if (onProgress !== null && typeof onProgress !== 'function') {
     throw badArgument(`onProgress of ${fn} must be a function, got ${describeType(onProgress)}`);
   }
-  return { fn, args, timeout, signal, aborted, transfer, onProgress };
+  return new Call(fn, args, timeout, signal, aborted, transfer, onProgress);
 }
+
 
 /** Entry `i` of a batch as call options: `[name, ...args]` or an options object. */
 function batchEntry(calls, i) {
@@ -1294,38 +1449,67 @@ const TYPED_ARRAYS = new Set([
 const CHECKED = new Set(['number', 'bigint', 'string', 'boolean', 'undefined', 'null', 'SharedArrayBuffer', 'ArrayBuffer', ...TYPED_ARRAYS]);
 
 /**
- * Checks a value against the TypeScript type wasm-bindgen wrote for a
- * parameter (`number`, `Uint8Array | number[]`, …); types it does not know
- * (`any`, classes) pass and are left to the glue. A typed-array parameter
- * takes any typed array of the same kind of element (numbers or BigInts),
- * since the glue copies element by element; `T[]` takes an array whose every
- * element fits `T`.
- * @param {string} type
- * @param {unknown} v
+ * A function's checks, made once from its manifest entry: how many arguments
+ * it needs and one predicate per parameter (`compileType`).
+ * @param {{ params: Array<{ name: string, type: string, optional?: boolean }> }} entry
  */
-function fitsType(type, v) {
-  return type.split('|').some((t) => fitsOne(t.trim(), v));
+function compileFunction(entry) {
+  const params = entry.params;
+  return {
+    params,
+    required: params.filter((p) => !p.optional).length,
+    checks: params.map((p) => compileType(String(p.type))),
+    /** The function's figures (`#statsFor`), found on its first call. */
+    stats: null,
+  };
 }
 
-function fitsOne(t, v) {
+const ANY = () => true;
+
+/**
+ * A predicate for the TypeScript type wasm-bindgen wrote for a parameter
+ * (`number`, `Uint8Array | number[]`, …); types it does not know (`any`,
+ * classes) pass and are left to the glue. A typed-array parameter takes any
+ * typed array of the same kind of element (numbers or BigInts), since the
+ * glue copies element by element; `T[]` takes an array whose every element
+ * fits `T`.
+ * @param {string} type
+ * @returns {(v: unknown) => boolean}
+ */
+function compileType(type) {
+  const alternatives = type.split('|').map((t) => compileOne(t.trim()));
+  if (alternatives.includes(ANY)) return ANY;
+  if (alternatives.length === 1) return alternatives[0];
+  return (v) => {
+    for (const fits of alternatives) if (fits(v)) return true;
+    return false;
+  };
+}
+
+function compileOne(t) {
   if (t.endsWith('[]')) {
-    if (!Array.isArray(v)) return false;
     const item = t.slice(0, -2);
-    if (!CHECKED.has(item)) return true;
-    for (let i = 0; i < v.length; i++) if (!fitsOne(item, v[i])) return false;
-    return true;
+    if (!CHECKED.has(item)) return Array.isArray;
+    const fits = compileOne(item);
+    return (v) => {
+      if (!Array.isArray(v)) return false;
+      for (let i = 0; i < v.length; i++) if (!fits(v[i])) return false;
+      return true;
+    };
   }
   switch (t) {
-    case 'number': return typeof v === 'number';
-    case 'bigint': return typeof v === 'bigint';
-    case 'string': return typeof v === 'string';
-    case 'boolean': return typeof v === 'boolean';
-    case 'undefined': case 'null': return v === undefined || v === null;
-    case 'SharedArrayBuffer': return typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer;
-    case 'ArrayBuffer': return v instanceof ArrayBuffer;
-    default:
-      if (!TYPED_ARRAYS.has(t)) return true;
-      return ArrayBuffer.isView(v) && !(v instanceof DataView) && isBigIntArray(v) === t.startsWith('Big');
+    case 'number': return (v) => typeof v === 'number';
+    case 'bigint': return (v) => typeof v === 'bigint';
+    case 'string': return (v) => typeof v === 'string';
+    case 'boolean': return (v) => typeof v === 'boolean';
+    case 'undefined': case 'null': return (v) => v === undefined || v === null;
+    case 'SharedArrayBuffer': return (v) => typeof SharedArrayBuffer === 'function' && v instanceof SharedArrayBuffer;
+    case 'ArrayBuffer': return (v) => v instanceof ArrayBuffer;
+    default: {
+      if (!TYPED_ARRAYS.has(t)) return ANY;
+      const big = t.startsWith('Big');
+      return (v) => ArrayBuffer.isView(v) && !(v instanceof DataView) && isBigIntArray(v) === big;
+    }
   }
 }
 

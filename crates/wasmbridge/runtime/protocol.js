@@ -25,7 +25,7 @@ export const GUEST_ERROR_CODE = 'code';
 export const GUEST_ERROR_DATA = 'data';
 
 /** Message kinds, page → worker (the messages are the typedefs below). */
-export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls' });
+export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls', CALL: 'call' });
 
 /** Message kinds, worker → page (the messages are the typedefs below). */
 export const FROM_WORKER = Object.freeze({
@@ -33,6 +33,7 @@ export const FROM_WORKER = Object.freeze({
   READY: 'ready',
   INIT_FAILED: 'init-failed',
   RESULTS: 'results',
+  RESULT: 'result',
   PROGRESS: 'progress',
   LANE_RESULT: 'lane-result',
 });
@@ -61,6 +62,7 @@ export const FROM_WORKER = Object.freeze({
  *   functions: string[], control: SharedArrayBuffer | null, lock: string | null, memoryLimit: number,
  *   lane: SharedArrayBuffer | null }} InitMessage
  * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
+ * @typedef {WireCall & { wb: string, kind: 'call' }} CallMessage one call's fields on the message itself, sent to an idle worker
  * @typedef {{ wb: string, kind: 'alive' }} AliveMessage the worker holds its lock; from now on its death is noticed
  * @typedef {{ wb: string, kind: 'ready' }} ReadyMessage the guest is instantiated
  * @typedef {{ wb: string, kind: 'init-failed', error: WireError }} InitFailedMessage the worker is useless and is terminated
@@ -69,6 +71,8 @@ export const FROM_WORKER = Object.freeze({
  *   unusable and the worker runs nothing more; `returned` holds every call it had not started (and,
  *   after `retired`, every call that reaches it later), with their buffers transferred back. The page
  *   stops the worker once nothing it was given is unaccounted for.
+ * @typedef {WireResult & { wb: string, kind: 'result' }} ResultMessage one result's fields on the message itself, sent
+ *   instead of `results` when a worker has exactly one result to report and is not retired
  * @typedef {{ wb: string, kind: 'progress', id: number, fraction: number }} ProgressMessage from `wasmbridge_guest::progress`
  * @typedef {{ wb: string, kind: 'lane-result', result: WireResult }} LaneResultMessage
  *   from a lane worker, for a lane call whose result does not fit the lane buffer
@@ -83,6 +87,8 @@ export const initMessage = ({ module, glue, glueIntegrity, functions, control, l
 });
 /** @returns {CallsMessage} */
 export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls });
+/** @returns {CallMessage} */
+export const callMessage = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ wb: PROTOCOL, kind: TO_WORKER.CALL, id, fn, args, deadline });
 /** @returns {WireCall} */
 export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ id, fn, args, deadline });
 /** @returns {AliveMessage} */
@@ -100,6 +106,18 @@ export const initFailedMessage = (/** @type {WireError} */ error) => ({ wb: PROT
 export const resultsMessage = (results, returned = null) => (returned === null
   ? { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results }
   : { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results, retired: true, returned });
+/**
+ * Turns a result into its own message by adding `wb` and `kind` to it, so the
+ * one-result answer costs no second object.
+ * @param {WireResult} result
+ * @returns {ResultMessage}
+ */
+export const resultMessage = (result) => {
+  const message = /** @type {any} */ (result);
+  message.wb = PROTOCOL;
+  message.kind = FROM_WORKER.RESULT;
+  return message;
+};
 /** @returns {ProgressMessage} */
 export const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
 /** @returns {LaneResultMessage} */

@@ -118,8 +118,10 @@ export interface PoolOptions {
   maxArgBytes?: number;
   /** Bytes of wasm memory one instance may hold; past it the call fails with MEMORY_LIMIT and the instance is recycled. */
   memoryLimit?: number;
-  /** Calls in flight per worker before others wait in the pool's queue; default 64. */
+  /** Calls in flight per worker before others wait in the pool's queue; default unlimited (`windowBytes` decides). */
   window?: number;
+  /** Bytes of arguments in flight per worker (as `maxArgBytes` counts them, plus 32 per call) before others wait in the pool's queue; a worker with nothing in flight takes any one call; default 64 KiB. */
+  windowBytes?: number;
   /** Ms a running call has to notice `cancelled()` before its worker is stopped; default 100. */
   cancelGrace?: number;
   /** Ms a worker may take to start; default 10 000. A worker silent that long before it takes its lock counts as lost, not as a guest failure. */

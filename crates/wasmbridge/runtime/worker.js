@@ -13,7 +13,7 @@
 import {
   PROTOCOL, GUEST_ABI, TO_WORKER, CODES, CONTROL,
   HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER, GUEST_ERROR_CODE, GUEST_ERROR_DATA,
-  aliveMessage, readyMessage, initFailedMessage, resultsMessage, progressMessage, okResult, errorResult, wireError,
+  aliveMessage, readyMessage, initFailedMessage, resultsMessage, resultMessage, progressMessage, okResult, errorResult, wireError,
 } from './protocol.js';
 import { serveLane } from './lane-worker.js';
 import { messageOf } from './error.js';
@@ -40,11 +40,13 @@ let lastProgressAt = 0;
 /** @type {import('./protocol.js').WireCall[]} */
 const inbox = [];
 let inboxHead = 0;
-let draining = false;
+/** A guest function returned a promise: the calls behind it wait for it. */
+let awaiting = false;
 /** @type {import('./protocol.js').WireResult[]} */
 let outbox = [];
 /** @type {Transferable[]} */
 let outboxTransfers = [];
+/** When the outbox was last sent (performance.now()), read only with a control block. */
 let lastFlush = 0;
 /** With a control block, results wait at most this long for company before the next call starts. */
 const FLUSH_AFTER_MS = 1;
@@ -116,17 +118,23 @@ function describeThrow(err, fn) {
  * started goes back too, with the buffers of its arguments, so the pool can
  * run it elsewhere as if it had never left.
  */
-function flush() {
+function flush(now) {
   const returned = retired ? takeInbox() : [];
   if (outbox.length === 0 && returned.length === 0) return;
   const results = outbox;
   const transfers = outboxTransfers;
   outbox = [];
   outboxTransfers = [];
-  lastFlush = performance.now();
-  // Calls of one message may share a buffer; a transfer list must name it once.
-  const moved = [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
+  // Only the drain loop's check reads it, and only with a control block.
+  lastFlush = now ?? (control === null ? 0 : performance.now());
   try {
+    if (!retired && results.length === 1) {
+      // One result goes flat: the result itself is the message.
+      post(resultMessage(results[0]), transfers.length > 1 ? [...new Set(transfers)] : transfers);
+      return;
+    }
+    // Calls of one message may share a buffer; a transfer list must name it once.
+    const moved = [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
     post(resultsMessage(results, retired ? returned : null), moved);
   } catch {
     // One value could not be cloned; send them one by one so only that call fails.
@@ -172,62 +180,123 @@ function transfersFor(value) {
   return t;
 }
 
-async function run(call) {
-  const { id, fn, args } = call;
+/**
+ * Runs one call and returns its WireResult, or, only when the guest returned
+ * a promise (an `async` export), a promise of it. The control block's RUNNING
+ * slot is written once, when the call starts: it goes back to 0 only when the
+ * worker runs out of calls (`idle`), since the next call overwrites it anyway
+ * and the page reads it only to find a stuck call.
+ */
+function run(call) {
+  const id = call.id;
+  const fn = call.fn;
   if (!callable.has(fn) || typeof glue[fn] !== 'function') {
     return errorResult(id, CODES.UNKNOWN_FUNCTION, `no function named ${JSON.stringify(fn)} in this guest`);
   }
   runningId = id;
   if (control !== null) Atomics.store(control, CONTROL.RUNNING, id);
+  let value;
   try {
-    let value = glue[fn](...args);
-    if (value !== null && typeof value === 'object' && typeof value.then === 'function') value = await value;
-    if (memoryLimit > 0 && memoryBytes() > memoryLimit) {
-      retired = true;
-      return errorResult(id, CODES.MEMORY_LIMIT, `${fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled`);
-    }
-    return okResult(id, value);
+    value = glue[fn](...call.args);
   } catch (err) {
-    const { error, trapped } = describeThrow(err, fn);
-    if (trapped) retired = true;
-    return { id, ok: false, error };
-  } finally {
     runningId = 0;
-    if (control !== null) Atomics.store(control, CONTROL.RUNNING, 0);
+    return failure(id, fn, err);
+  }
+  if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
+    return Promise.resolve(value).then((v) => success(id, fn, v), (err) => failure(id, fn, err)).finally(() => { runningId = 0; });
+  }
+  runningId = 0;
+  return success(id, fn, value);
+}
+
+function success(id, fn, value) {
+  if (memoryLimit > 0 && memoryBytes() > memoryLimit) {
+    retired = true;
+    return errorResult(id, CODES.MEMORY_LIMIT, `${fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled`);
+  }
+  return okResult(id, value);
+}
+
+function failure(id, fn, err) {
+  const { error, trapped } = describeThrow(err, fn);
+  if (trapped) retired = true;
+  return { id, ok: false, error };
+}
+
+/** The worker has no call to run: the control block says so. */
+function idle() {
+  if (control !== null) Atomics.store(control, CONTROL.RUNNING, 0);
+}
+
+/** One call on its own, for the fast lane: RUNNING is cleared after it, as the lane's watchdog expects. */
+async function runAlone(call) {
+  try {
+    return await run(call);
+  } finally {
+    idle();
   }
 }
 
-async function drain() {
-  if (draining) return;
-  draining = true;
-  try {
-    while (inboxHead < inbox.length && !retired) {
-      const call = inbox[inboxHead];
-      inbox[inboxHead] = undefined;
-      inboxHead += 1;
-      // Without a control block the page learns which call runs only from the
-      // results that came before it, so they must be out before it starts.
-      if (outbox.length > 0 && (control === null || performance.now() - lastFlush >= FLUSH_AFTER_MS)) flush();
-      const result = call.deadline && performance.timeOrigin + performance.now() > call.deadline
-        ? errorResult(call.id, CODES.TIMEOUT, `${call.fn} timed out before it started`)
-        : await run(call);
-      outbox.push(result);
-      if (result.ok) transfersOf(result.value, outboxTransfers);
+/** Stores a call's result in the outbox, its buffers to be moved with it. */
+function keep(result) {
+  outbox.push(result);
+  if (result.ok) transfersOf(result.value, outboxTransfers);
+}
+
+/**
+ * Runs the inbox in order, synchronously: no task or microtask between two
+ * calls unless a guest function returns a promise, which is awaited before
+ * the next call starts (calls run one at a time, in order, whatever they
+ * return).
+ */
+function drain() {
+  if (awaiting) return;
+  while (inboxHead < inbox.length && !retired) {
+    const call = inbox[inboxHead];
+    inbox[inboxHead] = undefined;
+    inboxHead += 1;
+    // Without a control block the page learns which call runs only from the
+    // results that came before it, so they must be out before it starts.
+    if (outbox.length > 0) {
+      if (control === null) flush();
+      else {
+        const now = performance.now();
+        if (now - lastFlush >= FLUSH_AFTER_MS) flush(now);
+      }
     }
-    if (!retired) {
-      inbox.length = 0;
-      inboxHead = 0;
+    if (call.deadline && performance.timeOrigin + performance.now() > call.deadline) {
+      keep(errorResult(call.id, CODES.TIMEOUT, `${call.fn} timed out before it started`));
+      continue;
     }
-    flush();
-  } finally {
-    draining = false;
+    const result = run(call);
+    if (result instanceof Promise) {
+      awaiting = true;
+      result.then((r) => {
+        awaiting = false;
+        keep(r);
+        drain();
+      });
+      return;
+    }
+    keep(result);
   }
+  if (!retired) {
+    inbox.length = 0;
+    inboxHead = 0;
+  }
+  idle();
+  flush();
 }
 
 self.onmessage = async (event) => {
   const msg = event.data;
   if (!msg || msg.wb !== PROTOCOL) return;
-  if (msg.kind === TO_WORKER.CALLS) {
+  if (msg.kind === TO_WORKER.CALL) {
+    // An idle worker's one call, its fields on the message itself.
+    inbox.push(msg);
+    if (retired) flush();
+    else drain();
+  } else if (msg.kind === TO_WORKER.CALLS) {
     for (const c of msg.calls) inbox.push(c);
     // Calls that crossed the retirement on their way here go straight back.
     if (retired) flush();
@@ -263,7 +332,7 @@ self.onmessage = async (event) => {
       // The fast lane's dedicated worker: from now on it only serves the lane buffer.
       // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
       // After a trap the lane half answers, tells the page, and returns: then this worker closes.
-      if (msg.lane) serveLane(msg.lane, run, post, transfersFor, () => retired).finally(() => self.close());
+      if (msg.lane) serveLane(msg.lane, runAlone, post, transfersFor, () => retired).finally(() => self.close());
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err);
       post(initFailedMessage(wireError(CODES.INIT_FAILED, `the guest failed to start: ${message}`)));

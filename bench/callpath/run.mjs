@@ -1,0 +1,68 @@
+// The call path's two figures outside `cargo xtask bench`, in one page with
+// the contenders interleaved round by round (issue 14): the sequential round
+// trip of `pool.call('add', i, 1)` and 100 000 concurrent calls, each against a
+// raw postMessage echo worker (bench/site/echo-worker.js, one message per
+// call), for one or more bundles of the test guest (say, one built by the
+// runtime before a change and one after).
+//
+//   node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] NAME=BUNDLE_DIR...
+//
+// --pin runs Chromium under `taskset -c 0`: on 2 cores a postMessage round
+// trip otherwise jumps between two regimes (toolchain notes), so pin for the
+// latency figure. It serves a site under target/callbench with the real
+// `wasmbridge serve` (WASMBRIDGE_BIN, default target/debug/wasmbridge).
+
+import { cpSync, mkdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '../..');
+const OUT = join(REPO, 'target', 'callbench');
+const arg = (k, d) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : d; };
+const section = process.argv[2];
+if (section !== 'latency' && section !== 'throughput') {
+  console.error('usage: node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] NAME=BUNDLE_DIR...');
+  process.exit(2);
+}
+const bundles = process.argv.slice(3).filter((a) => a.includes('=')).map((a) => a.split('='));
+const pin = process.argv.includes('--pin');
+const rounds = Number(arg('--rounds', 5));
+
+const site = join(OUT, 'site');
+rmSync(site, { recursive: true, force: true });
+mkdirSync(site, { recursive: true });
+writeFileSync(join(site, 'index.html'), '<!doctype html><meta charset="utf-8"><title>call path</title><link rel="icon" href="data:,"><body></body>\n');
+cpSync(join(HERE, 'page.js'), join(site, 'page.js'));
+cpSync(join(REPO, 'bench', 'site', 'echo-worker.js'), join(site, 'echo-worker.js'));
+for (const [name, dir] of bundles) cpSync(resolve(dir), join(site, name), { recursive: true });
+if (pin) {
+  const wrapper = join(OUT, 'chromium-pinned');
+  writeFileSync(wrapper, `#!/bin/sh\nexec taskset -c 0 ${process.env.CHROMIUM ?? '/usr/bin/chromium'} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  process.env.CHROMIUM = wrapper;
+}
+
+const { startServer, launchBrowser } = await import(join(REPO, 'js', 'test', 'harness.mjs'));
+const server = await startServer(site);
+const browser = await launchBrowser();
+const load0 = loadavg()[0];
+try {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.error('pageerror', e.message));
+  await page.goto(server.url);
+  const opts = section === 'latency' ? { n: 2000, chunk: 100 } : { n: 100000, chunk: 0 };
+  const kinds = bundles.map(([name]) => name);
+  const r = await page.evaluate(async (a) => (await import('/page.js')).run(a), { kinds, section, rounds, ...opts });
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const digits = section === 'latency' ? 1 : 0;
+  const unit = section === 'latency' ? 'µs per call' : 'calls/s';
+  console.log(`${new Date().toISOString()} ${section}, ${pin ? 'pinned to cpu 0' : 'unpinned'}, ${rounds} rounds, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
+  for (const [k, xs] of Object.entries(r)) {
+    console.log(`${k.padEnd(10)} median ${med(xs).toFixed(digits)} ${unit} [${xs.map((x) => x.toFixed(digits)).join(', ')}], ${(med(xs) / med(r.raw)).toFixed(2)}× raw`);
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
