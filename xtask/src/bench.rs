@@ -89,14 +89,18 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     // The README's two-function guest, made the way a user makes it, for the
     // size goal (≤ 12 KB gzip) next to the seed's Go module.
     step("building the README guest (wasmbridge new, then build --release)");
-    let readme_src = out.join("readme-guest");
+    // Outside the repository, as a user's crate would be: inside it, cargo
+    // would take the new crate for a stray member of this workspace.
+    let scratch = std::env::temp_dir().join("wasmbridge-bench");
+    let readme_src = scratch.join("readme-guest");
     if readme_src.exists() {
         std::fs::remove_dir_all(&readme_src)
             .with_context(|| format!("clearing {}", readme_src.display()))?;
     }
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     super::run(
         Command::new(&cli)
-            .current_dir(&out)
+            .current_dir(&scratch)
             .args(["new", "readme-guest", "--guest-path"])
             .arg(root.join("crates").join("wasmbridge-guest")),
     )?;

@@ -150,7 +150,7 @@ function flush(now) {
   }
 }
 
-/** The calls not started yet, each with the ArrayBuffers of its arguments to move back. */
+/** The calls this worker has not started, each with the ArrayBuffers of its arguments to move back. */
 function takeInbox() {
   const calls = inbox.slice(inboxHead).filter((c) => c !== undefined);
   inbox.length = 0;

@@ -10,7 +10,7 @@ var _ready_signals := 0
 func run_tests() -> void:
 	WasmBridge.bridge_ready.connect(func(): _ready_signals += 1)
 	ok(not WasmBridge.is_ready(), "not ready at start")
-	eq(JavaScriptBridge.eval("typeof window.WasmBridge", true), "undefined", "window.WasmBridge is not there yet")
+	eq(JavaScriptBridge.eval("typeof window.WasmBridge", true), "undefined", "window.WasmBridge is absent before godot.js loads")
 	var t0 := Time.get_ticks_msec()
 	var first = WasmBridge.start("add", [1, 2])
 	var second = WasmBridge.start("echo", [{"early": PackedByteArray([1, 2, 3])}])
