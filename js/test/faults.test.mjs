@@ -333,7 +333,8 @@ test('close() while workers start rejects ready and an exclusive pin with POOL_C
   assert.deepEqual(r.startingWorkers, ['starting', 'starting']);
   for (const k of ['early', 'starting', 'pin']) {
     assert.equal(r[k].code, 'POOL_CLOSED', `${k}: ${JSON.stringify(r[k])}`);
-    assert.ok(r[k].ms < 1000, `${k} took ${r[k].ms} ms`);
+    // At once means well before initTimeout (10 s), the old way these settled.
+    assert.ok(r[k].ms < 5000, `${k} took ${r[k].ms} ms`);
   }
   assert.equal(r.earlyCall, 'POOL_CLOSED');
 });

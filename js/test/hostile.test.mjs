@@ -135,7 +135,8 @@ test('an 8 KiB path gets 414 (or 400) at once', async () => {
   for (const path of [`/${'a'.repeat(8192)}`, `/${'%2e'.repeat(3000)}`, `/guest/${'x/'.repeat(4096)}`]) {
     const r = await get(path);
     assert.ok([400, 414].includes(r.status), `${path.length}-byte path: ${r.status}`);
-    assert.ok(r.ms < 2000, `answered in ${r.ms} ms`);
+    // At once: well before the 10 s header timeout that would end a stuck read.
+    assert.ok(r.ms < 5000, `answered in ${r.ms} ms`);
   }
   const huge = await get(`/${'a'.repeat(70 * 1024)}`);
   assert.ok([400, 414, 431].includes(huge.status), `70 KiB path: ${huge.status}`);
@@ -200,7 +201,8 @@ test('slow clients do not hold up others and are dropped after the header timeou
   for (let i = 0; i < 5; i++) {
     const r = await get('/public.txt');
     assert.equal(r.status, 200, `request ${i} while 20 slow clients hold connections`);
-    assert.ok(r.ms < 1000, `request ${i} took ${r.ms} ms`);
+    // Not queued behind the slow clients, which hold their connections for 10 s.
+    assert.ok(r.ms < 5000, `request ${i} took ${r.ms} ms`);
   }
   const viaFetch = await fetch(new URL('/public.txt', server.url));
   assert.equal(await viaFetch.text(), PUBLIC);

@@ -223,7 +223,8 @@ test('a timeout rejects with TIMEOUT, replaces the worker and re-dispatches the 
     return { code, elapsed, values, workers: s.workers.length, restarts: s.workers[0].restarts };
   });
   assert.equal(r.code, 'TIMEOUT');
-  assert.ok(r.elapsed >= 200 && r.elapsed < 2000, `timed out after ${r.elapsed} ms`);
+  // Not before its 200 ms, and settled by the pool's timer rather than left to hang.
+  assert.ok(r.elapsed >= 200 && r.elapsed < 5000, `timed out after ${r.elapsed} ms`);
   assert.deepEqual(r.values, [1, 2, 3, 4, 5]);
   assert.equal(r.workers, 1);
   assert.equal(r.restarts, 1);
