@@ -300,7 +300,7 @@ const RECORD_MESSAGES = () => {
       this.addEventListener('message', (e) => { if (e.data?.kind !== 'progress') log.received.push(e.data?.kind === 'results' ? `results×${e.data.results.length}` : e.data?.kind); });
     }
     if (msg?.kind === 'calls') log.sent.push(`calls×${msg.calls.length}`);
-    else if (msg?.kind !== 'init') log.sent.push(msg?.kind);
+    else if (msg?.kind !== 'init' && msg?.kind !== 'module') log.sent.push(msg?.kind);
     return post.call(this, msg, transfer);
   };
   return log;
@@ -572,6 +572,131 @@ test('stats report per-function counts, errors and latency percentiles', async (
   assert.equal(r.functions.nothing, undefined, 'unknown names are rejected before they count');
   assert.equal(r.workers.length, 2);
   assert.equal(r.inFlight, 0);
+});
+
+test('the first workers start before the module is compiled: init without it, then the module; a later worker gets both at once', async () => {
+  const r = await inPage(async () => {
+    const events = [];
+    const Original = globalThis.Worker;
+    globalThis.Worker = class extends Original {
+      constructor(...a) { super(...a); events.push('worker'); }
+      postMessage(msg, transfer) {
+        if (msg?.kind === 'init') events.push(msg.module ? 'init+module' : 'init');
+        else if (msg?.kind === 'module') events.push('module');
+        return super.postMessage(msg, transfer);
+      }
+    };
+    const compile = WebAssembly.compileStreaming;
+    WebAssembly.compileStreaming = (...a) => { events.push('compile'); return compile.apply(WebAssembly, a); };
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    const start = events.splice(0);
+    const panic = await pool.call('panicWith', 'boom').catch((e) => e.code);
+    await new Promise((res) => setTimeout(res, 300));
+    const sum = await pool.call('add', 2, 3);
+    pool.close();
+    globalThis.Worker = Original;
+    WebAssembly.compileStreaming = compile;
+    return { start, later: events, panic, sum };
+  });
+  assert.deepEqual(r.start, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
+  assert.equal(r.panic, 'PANIC');
+  assert.deepEqual(r.later, ['worker', 'init+module'], 'the worker replacing the trapped one');
+  assert.equal(r.sum, 5);
+});
+
+/** Page code: a Worker class whose second instance gets its init and module messages only when `release()` is called. */
+const HOLD_SECOND = () => {
+  const held = [];
+  let count = 0;
+  const Original = globalThis.Worker;
+  globalThis.Worker = class extends Original {
+    constructor(...a) { super(...a); this.nth = count++; }
+    postMessage(msg, transfer) {
+      if (this.nth === 1 && held.release === undefined && (msg?.kind === 'init' || msg?.kind === 'module')) held.push(() => super.postMessage(msg, transfer));
+      else super.postMessage(msg, transfer);
+    }
+  };
+  return {
+    release: () => { held.release = true; for (const send of held.splice(0)) send(); },
+    restore: () => { globalThis.Worker = Original; },
+  };
+};
+
+test("readyOn: 'first' resolves with one worker ready and the other joins; the default waits for every worker", async () => {
+  const r = await inPage(async (holdSecond) => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const states = (pool) => pool.stats().workers.map((w) => w.state).sort();
+    const untilReady = async (pool) => { while (states(pool).some((s) => s !== 'ready')) await new Promise((res) => setTimeout(res, 10)); };
+
+    let hold = (0, eval)(`(${holdSecond})`)();
+    const first = await createPool({ size: 2, readyOn: 'first' });
+    const atFirst = states(first);
+    const sums = await Promise.all([first.call('add', 1, 2), first.call('add', 3, 4)]);
+    hold.release();
+    await untilReady(first);
+    const joined = states(first);
+    first.close();
+    hold.restore();
+
+    hold = (0, eval)(`(${holdSecond})`)();
+    const all = createPool({ size: 2 });
+    const early = await Promise.race([all.then(() => 'resolved'), new Promise((res) => setTimeout(() => res('waiting'), 500))]);
+    hold.release();
+    const pool = await all;
+    const atAll = states(pool);
+    pool.close();
+    hold.restore();
+    const bad = await createPool({ size: 1, readyOn: 'one' }).catch((e) => `${e.code}: ${e.message}`);
+    return { atFirst, sums, joined, early, atAll, bad };
+  }, HOLD_SECOND.toString());
+  assert.deepEqual(r.atFirst, ['ready', 'starting']);
+  assert.deepEqual(r.sums, [3, 7]);
+  assert.deepEqual(r.joined, ['ready', 'ready']);
+  assert.equal(r.early, 'waiting', 'the default readyOn waits for the held worker');
+  assert.deepEqual(r.atAll, ['ready', 'ready']);
+  assert.equal(r.bad, "BAD_ARGUMENT: pool option readyOn must be 'all' or 'first', got a string");
+});
+
+test('the pool loads only the runtime modules it uses: the lane on an isolated page, audio when asked', async () => {
+  const loaded = async (url) => {
+    const { page, errors, close } = await openPage(browser, url);
+    try {
+      const r = await page.evaluate(async () => {
+        const names = () => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.startsWith('/guest/')).map((p) => p.slice(7)).sort();
+        const { createPool, startAudio } = await import('/guest/wasmbridge.js');
+        const pool = await createPool({ size: 1 });
+        const sum = await pool.call('add', 1, 2);
+        const atFirstCall = names();
+        // audio.js itself rejects the mode, so it was loaded by this call.
+        const audio = await startAudio(pool, { sequence: null, mode: 'none' }).then(() => 'started', (e) => e.code);
+        const afterAudio = names();
+        pool.close();
+        return { sum, atFirstCall, afterAudio, audio };
+      });
+      assert.deepEqual(errors, []);
+      return r;
+    } finally {
+      await close();
+    }
+  };
+  const plain = await startServer(site, { isolated: false });
+  try {
+    // The page's and its workers' requests alike (the worker's imports repeat some names).
+    const runtime = ['error.js', 'manifest.json', 'pool.js', 'protocol.js', 'shared.js', 'audio-worklet.js', 'wasmbridge.js', 'worker.js'];
+    const isolated = await loaded(server.url);
+    const notIsolated = await loaded(plain.url);
+    for (const r of [isolated, notIsolated]) {
+      assert.equal(r.sum, 3);
+      assert.equal(r.audio, 'BAD_ARGUMENT');
+      assert.ok(!r.atFirstCall.includes('audio.js') && r.afterAudio.includes('audio.js'), 'startAudio imports audio.js');
+    }
+    const modules = (names) => [...new Set(names)].filter((n) => n.endsWith('.js') || n.endsWith('.json')).filter((n) => !n.startsWith('test_guest'));
+    assert.deepEqual(modules(isolated.atFirstCall), [...runtime, 'lane.js', 'lane-codec.js'].sort());
+    assert.deepEqual(modules(notIsolated.atFirstCall), [...runtime].sort());
+  } finally {
+    await plain.close();
+  }
 });
 
 test('without cross-origin isolation the pool still works and stops abandoned calls by replacing the worker', async () => {

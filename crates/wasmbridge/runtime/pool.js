@@ -3,9 +3,8 @@
 // or with a WasmBridgeError whose code says why not. Only this file talks to
 // workers; the worker never decides anything about the pool.
 
-import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, callsMessage, callMessage, wireCall } from './protocol.js';
+import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, moduleMessage, callsMessage, callMessage, wireCall } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
-import { Lane, laneRequestSize } from './lane.js';
 import { SharedRegion, regionArgs } from './shared.js';
 
 const DEFAULTS = Object.freeze({
@@ -145,8 +144,10 @@ export class Pool {
   /** @type {Map<string, any>} */ #fnStats = new Map();
   #isolated = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
   #api = null;
-  /** @type {Lane | null} the fast lane (lane.js), started by the first fastCall */
+  /** @type {import('./lane.js').Lane | null} the fast lane (lane.js), started by the first fastCall */
   #lane = null;
+  /** @type {typeof import('./lane.js') | null} lane.js, imported while the pool starts on an isolated page */
+  #laneModule = null;
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
@@ -396,8 +397,8 @@ export class Pool {
       call.abort = () => this.#cancel(call);
       ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
     }
-    const fits = lane && this.#isolated && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
-    const laneSize = fits ? laneRequestSize(fn, call.args) : -1;
+    const fits = lane && this.#laneModule !== null && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
+    const laneSize = fits ? this.#laneModule.laneRequestSize(fn, call.args) : -1;
     if (laneSize > 0) {
       call.laneSize = laneSize;
       this.#laneFor().submit(call);
@@ -922,6 +923,13 @@ export class Pool {
     try {
       const bundle = bundleUrl(this.#opts.bundle);
       this.#workerUrl = this.#opts.workerUrl ? new URL(this.#opts.workerUrl, globalThis.location?.href).href : '';
+      // The fast lane's page half is only needed on an isolated page; it loads
+      // while the guest does, so fastCall can use it from the first call.
+      const laneModule = this.#isolated ? import('./lane.js') : null;
+      // The first workers start now: their script loads while the page fetches
+      // the manifest and compiles the guest. Each gets its init message when the
+      // manifest is in, and the module when it is compiled.
+      const first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
       const manifestUrl = new URL('manifest.json', bundle);
       const manifest = await fetchManifest(manifestUrl).catch((err) => {
         if (this.#opts.bundle !== undefined) throw err;
@@ -930,9 +938,26 @@ export class Pool {
       this.#manifest = manifest;
       for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f));
       this.#glueUrl = new URL(manifest.glue, bundle).href;
+      // Workers take their locks, check and import the glue while the module compiles.
+      for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
       this.#module = await compileModule(new URL(manifest.wasm, bundle), manifest, this.#opts.onLoadProgress);
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
-      await Promise.all(Array.from({ length: this.#opts.minSize }, () => this.#whenReady(this.#spawn())));
+      for (const slot of this.#slots) {
+        if (slot.state !== 'starting' || slot.hasModule) continue;
+        slot.worker.postMessage(moduleMessage(this.#module));
+        slot.hasModule = true;
+        slot.armInit();
+      }
+      this.#laneModule = laneModule ? await laneModule : null;
+      const waits = first.map((slot) => this.#whenReady(slot));
+      if (this.#opts.readyOn === 'first') {
+        // The others join as they become ready; once the pool has started, a
+        // worker that fails to start is handled like any later one (#startFailed).
+        for (const w of waits) w.catch(() => {});
+        await Promise.any(waits).catch((err) => { throw err.errors[0]; });
+      } else {
+        await Promise.all(waits);
+      }
       this.#started = true;
       for (const call of [...this.#queue]) {
         const problem = this.#validate(call);
@@ -962,7 +987,7 @@ export class Pool {
       try {
         return await slot.readyPromise;
       } catch (err) {
-        if (err?.code !== CODES.WORKER_LOST || this.#closed || this.#failed) throw err;
+        if (err?.code !== CODES.WORKER_LOST || this.#closed || this.#failed || this.#started) throw err;
         slot = this.#spawn(this.#slots.indexOf(slot));
       }
     }
@@ -975,17 +1000,22 @@ export class Pool {
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
       outbox: [], transfers: [], bytes: 0, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
-      watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null,
+      watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {},
     };
     const locks = Boolean(globalThis.navigator?.locks);
     slot.readyPromise = new Promise((resolve, reject) => {
-      const timer = this.#opts.initTimeout > 0 ? setTimeout(() => {
-        // Before `alive` the worker has run no guest code: silence then means
-        // it was lost (killed before it took its lock), not a broken guest.
-        slot.onInitFailed?.(locks && !slot.alive
-          ? new WasmBridgeError(CODES.WORKER_LOST, `a starting worker did not take its lock within ${this.#opts.initTimeout} ms and is taken as lost`)
-          : new WasmBridgeError(CODES.INIT_FAILED, `a worker did not report ready within ${this.#opts.initTimeout} ms`));
-      }, this.#opts.initTimeout) : 0;
+      let timer = 0;
+      // Armed when the worker has the module: compiling it is the page's time, not the worker's.
+      slot.armInit = () => {
+        if (this.#opts.initTimeout <= 0 || slot.onReady === null) return;
+        timer = setTimeout(() => {
+          // Before `alive` the worker has run no guest code: silence then means
+          // it was lost (killed before it took its lock), not a broken guest.
+          slot.onInitFailed?.(locks && !slot.alive
+            ? new WasmBridgeError(CODES.WORKER_LOST, `a starting worker did not take its lock within ${this.#opts.initTimeout} ms and is taken as lost`)
+            : new WasmBridgeError(CODES.INIT_FAILED, `a worker did not report ready within ${this.#opts.initTimeout} ms`));
+        }, this.#opts.initTimeout);
+      };
       slot.onReady = () => { clearTimeout(timer); slot.onReady = null; slot.onInitFailed = null; resolve(slot); };
       slot.onInitFailed = (error) => {
         clearTimeout(timer);
@@ -1005,7 +1035,8 @@ export class Pool {
       else this.#onLost(slot, why);
     };
     worker.onmessageerror = () => this.#onLost(slot, 'a message from the worker could not be read');
-    worker.postMessage(this.#initMessage(control ? control.buffer : null, locks ? slot.lock : null));
+    // While the pool starts, #start sends the init message once the manifest is in.
+    if (this.#manifest) this.#sendInit(slot);
     if (at >= 0) this.#slots[at] = slot;
     else this.#slots.push(slot);
     return slot;
@@ -1039,6 +1070,16 @@ export class Pool {
     }
     this.#replace(slot);
     this.#pump();
+  }
+
+  /** Sends a pool worker its init message, with the module when it is compiled (else #start sends it later). */
+  #sendInit(slot) {
+    const locks = Boolean(globalThis.navigator?.locks);
+    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, locks ? slot.lock : null));
+    if (this.#module) {
+      slot.hasModule = true;
+      slot.armInit();
+    }
   }
 
   /** The init message of every worker, the lane's included (`lane` is its buffer). */
@@ -1088,7 +1129,7 @@ export class Pool {
 
   /** The fast lane, started on first use; its calls are settled here, through #settle. */
   #laneFor() {
-    this.#lane ??= new Lane({
+    this.#lane ??= new this.#laneModule.Lane({
       spawn: (lane, control, lock) => {
         const worker = startWorker(this.#workerUrl, 'wasmbridge-lane');
         worker.postMessage(this.#initMessage(control, lock, lane));
@@ -1220,7 +1261,7 @@ function checkSignal(signal, what) {
 function readPoolOptions(options) {
   const o = readOptions(options, 'pool options', [
     'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'windowBytes', 'cancelGrace',
-    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl',
+    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn',
   ]);
   const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
     if (v === undefined) return fallback;
@@ -1252,11 +1293,14 @@ function readPoolOptions(options) {
   if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') {
     throw badArgument(`pool option onLoadProgress must be a function, got ${describeType(o.onLoadProgress)}`);
   }
+  if (o.readyOn !== undefined && o.readyOn !== 'all' && o.readyOn !== 'first') {
+    throw badArgument(`pool option readyOn must be 'all' or 'first', got ${describeType(o.readyOn)}`);
+  }
   // Any cool-down ≥ 0 is meaningful (Infinity keeps an opened circuit open): it sets no timer.
   const breakerCooldown = bytes('breakerCooldown', o.breakerCooldown, DEFAULTS.breakerCooldown, 'ms');
   const memoryLimit = bytes('memoryLimit', o.memoryLimit, 0);
   return {
-    bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress,
+    bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all',
     window: count('window', o.window, DEFAULTS.window, { infinite: true }),
     windowBytes: bytes('windowBytes', o.windowBytes, DEFAULTS.windowBytes),
     cancelGrace,

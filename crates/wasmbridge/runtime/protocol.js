@@ -25,7 +25,7 @@ export const GUEST_ERROR_CODE = 'code';
 export const GUEST_ERROR_DATA = 'data';
 
 /** Message kinds, page → worker (the messages are the typedefs below). */
-export const TO_WORKER = Object.freeze({ INIT: 'init', CALLS: 'calls', CALL: 'call' });
+export const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call' });
 
 /** Message kinds, worker → page (the messages are the typedefs below). */
 export const FROM_WORKER = Object.freeze({
@@ -57,10 +57,14 @@ export const FROM_WORKER = Object.freeze({
  * worker holds until it dies (the page's request for it is granted when the
  * worker is gone); `memoryLimit` bytes, 0 = none. `lane` only for the fast
  * lane's dedicated worker: after `ready` it serves that buffer forever (see
- * lane-worker.js) and takes no `calls` messages.
- * @typedef {{ wb: string, kind: 'init', module: WebAssembly.Module, glue: string, glueIntegrity: string | null,
+ * lane-worker.js) and takes no `calls` messages. `module` is null when the
+ * pool sends `init` while it still compiles the guest: the worker takes its
+ * lock and imports the glue meanwhile, and instantiates on `module`.
+ * @typedef {{ wb: string, kind: 'init', module: WebAssembly.Module | null, glue: string, glueIntegrity: string | null,
  *   functions: string[], control: SharedArrayBuffer | null, lock: string | null, memoryLimit: number,
  *   lane: SharedArrayBuffer | null }} InitMessage
+ * @typedef {{ wb: string, kind: 'module', module: WebAssembly.Module }} ModuleMessage the compiled guest, after an
+ *   `init` that came without it
  * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
  * @typedef {WireCall & { wb: string, kind: 'call' }} CallMessage one call's fields on the message itself, sent to an idle worker
  * @typedef {{ wb: string, kind: 'alive' }} AliveMessage the worker holds its lock; from now on its death is noticed
@@ -85,6 +89,8 @@ export const FROM_WORKER = Object.freeze({
 export const initMessage = ({ module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane = null }) => ({
   wb: PROTOCOL, kind: TO_WORKER.INIT, module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane,
 });
+/** @returns {ModuleMessage} */
+export const moduleMessage = (/** @type {WebAssembly.Module} */ module) => ({ wb: PROTOCOL, kind: TO_WORKER.MODULE, module });
 /** @returns {CallsMessage} */
 export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls });
 /** @returns {CallMessage} */

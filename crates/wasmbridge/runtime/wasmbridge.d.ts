@@ -124,7 +124,7 @@ export interface PoolOptions {
   windowBytes?: number;
   /** Ms a running call has to notice `cancelled()` before its worker is stopped; default 100. */
   cancelGrace?: number;
-  /** Ms a worker may take to start; default 10 000. A worker silent that long before it takes its lock counts as lost, not as a guest failure. */
+  /** Ms a worker may take to start once it has the compiled module; default 10 000. A worker silent that long before it takes its lock counts as lost, not as a guest failure. */
   initTimeout?: number;
   /** Consecutive panics or timeouts that open a function's circuit; default 5. */
   breakerThreshold?: number;
@@ -132,6 +132,14 @@ export interface PoolOptions {
   breakerCooldown?: number;
   /** Ms before an idle worker above minSize is stopped; default 30 000. */
   idleTimeout?: number;
+  /**
+   * When `createPool` (and `pool.ready`) resolves: 'all' (default) once every
+   * one of the `minSize` workers is ready; 'first' as soon as one is, the
+   * others joining as they become ready. With 'first', a worker that fails to
+   * start after that is replaced like any later one (counted toward the
+   * give-up cap), not a start-up failure.
+   */
+  readyOn?: 'all' | 'first';
   /** Bytes of the .wasm loaded so far, while the module downloads. */
   onLoadProgress?: (loaded: number, total: number) => void;
 }
@@ -247,7 +255,8 @@ export declare class Pool<G = AnyGuest> {
 export declare function createPool<G = AnyGuest>(options?: PoolOptions): Promise<Pool<G>>;
 
 // Shared memory: wasmbridge.js re-exports `SharedRegion` and `rowBands` (shared.js),
-// `RingBuffer` (ring.js) and `startAudio` (audio.js).
+// `RingBuffer` (ring.js's, from audio-worklet.js) and `startAudio` (audio.js, which it
+// imports on the first call).
 export { RingBuffer } from './ring.js';
 export { startAudio } from './audio.js';
 export type { StartAudio, SynthSequence, AudioOptions, AudioStats, AudioStream } from './audio.js';

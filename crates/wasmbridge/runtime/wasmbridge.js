@@ -1,10 +1,24 @@
 // wasmbridge: call Rust compiled to WebAssembly in a pool of Web Workers.
 // The entry a page imports; `await createPool()` loads the bundle this file
 // sits in. Types: wasmbridge.d.ts.
+//
+// Start-up waits for every module this file imports statically, level by
+// level, so its imports are all one level deep and only what a pool needs:
+// the fast lane (lane.js) and the audio player (audio.js) are imported when
+// first used, and RingBuffer comes straight from the module that defines it.
 
 export { createPool, Pool } from './pool.js';
 export { WasmBridgeError } from './error.js';
 export { CODES } from './protocol.js';
 export { SharedRegion, rowBands } from './shared.js';
-export { RingBuffer } from './ring.js';
-export { startAudio } from './audio.js';
+export { RingBuffer } from './audio-worklet.js';
+
+/**
+ * Plays the demo guest's synthesizer (audio.js); the module loads on the
+ * first call.
+ * @type {import('./audio.d.ts').StartAudio}
+ */
+export async function startAudio(pool, options) {
+  const audio = await import('./audio.js');
+  return audio.startAudio(pool, options);
+}

@@ -15,7 +15,6 @@ import {
   HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER, GUEST_ERROR_CODE, GUEST_ERROR_DATA,
   aliveMessage, readyMessage, initFailedMessage, resultsMessage, resultMessage, progressMessage, okResult, errorResult, wireError,
 } from './protocol.js';
-import { serveLane } from './lane-worker.js';
 import { messageOf } from './error.js';
 
 /** @type {any} the guest's wasm-bindgen glue module */
@@ -63,10 +62,25 @@ globalThis[HOST_PROGRESS] = (fraction) => {
   post(progressMessage(runningId, fraction));
 };
 
-/** The worker's one instance of the guest. */
-async function instantiate() {
-  // The glue is the guest's, found at run time: bundlers must leave this import alone.
-  const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl);
+/** Resolves with the compiled guest: from `init`, or from the `module` message that follows it. */
+let moduleArrived = (/** @type {WebAssembly.Module} */ _m) => {};
+const moduleReady = new Promise((resolve) => { moduleArrived = resolve; });
+
+/**
+ * Checks the glue against its integrity hash from the manifest. import()
+ * cannot check integrity itself: fetch with it first, so a tampered glue
+ * fails here and the import then comes from the cache.
+ */
+async function checkGlue(integrity) {
+  try {
+    await fetch(glueUrl, { integrity });
+  } catch (err) {
+    throw new Error(`${glueUrl} does not match its integrity hash ${integrity} (${err.message})`);
+  }
+}
+
+/** The worker's one instance of the guest, from the imported glue `g` and the compiled module. */
+async function instantiate(g) {
   const exports = await g.default({ module_or_path: module });
   if (typeof g.__wasmbridge_abi === 'function' && g.__wasmbridge_abi() !== GUEST_ABI) {
     throw new Error(`guest was built for wasmbridge abi ${g.__wasmbridge_abi()}, this runtime speaks ${GUEST_ABI}`);
@@ -301,38 +315,43 @@ self.onmessage = async (event) => {
     // Calls that crossed the retirement on their way here go straight back.
     if (retired) flush();
     else drain();
+  } else if (msg.kind === TO_WORKER.MODULE) {
+    moduleArrived(msg.module);
   } else if (msg.kind === TO_WORKER.INIT) {
-    module = msg.module;
+    if (msg.module) moduleArrived(msg.module);
     glueUrl = msg.glue;
     control = msg.control ? new Int32Array(msg.control) : null;
     memoryLimit = msg.memoryLimit || 0;
+    // Only the fast lane's worker needs its half of the lane; it loads alongside the rest.
+    const laneHalf = msg.lane ? import('./lane-worker.js') : null;
+    laneHalf?.catch(() => {}); // awaited below; a failure there is the init failure
     try {
-      if (msg.lock && globalThis.navigator?.locks) {
+      // The lock and the glue's integrity check run side by side; the glue is
+      // imported (its code run) only once both are done, so `alive` still
+      // comes before any guest code. The page may still be compiling the module.
+      const locked = msg.lock && globalThis.navigator?.locks
         // Held until this context dies, however it dies: that is how the page
         // learns of a crash or an outside terminate(), which fire no event.
-        await new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }));
-        post(aliveMessage());
-      }
-      if (msg.glueIntegrity) {
-        // import() cannot check integrity itself: fetch with it first, so a
-        // tampered glue fails here and the import then comes from the cache.
-        try {
-          await fetch(glueUrl, { integrity: msg.glueIntegrity });
-        } catch (err) {
-          throw new Error(`${glueUrl} does not match its integrity hash ${msg.glueIntegrity} (${err.message})`);
-        }
-      }
-      await instantiate();
+        ? new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }))
+          .then(() => post(aliveMessage()))
+        : null;
+      const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : null;
+      await Promise.all([locked, checked]);
+      // The glue is the guest's, found at run time: bundlers must leave this import alone.
+      const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl);
+      module = await moduleReady;
+      await instantiate(g);
       callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
       const missing = msg.functions.filter((f) => !callable.has(f));
       if (missing.length > 0) {
         throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
       }
+      const lane = laneHalf ? await laneHalf : null;
       post(readyMessage());
       // The fast lane's dedicated worker: from now on it only serves the lane buffer.
       // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
       // After a trap the lane half answers, tells the page, and returns: then this worker closes.
-      if (msg.lane) serveLane(msg.lane, runAlone, post, transfersFor, () => retired).finally(() => self.close());
+      if (lane) lane.serveLane(msg.lane, runAlone, post, transfersFor, () => retired).finally(() => self.close());
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err);
       post(initFailedMessage(wireError(CODES.INIT_FAILED, `the guest failed to start: ${message}`)));

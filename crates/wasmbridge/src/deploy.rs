@@ -128,11 +128,9 @@ impl Default for NginxOptions {
     }
 }
 
-/// `Cache-Control` of content-hashed files.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-/// Content-hashed file names (`demo_guest_bg.0123abcd.wasm`), as an nginx regex.
-pub const HASHED_NAME: &str = r"\.[0-9a-f]{8,}\.(?:wasm|m?js)$";
+/// `Cache-Control` of content-hashed files, and their names as an nginx
+/// regex: the same rule `wasmbridge serve` follows.
+pub use crate::server::mime::{HASHED_NAME, IMMUTABLE};
 
 /// The headers every response carries.
 const SECURITY_HEADERS: &[(&str, &str)] = &[
@@ -568,21 +566,15 @@ mod tests {
 
     #[test]
     fn hashed_names_match_the_regex_shape() {
-        // The regex itself runs in nginx; check the names the build writes fit its shape.
-        let shaped = |name: &str| {
-            let Some((stem, ext)) = name.rsplit_once('.') else {
-                return false;
-            };
-            let hash = stem.rsplit_once('.').map_or("", |(_, h)| h);
-            matches!(ext, "wasm" | "js" | "mjs")
-                && hash.len() >= 8
-                && hash.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
-        };
-        assert!(shaped("demo_guest_bg.ebc41135f2.wasm"));
-        assert!(shaped("demo_guest.bc076cc655.js"));
-        assert!(!shaped("demo_guest_bg.wasm"));
-        assert!(!shaped("wasmbridge.js"));
-        assert!(!shaped("index.html"));
+        // The regex itself runs in nginx; check it has the shape of the rule
+        // serve follows (`mime::is_content_hashed`, tested there).
+        assert_eq!(HASHED_NAME, r"\.[0-9a-f]{8,}\.(?:wasm|m?js)$");
+        use crate::server::mime::is_content_hashed;
+        assert!(is_content_hashed(Path::new(
+            "demo_guest_bg.ebc41135f2.wasm"
+        )));
+        assert!(is_content_hashed(Path::new("demo_guest.bc076cc655.js")));
+        assert!(!is_content_hashed(Path::new("wasmbridge.js")));
     }
 
     #[test]

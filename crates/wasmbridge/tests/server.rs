@@ -59,6 +59,8 @@ fn fixture() -> Fixture {
     let mut wasm = WASM.to_vec();
     wasm.extend(std::iter::repeat_n(0u8, 4096));
     write(&root, "game.wasm", &wasm);
+    write(&root, "wasm/game_bg.0123abcdef.wasm", &wasm);
+    write(&root, "wasm/game.0123abcdef.js", "export default 1;");
     write(&root, "data.json", "{\"a\":1}");
     write(&root, "style.css", "body{}");
     write(&root, "pic.png", vec![0x89u8; 4096]);
@@ -210,6 +212,42 @@ async fn mime_types() {
     let wasm = get(&fx.router, "/game.wasm").await;
     assert!(wasm.body.starts_with(WASM));
     assert_eq!(wasm.body.len(), WASM.len() + 4096);
+}
+
+#[tokio::test]
+async fn content_hashed_files_are_immutable_and_the_rest_revalidated() {
+    let fx = fixture();
+    for path in ["/wasm/game_bg.0123abcdef.wasm", "/wasm/game.0123abcdef.js"] {
+        let res = get(&fx.router, path).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}");
+        assert_eq!(
+            res.header(header::CACHE_CONTROL),
+            "public, max-age=31536000, immutable",
+            "{path}"
+        );
+        // A revalidation (a reload that skips the cache rules) says the same.
+        let etag = res.header(header::ETAG).to_owned();
+        let again = get_with(&fx.router, path, &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status, StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(
+            again.header(header::CACHE_CONTROL),
+            "public, max-age=31536000, immutable",
+            "{path}"
+        );
+    }
+    for path in [
+        "/game.wasm",
+        "/app.js",
+        "/data.json",
+        "/wasm/missing.0123abcdef.wasm",
+    ] {
+        let res = get(&fx.router, path).await;
+        assert_ne!(
+            res.header(header::CACHE_CONTROL),
+            "public, max-age=31536000, immutable",
+            "{path}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -78,7 +78,10 @@ pub(super) async fn serve_path(
         if let Some(lm) = &validators.last_modified {
             insert(h, header::LAST_MODIFIED, lm);
         }
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(mime::cache_control(&target.logical)),
+        );
         h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     }
     if validators.not_modified(headers) {

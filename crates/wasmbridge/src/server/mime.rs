@@ -101,9 +101,73 @@ pub fn of_path(path: &Path) -> &'static MimeType {
         .unwrap_or(&DEFAULT)
 }
 
+/// `Cache-Control` of content-hashed files: their name changes whenever
+/// their bytes do, so a cached copy never needs revalidating.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// `Cache-Control` of every other file: cached, but revalidated before use.
+pub const REVALIDATE: &str = "no-cache";
+
+/// Content-hashed file names as `wasmbridge build --release` writes them
+/// (`demo_guest_bg.0123abcd.wasm`), as an nginx regex; [`is_content_hashed`]
+/// is the same rule for `wasmbridge serve`.
+pub const HASHED_NAME: &str = r"\.[0-9a-f]{8,}\.(?:wasm|m?js)$";
+
+/// Whether the file name of `path` is content-hashed: `stem.<8 or more
+/// lower-case hex digits>.wasm|js|mjs`.
+pub fn is_content_hashed(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(OsStr::to_str) else {
+        return false;
+    };
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let Some((_, hash)) = stem.rsplit_once('.') else {
+        return false;
+    };
+    matches!(ext, "wasm" | "js" | "mjs")
+        && hash.len() >= 8
+        && hash.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The `Cache-Control` value for the file at `path`.
+pub fn cache_control(path: &Path) -> &'static str {
+    if is_content_hashed(path) {
+        IMMUTABLE
+    } else {
+        REVALIDATE
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hashed_names_are_the_ones_the_build_writes() {
+        assert!(is_content_hashed(Path::new(
+            "demo_guest_bg.ebc41135f2.wasm"
+        )));
+        assert!(is_content_hashed(Path::new(
+            "wasm/demo_guest.bc076cc655.js"
+        )));
+        assert!(is_content_hashed(Path::new("a.0123abcd.mjs")));
+        assert!(!is_content_hashed(Path::new("demo_guest_bg.wasm")));
+        assert!(!is_content_hashed(Path::new("wasmbridge.js")));
+        assert!(
+            !is_content_hashed(Path::new("a.0123abc.wasm")),
+            "seven digits"
+        );
+        assert!(
+            !is_content_hashed(Path::new("a.0123ABCD.wasm")),
+            "upper case"
+        );
+        assert!(!is_content_hashed(Path::new("a.0123abcd.wasm.br")));
+        assert!(!is_content_hashed(Path::new("0123abcd.wasm")), "no stem");
+        assert!(!is_content_hashed(Path::new("index.html")));
+        assert_eq!(cache_control(Path::new("x.0123abcd.wasm")), IMMUTABLE);
+        assert_eq!(cache_control(Path::new("manifest.json")), REVALIDATE);
+    }
 
     #[test]
     fn every_extension_maps_to_one_type() {

@@ -1,0 +1,108 @@
+// Start-up outside `cargo xtask bench` (issue 14): page script start → first
+// result of add(1, 2), for a bare module worker that answers one message and
+// for one or more bundles of a guest with `add` (the demo or test guest; say,
+// one built by the runtime before a change and one after), contenders
+// interleaved round by round. Each round opens a fresh browser context (empty
+// HTTP cache: "fresh") and then reloads the page in it ("reload").
+//
+//   node bench/startup/run.mjs [--rounds N] [--options JSON] [--trace] NAME=BUNDLE_DIR...
+//
+// --options passes createPool options to every bundle. --trace prints, for the
+// last round of each contender, every request the page and its workers made
+// (ms after script start, start → end), and the console lines they logged. It
+// serves a site under target/startbench with the real `wasmbridge serve`
+// (WASMBRIDGE_BIN, default target/debug/wasmbridge).
+
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, '../..');
+const OUT = join(REPO, 'target', 'startbench');
+const arg = (k, d) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : d; };
+const bundles = process.argv.slice(2).filter((a) => /^[\w-]+=/.test(a)).map((a) => a.split('='));
+const rounds = Number(arg('--rounds', 5));
+const options = arg('--options', '{}');
+const trace = process.argv.includes('--trace');
+if (bundles.length === 0) {
+  console.error('usage: node bench/startup/run.mjs [--rounds N] [--options JSON] [--trace] NAME=BUNDLE_DIR...');
+  process.exit(2);
+}
+
+const site = join(OUT, 'site');
+rmSync(site, { recursive: true, force: true });
+mkdirSync(site, { recursive: true });
+cpSync(join(HERE, 'page.html'), join(site, 'index.html'));
+cpSync(join(REPO, 'bench', 'site', 'echo-worker.js'), join(site, 'echo-worker.js'));
+for (const [name, dir] of bundles) cpSync(resolve(dir), join(site, name), { recursive: true });
+
+const { startServer, launchBrowser } = await import(join(REPO, 'js', 'test', 'harness.mjs'));
+const server = await startServer(site);
+const browser = await launchBrowser();
+const load0 = loadavg()[0];
+const impls = ['bare', ...bundles.map(([name]) => name)];
+const per = Object.fromEntries(impls.map((k) => [k, { fresh: [], reload: [] }]));
+const traces = {};
+
+/** Loads the page (navigation or reload) and returns its figure and, with --trace, what it fetched. */
+async function load(page, go) {
+  const requests = [];
+  const lines = [];
+  const onRequest = (r) => requests.push({ url: r.url(), start: Date.now(), end: 0, from: r.frame?.() ? 'page' : 'worker' });
+  const onDone = (r) => { const x = requests.find((q) => q.url === r.url() && !q.end); if (x) x.end = Date.now(); };
+  const onConsole = (m) => lines.push(`${Date.now()} ${m.text()}`);
+  page.context().on('request', onRequest);
+  page.context().on('requestfinished', onDone);
+  page.on('console', onConsole);
+  await go();
+  await page.waitForFunction(() => window.__startup !== undefined, null, { timeout: 30_000 });
+  const s = await page.evaluate(() => window.__startup);
+  page.context().off('request', onRequest);
+  page.context().off('requestfinished', onDone);
+  page.off('console', onConsole);
+  if (s.error || s.value !== 3) throw new Error(`start-up failed: ${s.error ?? `add(1, 2) gave ${s.value}`}`);
+  const t0 = s.origin + s.scriptStart;
+  return {
+    ms: s.firstResult - s.scriptStart,
+    trace: [
+      ...requests.map((q) => `${(q.start - t0).toFixed(0).padStart(5)} → ${q.end ? (q.end - t0).toFixed(0).padStart(5) : '    ?'}  ${q.url.replace(server.url, '/')}`),
+      ...lines.map((l) => { const [t, ...rest] = l.split(' '); return `${(Number(t) - t0).toFixed(0).padStart(5)}   log  ${rest.join(' ')}`; }),
+    ].sort((a, b) => parseFloat(a) - parseFloat(b)),
+  };
+}
+
+try {
+  for (let r = 0; r < rounds; r++) {
+    for (const i of impls.keys()) {
+      const impl = impls[(i + r) % impls.length];
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      page.on('pageerror', (e) => console.error(impl, 'pageerror', e.message));
+      const url = `${server.url}?impl=${impl}&options=${encodeURIComponent(options)}`;
+      const fresh = await load(page, () => page.goto(url));
+      const reload = await load(page, () => page.reload());
+      per[impl].fresh.push(fresh.ms);
+      per[impl].reload.push(reload.ms);
+      traces[impl] = { fresh: fresh.trace, reload: reload.trace };
+      await context.close();
+    }
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`${new Date().toISOString()} start-up, page script start → first result, ${rounds} rounds, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}, options ${options}`);
+  for (const kind of ['fresh', 'reload']) {
+    for (const impl of impls) {
+      const xs = per[impl][kind];
+      console.log(`${kind.padEnd(6)} ${impl.padEnd(10)} median ${med(xs).toFixed(1)} ms [${xs.map((x) => x.toFixed(1)).join(', ')}], ${(med(xs) / med(per.bare[kind])).toFixed(2)}× bare`);
+    }
+  }
+  if (trace) {
+    for (const impl of impls) {
+      for (const kind of ['fresh', 'reload']) console.log(`\n${impl}, ${kind} (ms after script start):\n${traces[impl][kind].join('\n')}`);
+    }
+  }
+} finally {
+  await browser.close();
+  await server.close();
+}
