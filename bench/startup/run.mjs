@@ -9,7 +9,7 @@
 //
 // --options passes createPool options to every bundle. --trace prints, for the
 // last round of each contender, every request the page and its workers made
-// (ms after script start, start → end), and the console lines they logged. It
+// (ms after script start, start → end, from the page's resource timing). It
 // serves a site under target/startbench with the real `wasmbridge serve`
 // (WASMBRIDGE_BIN, default target/debug/wasmbridge).
 
@@ -17,6 +17,7 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
@@ -31,14 +32,18 @@ if (bundles.length === 0) {
   process.exit(2);
 }
 
+const { startServer, launchBrowser, BIN } = await import(join(REPO, 'js', 'test', 'harness.mjs'));
 const site = join(OUT, 'site');
 rmSync(site, { recursive: true, force: true });
 mkdirSync(site, { recursive: true });
 cpSync(join(HERE, 'page.html'), join(site, 'index.html'));
 cpSync(join(REPO, 'bench', 'site', 'echo-worker.js'), join(site, 'echo-worker.js'));
 for (const [name, dir] of bundles) cpSync(resolve(dir), join(site, name), { recursive: true });
+// As a deployment would (and as `cargo xtask bench` does): FILE.gz next to
+// every compressible file, which `wasmbridge serve` sends instead of
+// compressing on each request.
+execFileSync(BIN, ['deploy', 'nginx', site, '--precompress', '--out', '-'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
-const { startServer, launchBrowser } = await import(join(REPO, 'js', 'test', 'harness.mjs'));
 const server = await startServer(site);
 const browser = await launchBrowser();
 const load0 = loadavg()[0];
@@ -46,30 +51,15 @@ const impls = ['bare', ...bundles.map(([name]) => name)];
 const per = Object.fromEntries(impls.map((k) => [k, { fresh: [], reload: [] }]));
 const traces = {};
 
-/** Loads the page (navigation or reload) and returns its figure and, with --trace, what it fetched. */
+/** Loads the page (navigation or reload) and returns its figure and what it fetched. */
 async function load(page, go) {
-  const requests = [];
-  const lines = [];
-  const onRequest = (r) => requests.push({ url: r.url(), start: Date.now(), end: 0, from: r.frame?.() ? 'page' : 'worker' });
-  const onDone = (r) => { const x = requests.find((q) => q.url === r.url() && !q.end); if (x) x.end = Date.now(); };
-  const onConsole = (m) => lines.push(`${Date.now()} ${m.text()}`);
-  page.context().on('request', onRequest);
-  page.context().on('requestfinished', onDone);
-  page.on('console', onConsole);
   await go();
   await page.waitForFunction(() => window.__startup !== undefined, null, { timeout: 30_000 });
   const s = await page.evaluate(() => window.__startup);
-  page.context().off('request', onRequest);
-  page.context().off('requestfinished', onDone);
-  page.off('console', onConsole);
   if (s.error || s.value !== 3) throw new Error(`start-up failed: ${s.error ?? `add(1, 2) gave ${s.value}`}`);
-  const t0 = s.origin + s.scriptStart;
   return {
     ms: s.firstResult - s.scriptStart,
-    trace: [
-      ...requests.map((q) => `${(q.start - t0).toFixed(0).padStart(5)} → ${q.end ? (q.end - t0).toFixed(0).padStart(5) : '    ?'}  ${q.url.replace(server.url, '/')}`),
-      ...lines.map((l) => { const [t, ...rest] = l.split(' '); return `${(Number(t) - t0).toFixed(0).padStart(5)}   log  ${rest.join(' ')}`; }),
-    ].sort((a, b) => parseFloat(a) - parseFloat(b)),
+    trace: s.resources.map(([path, start, end]) => `${start.toFixed(1).padStart(7)} → ${end.toFixed(1).padStart(7)}  ${path}`),
   };
 }
 

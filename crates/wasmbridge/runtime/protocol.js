@@ -4,7 +4,9 @@
 // (what a guest module exports and throws) is
 // crates/wasmbridge-guest/src/protocol.rs, with the same names, and
 // crates/wasmbridge-guest/tests/protocol_names.rs compares the two. Change
-// both together.
+// both together. worker.js imports nothing (one fetch to start a worker): it
+// carries a verbatim copy of the constants and constructors it uses, which
+// crates/wasmbridge/tests/tidy.rs compares with this file; copy after a change.
 
 /** Every message carries `wb: PROTOCOL` so a page's own worker messages cannot be mistaken for ours. */
 export const PROTOCOL = 'wasmbridge/1';

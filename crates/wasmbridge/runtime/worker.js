@@ -10,12 +10,73 @@
 // (with their buffers) and takes no more work; the pool starts a fresh
 // worker, and terminating this one frees everything it held.
 
-import {
-  PROTOCOL, GUEST_ABI, TO_WORKER, CODES, CONTROL,
-  HOST_PANIC, HOST_CANCELLED, HOST_PROGRESS, GUEST_ERROR_MARKER, GUEST_ERROR_CODE, GUEST_ERROR_DATA,
-  aliveMessage, readyMessage, initFailedMessage, resultsMessage, resultMessage, progressMessage, okResult, errorResult, wireError,
-} from './protocol.js';
-import { messageOf } from './error.js';
+// ---- copied from protocol.js and error.js ----
+// The worker script imports nothing, so it starts after one fetch. These are
+// the constants and constructors it uses, copied verbatim from protocol.js
+// (and messageOf from error.js); crates/wasmbridge/tests/tidy.rs checks every
+// statement here equals its original. Change the originals, then copy.
+
+const PROTOCOL = 'wasmbridge/1';
+const GUEST_ABI = 1;
+const HOST_PANIC = '__wasmbridge_panic';
+const HOST_CANCELLED = '__wasmbridge_cancelled';
+const HOST_PROGRESS = '__wasmbridge_progress';
+const GUEST_ERROR_MARKER = '__wasmbridgeError';
+const GUEST_ERROR_CODE = 'code';
+const GUEST_ERROR_DATA = 'data';
+const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call' });
+const FROM_WORKER = Object.freeze({
+  ALIVE: 'alive',
+  READY: 'ready',
+  INIT_FAILED: 'init-failed',
+  RESULTS: 'results',
+  RESULT: 'result',
+  PROGRESS: 'progress',
+  LANE_RESULT: 'lane-result',
+});
+const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
+const readyMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.READY });
+const initFailedMessage = (/** @type {WireError} */ error) => ({ wb: PROTOCOL, kind: FROM_WORKER.INIT_FAILED, error });
+const resultsMessage = (results, returned = null) => (returned === null
+  ? { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results }
+  : { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results, retired: true, returned });
+const resultMessage = (result) => {
+  const message = /** @type {any} */ (result);
+  message.wb = PROTOCOL;
+  message.kind = FROM_WORKER.RESULT;
+  return message;
+};
+const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
+const okResult = (/** @type {number} */ id, /** @type {unknown} */ value) => ({ id, ok: true, value });
+const wireError = (/** @type {string} */ code, /** @type {string} */ message, /** @type {unknown} */ data = undefined) => (data === undefined ? { code, message } : { code, message, data });
+const errorResult = (/** @type {number} */ id, /** @type {string} */ code, /** @type {string} */ message, /** @type {unknown} */ data = undefined) => ({ id, ok: false, error: wireError(code, message, data) });
+const CODES = Object.freeze({
+  GUEST_ERROR: 'GUEST_ERROR',
+  BAD_ARGUMENT: 'BAD_ARGUMENT',
+  PANIC: 'PANIC',
+  CANCELLED: 'CANCELLED',
+  UNKNOWN_FUNCTION: 'UNKNOWN_FUNCTION',
+  TIMEOUT: 'TIMEOUT',
+  WORKER_LOST: 'WORKER_LOST',
+  INIT_FAILED: 'INIT_FAILED',
+  QUEUE_FULL: 'QUEUE_FULL',
+  POOL_CLOSED: 'POOL_CLOSED',
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+  MEMORY_LIMIT: 'MEMORY_LIMIT',
+  BAD_RESULT: 'BAD_RESULT',
+  /** A shared-memory feature (shared regions, rings) was asked for on a page that is not cross-origin isolated. */
+  NOT_ISOLATED: 'NOT_ISOLATED',
+});
+const CONTROL = Object.freeze({ RUNNING: 0, CANCEL: 1, SLOTS: 2 });
+function messageOf(err) {
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return `a thrown ${typeof err} that cannot be shown as text`;
+  }
+}
+// ---- end of the copy ----
 
 /** @type {any} the guest's wasm-bindgen glue module */
 let glue = null;

@@ -226,3 +226,71 @@ fn every_rust_source_opens_with_a_module_doc() {
         );
     }
 }
+
+/// Top-level `const NAME` and `function NAME` statements of a JS source, by
+/// name, `export ` dropped: the first line and every line after it that is
+/// indented or closes a bracket.
+fn top_level_statements(source: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = source.lines().peekable();
+    while let Some(line) = lines.next() {
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some(rest) = line
+            .strip_prefix("const ")
+            .or_else(|| line.strip_prefix("function "))
+        else {
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let mut text = line.to_owned();
+        while let Some(next) = lines.next_if(|l| l.starts_with([' ', '}', ')'])) {
+            text.push('\n');
+            text.push_str(next);
+        }
+        out.push((name, text));
+    }
+    out
+}
+
+#[test]
+fn the_worker_imports_nothing_and_its_copy_of_the_protocol_is_exact() {
+    let worker = std::fs::read_to_string(runtime_dir().join("worker.js")).unwrap();
+    // Static imports only: the lane's half is a dynamic import, loaded by the lane's worker alone.
+    assert!(
+        !worker.lines().any(|l| l.starts_with("import ")),
+        "worker.js must not import statically: the worker would wait for another fetch"
+    );
+    let begin = "// ---- copied from protocol.js and error.js ----";
+    let end = "// ---- end of the copy ----";
+    let start = worker.find(begin).expect("worker.js marks its copy");
+    let stop = worker
+        .find(end)
+        .expect("worker.js marks the end of its copy");
+    let copy = top_level_statements(&worker[start..stop]);
+    assert!(copy.len() > 10, "{copy:?}");
+    let originals: std::collections::BTreeMap<String, String> = ["protocol.js", "error.js"]
+        .iter()
+        .flat_map(|f| {
+            top_level_statements(&std::fs::read_to_string(runtime_dir().join(f)).unwrap())
+        })
+        .collect();
+    for (name, text) in &copy {
+        let original = originals.get(name).unwrap_or_else(|| {
+            panic!("worker.js copies {name}, which protocol.js and error.js do not export")
+        });
+        assert_eq!(
+            text, original,
+            "worker.js's copy of {name} differs from the original"
+        );
+    }
+    // Every other top-level name of worker.js is its own: none shadows an original it should have copied.
+    for (name, _) in top_level_statements(&worker[stop..]) {
+        assert!(
+            !originals.contains_key(&name),
+            "worker.js defines {name} outside its copy, and protocol.js or error.js export it too"
+        );
+    }
+}
