@@ -298,6 +298,123 @@ test('fast lane falls back to postMessage on a page that is not cross-origin iso
   assert.deepEqual(r.shared, { isError: true, code: 'NOT_ISOLATED' });
 });
 
+/**
+ * Page code: `viaLane(pool, warm, make)` runs the call `make()` returns as the
+ * one automatic routing sends to a sleeping lane to wake it, and says whether
+ * it took the lane. `warm()` calls the same function harmlessly: nine calls
+ * measure it (the pool samples one call in eight, the first one cold). Then it
+ * waits for the lane to start and fall asleep, and makes `add` calls until the
+ * next eligible call is the wake-up one (`stats().lane.wakeIn` 1). A sample
+ * slower than the 1 ms that makes a function fast (on a loaded machine) makes
+ * it try again, up to five times.
+ */
+const VIA_LANE = () => async (pool, warm, make) => {
+  const lane = () => pool.stats().lane;
+  const pause = () => new Promise((res) => setTimeout(res, 5));
+  const describe = (p) => p.then((v) => ({ ok: true, v }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message, functionName: e.functionName, data: e.data ?? null }));
+  let last = null;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    for (let i = 0; i < 9; i++) await warm().catch(() => {});
+    for (let i = 0; i < 5000; i++) {
+      const s = lane();
+      if (s && s.state === 'ready' && s.workerSleeping && s.wakeIn === 1) break;
+      if (s && s.state === 'ready' && !s.workerSleeping) await pause();
+      else await pool.call('add', i, 0);
+    }
+    const before = lane();
+    const outcome = describe(make());
+    await new Promise((res) => setTimeout(res, 0));
+    const tookLane = lane().calls - before.calls === 1 && before.wakeIn === 1 && before.workerSleeping;
+    last = { tookLane, outcome: await outcome, attempts: attempt + 1 };
+    if (tookLane) break;
+  }
+  return last;
+};
+
+test('automatic lane: small calls of fast functions take the lane by themselves and give what postMessage gives; lane: false sends none', async () => {
+  const r = await inPage(async (viaLaneSource) => {
+    const viaLane = (0, eval)(`(${viaLaneSource})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const calls = {
+      add: (pool) => pool.call('add', 40, 2.5),
+      fail: (pool) => pool.call('fail', 'E_LANE', 'a message'),
+      echo: (pool) => pool.call('echo', 'héllo ✓'),
+    };
+    const auto = await createPool({ size: 2 });
+    const off = await createPool({ size: 2, lane: false });
+    const out = { lane: {}, post: {} };
+    for (const [name, make] of Object.entries(calls)) {
+      out.lane[name] = await viaLane(auto, () => make(auto), () => make(auto));
+      out.post[name] = (await make(off).then((v) => ({ ok: true, v }), (e) => ({ ok: false, name: e.name, code: e.code, message: e.message, functionName: e.functionName, data: e.data ?? null })));
+    }
+    // A long sequence: the same values either way, and nothing through the lane with lane: false.
+    const seq = async (pool) => { const v = []; for (let i = 0; i < 300; i++) v.push(await pool.call('add', i, 0.5)); return v; };
+    out.seqAuto = await seq(auto);
+    out.seqOff = await seq(off);
+    out.autoStats = auto.stats().lane;
+    out.offLane = off.stats().lane;
+    out.offFast = await off.fastCall('add', 1, 2);
+    const single = await createPool({ size: 1 });
+    await seq(single);
+    out.singleLane = single.stats().lane;
+    for (const p of [auto, off, single]) p.close();
+    out.bad = await createPool({ size: 2, lane: 'yes' }).catch((e) => `${e.code}: ${e.message}`);
+    return out;
+  }, VIA_LANE.toString());
+  for (const name of Object.keys(r.post)) {
+    assert.equal(r.lane[name].tookLane, true, `${name} took the lane: ${JSON.stringify(r.lane[name])}`);
+    assert.deepEqual(r.lane[name].outcome, r.post[name], `${name}: the same through the lane as through postMessage`);
+  }
+  assert.deepEqual(r.post.fail, { ok: false, name: 'WasmBridgeError', code: 'E_LANE', message: 'a message', functionName: 'fail', data: { requested: 'E_LANE' } });
+  assert.deepEqual(r.seqAuto, r.seqOff);
+  assert.equal(r.autoStats.auto, true);
+  assert.equal(r.offLane, null, 'lane: false starts no lane for pool.call');
+  assert.equal(r.offFast, 3, 'fastCall still uses the lane');
+  assert.equal(r.singleLane, null, 'a pool of one worker keeps every call on it');
+  assert.equal(r.bad, 'BAD_ARGUMENT: pool option lane must be true or false, got a string');
+});
+
+test('automatic lane: a stuck call that took the lane times out, exactly once, and the next call works', async () => {
+  const r = await inPage(async (viaLaneSource) => {
+    const viaLane = (0, eval)(`(${viaLaneSource})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2, cancelGrace: 50 });
+    let settled = 0;
+    // busy(0) measures busy as fast; the wake-up call is the stuck one.
+    const stuck = await viaLane(pool, () => pool.call('busy', 0), () => {
+      settled = 0;
+      return pool.call({ fn: 'busy', args: [60_000], timeout: 300 }).finally(() => { settled += 1; });
+    });
+    await new Promise((res) => setTimeout(res, 300));
+    const s = pool.stats().lane;
+    const next = await pool.call('add', 2, 3);
+    const nextFast = await pool.fastCall('add', 4, 5);
+    pool.close();
+    return { stuck, settled, restarts: s.restarts, next, nextFast };
+  }, VIA_LANE.toString());
+  assert.equal(r.stuck.tookLane, true);
+  assert.equal(r.stuck.outcome.code, 'TIMEOUT');
+  assert.equal(r.settled, 1);
+  assert.equal(r.restarts, 1, 'the stuck lane worker was replaced');
+  assert.equal(r.next, 5);
+  assert.equal(r.nextFast, 9);
+});
+
+test('automatic lane: a page that is not cross-origin isolated never starts one', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    let wrong = 0;
+    for (let i = 0; i < 300; i++) if ((await pool.call('add', i, 1)) !== i + 1) wrong += 1;
+    const out = { isolated: crossOriginIsolated, wrong, lane: pool.stats().lane };
+    pool.close();
+    return out;
+  }, null, plain);
+  assert.equal(r.isolated, false);
+  assert.equal(r.wrong, 0);
+  assert.equal(r.lane, null);
+});
+
 test('shared regions: a blur split by row bands across all workers into one shared output equals the single-worker output byte for byte', async () => {
   const r = await inPage(async () => {
     const { createPool } = await import('/demo/wasmbridge.js');

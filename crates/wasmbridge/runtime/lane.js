@@ -24,6 +24,9 @@ import { LANE, laneRequestSize, readUtf8, readValue, writeCall } from './lane-co
 
 export { laneRequestSize };
 
+/** What `Lane.availability()` reports. */
+export const AVAILABILITY = Object.freeze({ BUSY: 0, AWAKE: 1, ASLEEP: 2 });
+
 /** Looks at the state word this many times for an answer from an awake worker before waiting asynchronously. */
 const SPINS = 256;
 /** The page hands the event loop back after this much back-to-back lane work. */
@@ -96,6 +99,24 @@ export class Lane {
       state: this.#state, queued: this.#queue.length - this.#head, inFlight: this.#inflight.length, ...this.#counts,
       workerSleeps: word(LANE.SLEEPS), wakes: word(LANE.WAKES), workerSleeping: word(LANE.SLEEPING) === 1,
     };
+  }
+
+  /**
+   * What a call given now would meet, for pool.js's automatic routing, in
+   * two loads of shared words: AWAKE when the lane is ready with nothing
+   * queued or in flight and its worker spins (it answers at once), ASLEEP
+   * when it is ready and idle but its worker sleeps (a call would pay a
+   * futex wake-up), BUSY otherwise (starting, an exchange in flight, gone).
+   */
+  availability() {
+    if (this.#state !== 'ready' || this.#inflight.length > 0 || this.#head < this.#queue.length) return AVAILABILITY.BUSY;
+    const header = /** @type {Int32Array} */ (this.#header);
+    return Atomics.load(header, LANE.SLEEPING) === 1 ? AVAILABILITY.ASLEEP : AVAILABILITY.AWAKE;
+  }
+
+  /** Starts the worker before the first call, so automatic routing finds it ready. */
+  warm() {
+    if (this.#state === 'idle') this.#start();
   }
 
   /** Queues a call; it runs after the calls queued before it. */

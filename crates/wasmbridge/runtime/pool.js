@@ -35,6 +35,24 @@ const LATENCY_SAMPLES = 512;
 const CALL_BYTES = 32;
 /** One call in this many of a function has its latency measured for `stats()`; the others never read the clock for it. */
 const SAMPLE_EVERY = 8;
+/**
+ * A function whose sampled round trip took less than this (ms) counts as fast:
+ * its small calls may go through the fast lane automatically.
+ */
+const FAST_CALL_MS = 1;
+/**
+ * While the lane worker sleeps, one in this many calls that could take the
+ * lane takes it anyway and wakes it: a steady stream of calls keeps it awake
+ * after that, and an occasional call pays the wake-up instead of every call.
+ * Each such call doubles the interval, up to LANE_PROBE_MAX, until a call
+ * finds the worker awake: when its spin never catches the next call (no free
+ * core, or calls too far apart), the wake-ups become rare.
+ */
+const LANE_PROBE_EVERY = 16;
+const LANE_PROBE_MAX = 1024;
+/** `Lane.availability()` values (lane.js's AVAILABILITY), here because lane.js loads later. */
+const LANE_AWAKE = 1;
+const LANE_ASLEEP = 2;
 /** A batch's defaults when there is no batch. */
 const NO_DEFAULTS = Object.freeze({});
 
@@ -148,6 +166,12 @@ export class Pool {
   #lane = null;
   /** @type {typeof import('./lane.js') | null} lane.js, imported while the pool starts on an isolated page */
   #laneModule = null;
+  /** Small calls of fast functions may take the lane by themselves (the `lane` option, an isolated page, more than one instance). */
+  #autoLane = false;
+  /** Calls that could have taken a sleeping lane since one last did. */
+  #laneMisses = 0;
+  /** How many such calls before the next one wakes the lane (LANE_PROBE_EVERY, doubled per wake-up). */
+  #laneProbeEvery = LANE_PROBE_EVERY;
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
@@ -333,7 +357,7 @@ export class Pool {
     }
     return {
       workers, functions, queued: this.#queue.length, inFlight: this.#pending.size, closed: this.#closed, isolated: this.#isolated,
-      lane: this.#lane ? this.#lane.stats() : null,
+      lane: this.#lane ? { ...this.#lane.stats(), auto: this.#autoLane, wakeIn: this.#laneProbeEvery - this.#laneMisses } : null,
     };
   }
 
@@ -397,8 +421,10 @@ export class Pool {
       call.abort = () => this.#cancel(call);
       ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
     }
-    const fits = lane && this.#laneModule !== null && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
-    const laneSize = fits ? this.#laneModule.laneRequestSize(fn, call.args) : -1;
+    const fits = (lane || this.#autoLane) && this.#laneModule !== null && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
+    let laneSize = -1;
+    if (fits && lane) laneSize = this.#laneModule.laneRequestSize(fn, call.args);
+    else if (fits && !pinned && call.stats?.fast && this.#queue.length === 0) laneSize = this.#autoLaneSize(call);
     if (laneSize > 0) {
       call.laneSize = laneSize;
       this.#laneFor().submit(call);
@@ -416,6 +442,32 @@ export class Pool {
       this.#pump();
     }
     return promise;
+  }
+
+  /**
+   * Automatic routing: the size of the call's lane request when the lane
+   * would answer it sooner than a worker by postMessage, else -1. Only when
+   * its worker spins (a sleeping one would cost a futex wake-up, more than a
+   * postMessage when no core is free) and nothing else is in the lane, except
+   * the occasional call that wakes a sleeping lane (LANE_PROBE_EVERY).
+   */
+  #autoLaneSize(call) {
+    const size = /** @type {typeof import('./lane.js')} */ (this.#laneModule).laneRequestSize(call.fn, call.args);
+    if (size < 0) return -1;
+    const lane = this.#laneFor();
+    const availability = lane.availability();
+    if (availability === LANE_AWAKE) {
+      this.#laneProbeEvery = LANE_PROBE_EVERY;
+      return size;
+    }
+    if (availability !== LANE_ASLEEP) {
+      lane.warm();
+      return -1;
+    }
+    if (++this.#laneMisses < this.#laneProbeEvery) return -1;
+    this.#laneMisses = 0;
+    this.#laneProbeEvery = Math.min(this.#laneProbeEvery * 2, LANE_PROBE_MAX);
+    return size;
   }
 
   /** Rejects a call that never ran; counted for functions the guest has. */
@@ -693,8 +745,10 @@ export class Pool {
     if (call.abort) REMOVE_LISTENER.call(call.signal, 'abort', call.abort);
     const f = call.stats ?? this.#statsFor(call.fn);
     if (call.t0 >= 0) {
-      f.latencies[f.sampled % LATENCY_SAMPLES] = performance.now() - call.t0;
+      const latency = performance.now() - call.t0;
+      f.latencies[f.sampled % LATENCY_SAMPLES] = latency;
       f.sampled += 1;
+      f.fast = latency < FAST_CALL_MS;
     }
     f.count += 1;
     if (ok) {
@@ -715,7 +769,7 @@ export class Pool {
   #statsFor(fn) {
     let f = this.#fnStats.get(fn);
     if (!f) {
-      f = { count: 0, submitted: 0, sampled: 0, errors: {}, latencies: new Float64Array(LATENCY_SAMPLES), streak: 0, openUntil: 0 };
+      f = { count: 0, submitted: 0, sampled: 0, errors: {}, latencies: new Float64Array(LATENCY_SAMPLES), streak: 0, openUntil: 0, fast: false };
       this.#fnStats.set(fn, f);
     }
     return f;
@@ -949,6 +1003,7 @@ export class Pool {
         slot.armInit();
       }
       this.#laneModule = laneModule ? await laneModule : null;
+      this.#autoLane = this.#laneModule !== null && this.#opts.lane && this.#opts.maxSize > 1;
       const waits = first.map((slot) => this.#whenReady(slot));
       if (this.#opts.readyOn === 'first') {
         // The others join as they become ready; once the pool has started, a
@@ -1261,7 +1316,7 @@ function checkSignal(signal, what) {
 function readPoolOptions(options) {
   const o = readOptions(options, 'pool options', [
     'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'windowBytes', 'cancelGrace',
-    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn',
+    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn', 'lane',
   ]);
   const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
     if (v === undefined) return fallback;
@@ -1293,6 +1348,9 @@ function readPoolOptions(options) {
   if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') {
     throw badArgument(`pool option onLoadProgress must be a function, got ${describeType(o.onLoadProgress)}`);
   }
+  if (o.lane !== undefined && typeof o.lane !== 'boolean') {
+    throw badArgument(`pool option lane must be true or false, got ${describeType(o.lane)}`);
+  }
   if (o.readyOn !== undefined && o.readyOn !== 'all' && o.readyOn !== 'first') {
     throw badArgument(`pool option readyOn must be 'all' or 'first', got ${describeType(o.readyOn)}`);
   }
@@ -1300,7 +1358,7 @@ function readPoolOptions(options) {
   const breakerCooldown = bytes('breakerCooldown', o.breakerCooldown, DEFAULTS.breakerCooldown, 'ms');
   const memoryLimit = bytes('memoryLimit', o.memoryLimit, 0);
   return {
-    bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all',
+    bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all', lane: o.lane ?? true,
     window: count('window', o.window, DEFAULTS.window, { infinite: true }),
     windowBytes: bytes('windowBytes', o.windowBytes, DEFAULTS.windowBytes),
     cancelGrace,

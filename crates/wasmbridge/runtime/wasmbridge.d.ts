@@ -133,6 +133,16 @@ export interface PoolOptions {
   /** Ms before an idle worker above minSize is stopped; default 30 000. */
   idleTimeout?: number;
   /**
+   * Automatic fast lane, on an isolated page with more than one worker (maxSize > 1), default true:
+   * a `pool.call` of a function measured fast (its sampled round trip under 1 ms), with arguments
+   * that fit the lane (as for `fastCall`), no `transfer` or `onProgress`, and nothing queued, goes
+   * through the fast lane when the lane is idle and its worker awake (spinning), and by postMessage
+   * otherwise; while the lane worker sleeps, one such call in 16 (then 32, … up to 1024 until a
+   * call finds it awake) takes the lane and wakes it. The lane worker has its own guest instance,
+   * like any other worker of the pool: keep state behind `pin()`. `false`: only `fastCall` uses the lane.
+   */
+  lane?: boolean;
+  /**
    * When `createPool` (and `pool.ready`) resolves: 'all' (default) once every
    * one of the `minSize` workers is ready; 'first' as soon as one is, the
    * others joining as they become ready. With 'first', a worker that fails to
@@ -189,13 +199,15 @@ export interface PoolStats {
   closed: boolean;
   isolated: boolean;
   /**
-   * The fast lane, once a fastCall started it: calls, exchanges, waits (exchanges not answered within the page's spin),
-   * posted, restarts, workerSleeps (times the lane worker slept), wakes (exchanges that had to wake it) and
-   * workerSleeping (it sleeps now).
+   * The fast lane, once a fastCall or automatic routing started it: calls, exchanges, waits (exchanges not answered
+   * within the page's spin), posted, restarts, workerSleeps (times the lane worker slept), wakes (exchanges that had
+   * to wake it), workerSleeping (it sleeps now), auto (small calls of fast functions take it by themselves: the `lane`
+   * option, and more than one worker) and wakeIn (while the lane worker sleeps, the number of such calls until one
+   * takes the lane anyway and wakes it).
    */
   lane: null | {
     state: string; queued: number; inFlight: number; calls: number; exchanges: number; waits: number; posted: number; restarts: number;
-    workerSleeps: number; wakes: number; workerSleeping: boolean;
+    workerSleeps: number; wakes: number; workerSleeping: boolean; auto: boolean; wakeIn: number;
   };
 }
 
