@@ -977,15 +977,20 @@ export class Pool {
     try {
       const bundle = bundleUrl(this.#opts.bundle);
       this.#workerUrl = this.#opts.workerUrl ? new URL(this.#opts.workerUrl, globalThis.location?.href).href : '';
+      // The manifest's request goes out first: starting a worker takes the
+      // page a few milliseconds, a request almost none.
+      const manifestUrl = new URL('manifest.json', bundle);
+      const manifestFetch = fetchManifest(manifestUrl);
+      manifestFetch.catch(() => {}); // awaited below; until then a failure must not count as unhandled
       // The fast lane's page half is only needed on an isolated page; it loads
       // while the guest does, so fastCall can use it from the first call.
       const laneModule = this.#isolated ? import('./lane.js') : null;
+      laneModule?.catch(() => {});
       // The first workers start now: their script loads while the page fetches
       // the manifest and compiles the guest. Each gets its init message when the
       // manifest is in, and the module when it is compiled.
       const first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
-      const manifestUrl = new URL('manifest.json', bundle);
-      const manifest = await fetchManifest(manifestUrl).catch((err) => {
+      const manifest = await manifestFetch.catch((err) => {
         if (this.#opts.bundle !== undefined) throw err;
         throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
       });
