@@ -7,13 +7,16 @@
 //
 //   node bench/startup/run.mjs [--rounds N] [--options JSON] [--trace] NAME=BUNDLE_DIR...
 //
+// Every bundle runs twice: NAME on a bare page, NAME+preload on a page with
+// the README's hints (`<link rel="modulepreload">` for the runtime's page
+// modules, `<link rel="preload" as="fetch">` for the manifest).
 // --options passes createPool options to every bundle. --trace prints, for the
 // last round of each contender, every request the page and its workers made
 // (ms after script start, start → end, from the page's resource timing). It
 // serves a site under target/startbench with the real `wasmbridge serve`
 // (WASMBRIDGE_BIN, default target/debug/wasmbridge).
 
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
@@ -39,6 +42,13 @@ mkdirSync(site, { recursive: true });
 cpSync(join(HERE, 'page.html'), join(site, 'index.html'));
 cpSync(join(REPO, 'bench', 'site', 'echo-worker.js'), join(site, 'echo-worker.js'));
 for (const [name, dir] of bundles) cpSync(resolve(dir), join(site, name), { recursive: true });
+// NAME+preload: the same bundle, on a page whose head carries the hints the README suggests.
+const PRELOADED = ['wasmbridge.js', 'pool.js', 'protocol.js', 'error.js', 'shared.js', 'audio-worklet.js'];
+const page = readFileSync(join(HERE, 'page.html'), 'utf8');
+for (const [name] of bundles) {
+  const hints = [...PRELOADED.map((f) => `<link rel="modulepreload" href="./${name}/${f}">`), `<link rel="preload" as="fetch" crossorigin href="./${name}/manifest.json">`].join('\n');
+  writeFileSync(join(site, `${name}-preload.html`), page.replace('<link rel="icon" href="data:,">', `<link rel="icon" href="data:,">\n${hints}`));
+}
 // As a deployment would (and as `cargo xtask bench` does): FILE.gz next to
 // every compressible file, which `wasmbridge serve` sends instead of
 // compressing on each request.
@@ -47,7 +57,7 @@ execFileSync(BIN, ['deploy', 'nginx', site, '--precompress', '--out', '-'], { st
 const server = await startServer(site);
 const browser = await launchBrowser();
 const load0 = loadavg()[0];
-const impls = ['bare', ...bundles.map(([name]) => name)];
+const impls = ['bare', ...bundles.flatMap(([name]) => [name, `${name}+preload`])];
 const per = Object.fromEntries(impls.map((k) => [k, { fresh: [], reload: [] }]));
 const traces = {};
 
@@ -70,7 +80,8 @@ try {
       const context = await browser.newContext();
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(impl, 'pageerror', e.message));
-      const url = `${server.url}?impl=${impl}&options=${encodeURIComponent(options)}`;
+      const [bundleName, preload] = impl.split('+');
+      const url = `${server.url}${preload ? `${bundleName}-preload.html` : ''}?impl=${bundleName}&options=${encodeURIComponent(options)}`;
       const fresh = await load(page, () => page.goto(url));
       const reload = await load(page, () => page.reload());
       per[impl].fresh.push(fresh.ms);
