@@ -3,7 +3,8 @@
 //! with the files of `godot/addons/wasmbridge` (plugin.cfg, the scripts, the
 //! icon, LICENSE), `README.md` (godot/README.md) and `web/`: `godot.js` and
 //! every runtime module it imports, read from `crates/wasmbridge/runtime` by
-//! following its `import ... from './x.js'` lines. Nothing else goes in.
+//! following its `import ... from './x.js'` and `import('./x.js')` lines.
+//! Nothing else goes in.
 //! `cargo xtask dist` writes it too.
 
 use anyhow::{bail, Context, Result};
@@ -102,15 +103,16 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// The sibling modules a runtime module loads: `from './x.js'` (imports and
-/// re-exports, also the last line of a multi-line import) and
-/// `new URL('x.js', ...)` (the worker script). Comment lines are skipped.
+/// re-exports, also the last line of a multi-line import), `import('./x.js')`
+/// (loaded on demand) and `new URL('x.js', ...)` (the worker script).
+/// Comment lines are skipped.
 fn imports(source: &str) -> Vec<String> {
     let mut out = Vec::new();
     for line in source.lines().map(str::trim_start) {
         if line.starts_with("//") || line.starts_with('*') || line.starts_with("/*") {
             continue;
         }
-        for pattern in [" from './", "new URL('./", "new URL('"] {
+        for pattern in [" from './", "import('./", "new URL('./", "new URL('"] {
             for rest in line.split(pattern).skip(1) {
                 let name = rest.split('\'').next().unwrap_or_default();
                 if name.ends_with(".js") && !name.contains('/') && !out.iter().any(|n| n == name) {
@@ -188,10 +190,10 @@ mod tests {
 
     #[test]
     fn finds_sibling_imports_and_re_exports() {
-        let src = "import { Pool } from './pool.js';\nexport { x } from './codec.js';\nimport {\n  a,\n} from './multi.js';\nimport y from '../far.js';\n// import z from './comment.js';\n * see './doc.js'\nconst w = new URL('worker.js', base);\n";
+        let src = "import { Pool } from './pool.js';\nexport { x } from './codec.js';\nimport {\n  a,\n} from './multi.js';\nimport y from '../far.js';\n// import z from './comment.js';\n * see './doc.js'\nconst w = new URL('worker.js', base);\nconst lane = await import('./lane.js');\n";
         assert_eq!(
             imports(src),
-            ["pool.js", "codec.js", "multi.js", "worker.js"]
+            ["pool.js", "codec.js", "multi.js", "worker.js", "lane.js"]
         );
     }
 }
