@@ -162,7 +162,7 @@ export class Pool {
   /** @type {Map<string, any>} */ #fnStats = new Map();
   #isolated = typeof SharedArrayBuffer === 'function' && globalThis.crossOriginIsolated === true;
   #api = null;
-  /** @type {import('./lane.js').Lane | null} the fast lane (lane.js), started by the first fastCall */
+  /** @type {import('./lane.js').Lane | null} the fast lane (lane.js), started by the first fastCall or routed call */
   #lane = null;
   /** @type {typeof import('./lane.js') | null} lane.js, imported while the pool starts on an isolated page */
   #laneModule = null;
@@ -180,7 +180,7 @@ export class Pool {
    */
   constructor(options) {
     this.#opts = readPoolOptions(options);
-    /** Resolves with the pool once every initial worker is ready; rejects with INIT_FAILED, or POOL_CLOSED at once on close(). */
+    /** Resolves with the pool once every initial worker is ready (the first one, with readyOn 'first'); rejects with INIT_FAILED, or POOL_CLOSED at once on close(). */
     this.ready = new Promise((resolve, reject) => {
       this.#abortReady = reject;
       this.#start().then(resolve, reject);

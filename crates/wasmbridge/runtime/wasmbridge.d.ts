@@ -228,7 +228,7 @@ export interface PinnedHandle<G = AnyGuest> {
  */
 export declare class Pool<G = AnyGuest> {
   constructor(options?: PoolOptions);
-  /** Resolves once every initial worker is ready; rejects with INIT_FAILED, or with POOL_CLOSED at once when closed first. */
+  /** Resolves once every initial worker is ready (the first one, with `readyOn: 'first'`); rejects with INIT_FAILED, or with POOL_CLOSED at once when closed first. */
   readonly ready: Promise<Pool<G>>;
   readonly functions: FunctionInfo[];
   readonly isolated: boolean;
