@@ -119,6 +119,21 @@ export function goals(r) {
   add('issue 6: gaussian blur 3840×2160 on 2 workers ≥ 1.7× faster than on 1', best, (v) => v >= 1.7,
     `${fmt(best, 2)}× with ${bestShared ? 'shared regions (filterBandInto)' : 'transferred bands (filterBand)'}, the better path (transferred bands ${fmt(sT, 2)}×: ${fmtMs(sc.results?.[1]?.median)} → ${fmtMs(sc.results?.[2]?.median)}; shared regions ${fmt(sS, 2)}×: ${fmtMs(sc.sharedResults?.[1]?.median)} → ${fmtMs(sc.sharedResults?.[2]?.median)})`,
     `two workers need two idle cores; this machine has ${r.env.cores} (hardwareConcurrency ${r.env.hardwareConcurrency}), shared with other work and with the page's own thread splitting and joining the bands`, '');
+  // Issue 17: the demo guest against the libraries a web developer would pick, same page, same rounds.
+  const rc = (id) => r.sections.references?.cases?.find((c) => c.id === id);
+  const refGoal = (id, goal, ratioName, ok, what) => {
+    const c = rc(id);
+    const st = c?.ratios?.[ratioName];
+    const ours = ratioName === 'endToEnd' ? c?.contenders?.oursEndToEnd : c?.contenders?.oursKernel;
+    const theirs = ratioName === 'endToEnd' ? c?.contenders?.referenceEndToEnd : c?.contenders?.referenceKernel;
+    add(goal, med(st), ok, `${fmt(med(st), 2)}× (${fmtMs(med(ours))} vs ${fmtMs(med(theirs))})`, what, rounds(st));
+  };
+  refGoal('matmulF32_512', 'matmul 512² f32 ≤ 0.8× TensorFlow.js wasm, same threads (1), kernel-only', 'kernel', (v) => v <= 0.8, 'our single-threaded f32 matmul against XNNPACK\'s packed GEMM');
+  refGoal('grayscaleLuma', 'grayscale end to end (one-channel output, transferred input) ≤ 1.0× OpenCV.js', 'endToEnd', (v) => v <= 1.0, 'one move of 8 MB each way plus wasm-bindgen\'s copy into wasm memory');
+  refGoal('box3', 'box blur r=3 ≤ 0.6× OpenCV.js, end to end', 'endToEnd', (v) => v <= 0.6, 'the running window is bound by memory traffic over the 8 MB image');
+  const ga = rc('gaussian')?.ratios?.endToEnd;
+  add('gaussian σ=2 ≥ 8× faster than OpenCV.js, end to end', ga ? 1 / med(ga) : undefined, (v) => v >= 8, `${fmt(ga ? 1 / med(ga) : undefined, 1)}× faster`,
+    'OpenCV.js 4.5 runs its scalar fixed-point path', ga ? `${fmt(1 / ga.p75, 1)}–${fmt(1 / ga.p25, 1)}× over ${ga.n} rounds` : '');
   for (const x of g) if (x.met === false && x.timing && Math.max(r.env.loadavgStart?.[0] ?? 0, r.env.loadavgEnd?.[0] ?? 0) > r.env.cores) x.reason += `; ${load}`;
   return g;
 }
@@ -174,6 +189,14 @@ function markdown(r, gl) {
     L.push('Rust columns call the demo guest\'s wasm-bindgen exports directly (arguments copied into wasm memory and results out, as in a real call); the Go column calls the seed-style functions registered with syscall/js (bytes copied with CopyBytesToGo/ToJS); native runs crates/compute/examples/native_bench.rs (release, default target CPU), with a copy of the image for grayscale as the guest makes. Checks: ' +
       ks.list.map((k) => `${k.id} ${[...new Set(Object.values(k.impls).filter((v) => v.check !== undefined).map((v) => String(v.check)))].join(' / ')}`).join('; ') + '.', '');
     if (ks.goSkipped) L.push(`Go: ${ks.goSkipped}.`, '');
+  }
+  const rf = S.references;
+  if (rf?.cases) {
+    L.push('## References: OpenCV.js and TensorFlow.js (same page, same rounds)', '');
+    L.push(`OpenCV.js: @techstark/opencv-js 4.5.2 (build ${rf.info.opencv.build}, single-threaded); TensorFlow.js: @tensorflow/tfjs-core + tfjs-backend-wasm ${rf.info.tfjs.version}, backend ${rf.info.tfjs.backend}, ${rf.info.tfjs.threads} thread(s), simd ${rf.info.tfjs.simd}. Ours: the demo guest's simd128 release bundle. ${rf.rounds} rounds, one sample of each contender per round in rotated order; load average ${rf.loadavg?.join(' → ')}. End to end: timed on the page, the input moved to a worker and the output moved back (ours: \`pool.call\` with \`transfer: 'auto'\`). Kernel-only: timed inside the worker, with the copies into and out of the wasm heap on both sides (wasm-bindgen's for ours; \`Mat.data.set\`/\`slice\`, \`tensor2d\`/\`dataSync\` for theirs). Native: crates/compute/examples/native_bench.rs, scalar paths.`, '');
+    const cell = (c, n) => (c.contenders[n] ? `${fmtMs(c.contenders[n].median)} (${fmtMs(c.contenders[n].p25)}–${fmtMs(c.contenders[n].p75)}); ${fmt(c.contenders[n].rate?.median, c.unit === 'GFLOP/s' ? 1 : 0)} ${c.unit}` : '');
+    const ratio = (st) => (st ? `${fmt(st.median, 2)}× (${fmt(st.p25, 2)}–${fmt(st.p75, 2)})` : '');
+    L.push(mdTable(['case', 'ours, end to end', 'reference, end to end', 'ours, kernel', 'reference, kernel', 'native', 'ours / reference, end to end', 'ours / reference, kernel'], rf.cases.map((c) => [c.label, cell(c, 'oursEndToEnd'), cell(c, 'referenceEndToEnd'), cell(c, 'oursKernel'), cell(c, 'referenceKernel'), cell(c, 'native'), ratio(c.ratios.endToEnd), ratio(c.ratios.kernel)])), '');
   }
   const su = S.startup;
   if (su?.impls) {
@@ -371,6 +394,7 @@ function html(r, gl, md) {
     parts.push(mdSection(md, '## Parallel scaling'));
   }
   if (S.ring?.gbps || S.ring?.error) parts.push('<h2>Ring throughput</h2>' + mdSection(md, '## Ring throughput'));
+  if (S.references?.cases) parts.push('<h2>References</h2>' + mdSection(md, '## References'));
   parts.push('<h2>Godot round trip and fast lane</h2>' + mdSection(md, '## Godot round trip and fast lane'));
   if (r.errors.length) parts.push('<h2>Errors during the run</h2>' + mdSection(md, '## Errors during the run'));
   const css = `body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#212529;max-width:1240px;margin:24px auto;padding:0 24px;background:#fff}

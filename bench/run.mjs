@@ -8,7 +8,7 @@
 // the Go module) and builds crates/compute/examples/native_bench, which this
 // runner calls once per round of each kernel (--native-bin PATH).
 
-import { existsSync, readFileSync, writeFileSync, statSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, statSync, readdirSync, mkdirSync, copyFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,6 +16,7 @@ import { loadavg, cpus } from 'node:os';
 import { gzipSync, brotliCompressSync, constants as zlibConstants } from 'node:zlib';
 import { writeReports } from './report.mjs';
 import { stats, fmtMs, fmt } from './stats.mjs';
+import { VENDOR_FILES } from './reference-files.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '..');
@@ -27,6 +28,8 @@ function arg(name, fallback) {
 const OUT = resolve(arg('--out', join(REPO, 'target', 'bench')));
 const SITE = join(OUT, 'site');
 const QUICK = process.argv.includes('--quick');
+/** `--only references`: just that section, on a site xtask laid out before (for a short run). */
+const ONLY = arg('--only', null);
 process.env.WASMBRIDGE_BIN = resolve(arg('--bin', process.env.WASMBRIDGE_BIN ?? join(REPO, 'target', 'debug', 'wasmbridge')));
 
 const { startServer, launchBrowser } = await import('../js/test/harness.mjs');
@@ -60,6 +63,16 @@ const KERNELS = [
   { id: 'fib100000', label: 'fibonacci(100000), exact (JS: BigInt fast doubling)', impls: { plain: [7, 1], simd: [7, 1], js: [5, 1] }, native: true },
 ];
 const IMPLS = ['plain', 'simd', 'js', 'go', 'native'];
+
+/** The cases of the references section: our kernel against OpenCV.js or TensorFlow.js. */
+const MIB = 1 << 20;
+const IMAGE_BYTES = 1920 * 1080 * 4;
+const REFERENCE_CASES = [
+  { id: 'grayscaleLuma', label: 'grayscale 1920×1080 RGBA → one luma byte per pixel (Rec. 601) vs OpenCV cvtColor RGBA2GRAY', reference: 'opencv', bytes: IMAGE_BYTES },
+  { id: 'gaussian', label: 'gaussian σ=2 (13 taps), 1920×1080 RGBA vs OpenCV GaussianBlur 13×13, BORDER_REPLICATE', reference: 'opencv', bytes: IMAGE_BYTES },
+  { id: 'box3', label: 'box blur r=3, 1920×1080 RGBA vs OpenCV blur 7×7, BORDER_REPLICATE', reference: 'opencv', bytes: IMAGE_BYTES },
+  { id: 'matmulF32_512', label: 'matmul 512² f32 vs TensorFlow.js matMul (wasm backend, XNNPACK, 1 thread)', reference: 'tfjs', flops: 2 * 512 ** 3 },
+];
 
 // ---- set-up ----
 
@@ -116,6 +129,9 @@ function tryRun(cmd, args) {
 }
 
 log(`wasmbridge bench: site ${SITE}${QUICK ? ' (quick)' : ''}; load average ${results.env.loadavgStart.join(' ')} on ${results.env.cores} cores`);
+// The reference libraries, from js/node_modules (npm ci installs them).
+mkdirSync(join(SITE, 'vendor'), { recursive: true });
+for (const [name, from] of Object.entries(VENDOR_FILES)) copyFileSync(from, join(SITE, name));
 precompress(SITE);
 const server = await startServer(SITE);
 const browser = await launchBrowser();
@@ -136,6 +152,10 @@ async function freshPage(path) {
 
 let main;
 try {
+  if (ONLY === 'references') {
+    await section('references', () => references());
+    throw new Error('ONLY');
+  }
   main = await freshPage('bench.html');
   await main.page.waitForFunction(() => window.benchLoaded === true, null, { timeout: 30_000 });
   const info = await main.page.evaluate(() => window.bench.setup());
@@ -150,13 +170,16 @@ try {
   await section('scaling', () => scaling(ev));
   await section('ring', () => ring(ev));
   await main.context.close();
+  await section('references', () => references());
   await section('startup', () => startup());
   await section('sizes', () => sizes());
   await section('godot', () => godot(info));
   await section('fastLane', () => fastLane());
 } catch (e) {
-  results.errors.push(`run aborted: ${e.stack ?? e}`);
-  log(`ERROR: ${e.stack ?? e}`);
+  if (e.message !== 'ONLY') {
+    results.errors.push(`run aborted: ${e.stack ?? e}`);
+    log(`ERROR: ${e.stack ?? e}`);
+  }
 } finally {
   if (main?.errors.length) results.errors.push(...main.errors);
   results.env.loadavgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
@@ -331,6 +354,59 @@ async function kernels(ev) {
   }
   await ev('closeKernelWorkers');
   return out;
+}
+
+// ---- references: OpenCV.js and TensorFlow.js in one page with ours ----
+
+/**
+ * Each case: ours and the reference end to end (timed on the page, input
+ * moved to the worker, output moved back) and kernel-only (timed inside the
+ * worker), plus the native kernel, one sample of each per round in rotated
+ * order, so every ratio compares samples taken under the same load.
+ */
+async function references() {
+  const nativeBin = arg('--native-bin', null);
+  const native = nativeBin && existsSync(nativeBin) ? (id) => JSON.parse(execFileSync(nativeBin, [id, '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 })) : null;
+  const rounds = QUICK ? 5 : 9;
+  const load = [loadavg()[0]];
+  const { page, context, errors } = await freshPage('references.html');
+  try {
+    await page.waitForFunction(() => window.referencesLoaded === true, null, { timeout: 30_000 });
+    const info = await page.evaluate(() => window.references.setup({ tfjsThreads: 1 }));
+    log(`   OpenCV.js build ${info.opencv.build}; TensorFlow.js ${info.tfjs.version} (${info.tfjs.backend}, ${info.tfjs.threads} thread(s), simd ${info.tfjs.simd}); isolated ${info.isolated}`);
+    const ev = (f, ...a) => page.evaluate(([name, args]) => window.references[name](...args), [f, a]);
+    const out = { rounds, info, cases: [] };
+    for (const c of REFERENCE_CASES) {
+      const contenders = { oursEndToEnd: () => ev('endToEnd', 'ours', c.id, 1), referenceEndToEnd: () => ev('endToEnd', c.reference, c.id, 1), oursKernel: () => ev('kernel', 'ours', c.id, 1), referenceKernel: () => ev('kernel', c.reference, c.id, 1) };
+      if (native) contenders.native = async () => native(c.id);
+      const names = Object.keys(contenders);
+      const samples = Object.fromEntries(names.map((n) => [n, []]));
+      const checks = {};
+      for (let r = 0; r < rounds; r++) {
+        for (let j = 0; j < names.length; j++) {
+          const name = names[(j + r) % names.length];
+          const res = await contenders[name]();
+          samples[name].push(res.samples[0]);
+          checks[name] = res.check;
+        }
+      }
+      const perRound = (a, b) => stats(samples[a].map((x, i) => x / samples[b][i]));
+      const rate = (ms) => (c.flops ? c.flops / ms / 1e6 : c.bytes / MIB / (ms / 1000));
+      const row = { id: c.id, label: c.label, reference: c.reference, unit: c.flops ? 'GFLOP/s' : 'MiB/s', contenders: {}, checks };
+      for (const n of names) row.contenders[n] = { ...stats(samples[n]), rate: stats(samples[n].map(rate)) };
+      row.ratios = { endToEnd: perRound('oursEndToEnd', 'referenceEndToEnd'), kernel: perRound('oursKernel', 'referenceKernel') };
+      if (native) row.ratios.oursKernelOverNative = perRound('oursKernel', 'native');
+      out.cases.push(row);
+      log(`   ${c.id}: ` + names.map((n) => `${n} ${fmtMs(row.contenders[n].median)}`).join(', ') + `; ours / ${c.reference}: end to end ${fmt(row.ratios.endToEnd.median, 2)}×, kernel ${fmt(row.ratios.kernel.median, 2)}×`);
+    }
+    await page.evaluate(() => window.references.close());
+    if (errors.length) throw new Error(errors.join('; '));
+    load.push(loadavg()[0]);
+    out.loadavg = load;
+    return out;
+  } finally {
+    await context.close();
+  }
 }
 
 // ---- parallel scaling ----

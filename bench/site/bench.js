@@ -5,6 +5,7 @@ import { createPool } from './plain/wasmbridge.js';
 import * as Comlink from './comlink.mjs';
 import { createGoBridge } from './go/bridge.js';
 import * as data from './data.js';
+import { workerClient } from './worker-client.js';
 
 const env = {};
 
@@ -163,17 +164,7 @@ const kernelWorkers = new Map();
 function kernelWorker(impl) {
   let k = kernelWorkers.get(impl);
   if (k) return k;
-  const worker = new Worker('./kernel-worker.js', { type: 'module', name: `kernels-${impl}` });
-  let next = 1;
-  const pending = new Map();
-  worker.onmessage = (e) => {
-    const p = pending.get(e.data.id);
-    pending.delete(e.data.id);
-    if (e.data.ok) p.resolve(e.data.value); else p.reject(new Error(e.data.error));
-  };
-  worker.onerror = (e) => { for (const p of pending.values()) p.reject(new Error(`kernel worker ${impl}: ${e.message}`)); pending.clear(); };
-  const ask = (msg) => new Promise((resolve, reject) => { const id = next++; pending.set(id, { resolve, reject }); worker.postMessage({ id, ...msg }); });
-  k = { ask, ready: ask({ cmd: 'init', impl }), worker };
+  k = workerClient('./kernel-worker.js', { type: 'module', name: `kernels-${impl}` }, { cmd: 'init', impl });
   kernelWorkers.set(impl, k);
   return k;
 }

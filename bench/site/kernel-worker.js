@@ -28,7 +28,9 @@ function rustTable(g) {
     matmulF32_256: mm(256, Float32Array, g.matmulF32),
     matmulF32_512: mm(512, Float32Array, g.matmulF32),
     grayscale: () => { const px = data.image(IMG.w, IMG.h); return () => g.grayscale(px, IMG.w, IMG.h, 'rec601'); },
+    grayscaleLuma: () => { const px = data.image(IMG.w, IMG.h); return () => g.grayscaleLuma(px, IMG.w, IMG.h, 'rec601'); },
     gaussian: () => { const px = data.image(IMG.w, IMG.h); return () => g.gaussianBlur(px, IMG.w, IMG.h, SIGMA); },
+    box3: () => { const px = data.image(IMG.w, IMG.h); return () => g.boxBlur(px, IMG.w, IMG.h, 3); },
     fib100000: () => () => g.fibonacci(100000),
   };
 }

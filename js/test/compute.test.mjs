@@ -186,6 +186,35 @@ test('one-channel grayscale: luma known answers, into a caller-provided shared r
   assert.equal(r.bad.outRgba.message, 'out: expected 2×2 = 4 bytes of luma, got 16');
 });
 
+test('grayscaleLumaInto writes into a caller-owned buffer moved to the worker and back (outputs, transfer: auto)', async () => {
+  const r = await inPool(async () => {
+    const w = 37, h = 11;
+    const px = new Uint8Array(w * h * 4);
+    let x = 7;
+    for (let i = 0; i < px.length; i++) { x = (Math.imul(x, 1103515245) + 12345) >>> 0; px[i] = (x >>> 16) & 255; }
+    const want = Array.from(await pool.call('grayscaleLuma', px, w, h, 'rec601'));
+    const out = new Uint8Array(w * h).fill(1);
+    const got = await pool.call({ fn: 'grayscaleLumaInto', args: [px, w, h, 'rec601', out], transfer: 'auto', outputs: [4] });
+    const luma = got.outputs[0];
+    const equal = Array.from(luma).join() === want.join();
+    const [type, length] = [luma.constructor.name, luma.length];
+    // The returned buffer is the caller's to reuse: the next frame goes into it.
+    const next = await pool.call({ fn: 'grayscaleLumaInto', args: [new Uint8Array(w * h * 4).fill(255), w, h, 'rec601', luma], transfer: 'auto', outputs: [4] });
+    return {
+      written: got.value, equal, inputDetached: px.byteLength, outDetached: out.byteLength,
+      type, length, reusedDetached: luma.byteLength, next: [...new Set(next.outputs[0])],
+    };
+  });
+  assert.equal(r.written, 37 * 11);
+  assert.equal(r.equal, true, 'the output equals grayscaleLuma');
+  assert.equal(r.inputDetached, 0, 'the image moved, not copied');
+  assert.equal(r.outDetached, 0, 'the view passed as output is detached: the result carries the buffer');
+  assert.equal(r.type, 'Uint8Array');
+  assert.equal(r.length, 37 * 11);
+  assert.equal(r.reusedDetached, 0);
+  assert.deepEqual(r.next, [255]);
+});
+
 test('box blur (simd128 running windows, f32 up to radius 48, f64 beyond) equals the clamped window mean computed on the page', async () => {
   const r = await inPool(async () => {
     function image(w, h, seed) {

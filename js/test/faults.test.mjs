@@ -156,7 +156,17 @@ test('a call whose buffers went to a recycled worker fails with WORKER_LOST; beh
     const again = pool.call('panicWith', 'second').catch((e) => e.code);
     const sharedMoved = pool.call({ fn: 'sumBytes', args: [w], transfer: [w.buffer] });
     const sharedCopied = pool.call('sumBytes', w);
-    Object.assign(out, { again: await again, shared: await Promise.all([sharedMoved, sharedCopied]), inFlight: pool.stats().inFlight });
+    Object.assign(out, { again: await again, shared: await Promise.all([sharedMoved, sharedCopied]) });
+    // The same with transfer: 'auto' and with an output: lost behind a stuck call, handed back behind a panic.
+    const stuck2 = pool.call({ fn: 'loopForever', timeout: 100 }).catch((e) => e.code);
+    const a = new Uint8Array([1, 1]);
+    const autoLost = pool.call({ fn: 'sumBytes', args: [a], transfer: 'auto' }).catch((e) => e.code);
+    const outLost = pool.call({ fn: 'doubleInto', args: [new Uint8Array([1]), new Uint8Array(1)], outputs: [1] }).catch((e) => e.code);
+    Object.assign(out, { stuck2: await stuck2, autoLost: await autoLost, outLost: await outLost, autoDetached: a.byteLength });
+    const third = pool.call('panicWith', 'third').catch((e) => e.code);
+    const o = new Uint8Array(2);
+    const outBehind = pool.call({ fn: 'doubleInto', args: [new Uint8Array([20, 21]), o], transfer: 'auto', outputs: [1] });
+    Object.assign(out, { third: await third, outBehind: Array.from((await outBehind).outputs[0]), outDetached: o.byteLength, inFlight: pool.stats().inFlight });
     pool.close();
     return out;
   });
@@ -170,6 +180,13 @@ test('a call whose buffers went to a recycled worker fails with WORKER_LOST; beh
   assert.equal(r.detached, 0, 'the caller\'s buffer was moved, not copied');
   assert.equal(r.again, 'PANIC');
   assert.deepEqual(r.shared, [6, 6]);
+  assert.equal(r.stuck2, 'TIMEOUT');
+  assert.equal(r.autoLost, 'WORKER_LOST', 'transfer: \'auto\' moved the buffer to the stopped worker');
+  assert.equal(r.outLost, 'WORKER_LOST', 'an output moved to the stopped worker');
+  assert.equal(r.autoDetached, 0);
+  assert.equal(r.third, 'PANIC');
+  assert.deepEqual(r.outBehind, [40, 42], 'an output handed back by the trapped worker is written by the fresh one and returned');
+  assert.equal(r.outDetached, 0);
   assert.equal(r.inFlight, 0);
 });
 
@@ -240,8 +257,8 @@ test('every bad option or argument rejects with BAD_ARGUMENT naming it, register
     return { results, constructorThrew, batch: batch.map((b) => (b.ok ? { ok: b.value } : { code: b.error.code, message: b.error.message })), valid, inFlight, closeThrew };
   });
   const names = {
-    transferString: /transfer of sumBytes must be an array/, transferSet: /transfer of sumBytes must be an array/,
-    transferObject: /transfer of sumBytes must be an array/, transferNumber: /transfer\[0\] of sumBytes must be an ArrayBuffer/,
+    transferString: /transfer of sumBytes must be 'auto' or an array/, transferSet: /transfer of sumBytes must be 'auto' or an array/,
+    transferObject: /transfer of sumBytes must be 'auto' or an array/, transferNumber: /transfer\[0\] of sumBytes must be an ArrayBuffer/,
     transferShared: /transfer\[0\] of sumBytes must be an ArrayBuffer/,
     signalObject: /signal of add must be an AbortSignal/, signalProxy: /signal of add must be an AbortSignal/,
     timeoutString: /timeout of add must be a number of ms ≥ 0 .*got a string/, timeoutNegative: /timeout of add/, timeoutNaN: /timeout of add.*got NaN/,
@@ -255,7 +272,7 @@ test('every bad option or argument rejects with BAD_ARGUMENT naming it, register
     pinNull: /pin options must be an object, got null/, pinExclusiveString: /pin option exclusive must be a boolean/,
     pinGetter: /pin options\.exclusive could not be read: boom/,
     batchNotArray: /batch expects an array of calls, got a string/, batchTimeout: /batch option timeout/, batchSignal: /batch option signal must be an AbortSignal/,
-    fastCallTransfer: /transfer of add must be an array/,
+    fastCallTransfer: /transfer of add must be 'auto' or an array/,
     createPoolTimeout: /pool option timeout/, createPoolWindow: /pool option window must be a whole number ≥ 1/,
     createPoolGetter: /pool options\.size could not be read: boom/, createPoolNull: /pool options must be an object, got null/,
     createPoolCancelGrace: /pool option cancelGrace/,

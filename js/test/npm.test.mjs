@@ -131,6 +131,12 @@ export async function typed(): Promise<string> {
   const fromArray: number = await pool.api.standardDeviation([1, 2, 3]);
   const greeting: string = await pool.call('greet', 'tsc');
   const viaOptions: number = await pool.call({ fn: 'mean', args: [new Float64Array([4])], timeout: 100 });
+  const moved: number = await pool.call({ fn: 'mean', args: [new Float64Array([4])], transfer: 'auto' });
+  const written = await pool.call({ fn: 'mean', args: [new Float64Array([4])], transfer: 'auto', outputs: [0] });
+  const writtenValue: number = written.value;
+  const writtenView: ArrayBufferView = written.outputs[0];
+  // @ts-expect-error transfer is 'auto' or a list of buffers
+  await pool.call({ fn: 'mean', args: [new Float64Array([4])], transfer: 'all' });
   const fast: string = await pool.fastCall('greet', 'lane');
   const results = await pool.batch([['mean', new Float64Array([1])], { fn: 'greet', args: ['b'] }]);
   const pinned = await pool.pin();
@@ -161,7 +167,7 @@ export async function typed(): Promise<string> {
   const ring: RingBuffer | null = null;
   const stream: AudioStream | null = typeof window === 'undefined' ? null : await startAudio(pool, { sequence: { steps: [60] } });
   const bridge: WasmBridgeGlobal = install({ bundle: '/wasm/' });
-  return [mean, fromArray, greeting, viaOptions, fast, results.length, onPin, wrong, anything, any2, batched, plain, adapter, ring, stream, bridge.version].join();
+  return [mean, fromArray, greeting, viaOptions, moved, writtenValue, writtenView.byteLength, fast, results.length, onPin, wrong, anything, any2, batched, plain, adapter, ring, stream, bridge.version].join();
 }
 
 // Classes a guest exports are not callable through the pool.

@@ -177,6 +177,122 @@ test('values of every kind cross both ways, and returned buffers are transferred
   assert.equal(r.detached, 0, 'a transferred argument is detached on the page');
 });
 
+test("transfer: 'auto' moves every argument buffer once, shares shared ones, and names a detached one", async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    const outcome = (p) => p.then((value) => ({ value }), (e) => ({ code: e.code, message: e.message }));
+    const input = new Uint8Array([1, 2, 3, 250]);
+    const sum = await pool.call({ fn: 'sumBytes', args: [input], transfer: 'auto' });
+    // Two arguments over one buffer: a transfer list naming it twice would throw.
+    const both = new Uint8Array(8).fill(3);
+    const twice = await outcome(pool.call({ fn: 'doubleInto', args: [both.subarray(0, 4), both.subarray(4)], transfer: 'auto' }));
+    const shared = new Uint8Array(new SharedArrayBuffer(4)).fill(9);
+    const sharedSum = await pool.call({ fn: 'sumBytes', args: [shared], transfer: 'auto' });
+    const region = pool.shared(3);
+    region.bytes.fill(5);
+    const regionSum = await pool.call({ fn: 'sumBytes', args: [region], transfer: 'auto' });
+    const copied = new Uint8Array([4, 4]);
+    const defaultSum = await pool.call({ fn: 'sumBytes', args: [copied] });
+    const detached = await outcome(pool.call({ fn: 'sumBytes', args: [input], transfer: 'auto' }));
+    const batch = new Uint8Array([6, 6]);
+    const batched = await pool.batch([{ fn: 'sumBytes', args: [batch], transfer: 'auto' }]);
+    const scalars = await pool.call({ fn: 'add', args: [1, 2], transfer: 'auto' });
+    const inFlight = pool.stats().inFlight;
+    pool.close();
+    return {
+      sum, inputLength: input.byteLength, twice, bothLength: both.byteLength, sharedSum, sharedLength: shared.byteLength,
+      regionSum, regionLength: region.bytes.byteLength, defaultSum, copiedLength: copied.byteLength, detached,
+      batched: batched[0].value, batchLength: batch.byteLength, scalars, inFlight,
+    };
+  });
+  assert.equal(r.sum, 256);
+  assert.equal(r.inputLength, 0, 'the caller\'s buffer is detached after the call');
+  assert.deepEqual(r.twice, { value: 4 }, 'a buffer two arguments share moves once');
+  assert.equal(r.bothLength, 0);
+  assert.equal(r.sharedSum, 36);
+  assert.equal(r.sharedLength, 4, 'a SharedArrayBuffer view is shared, never transferred');
+  assert.equal(r.regionSum, 15);
+  assert.equal(r.regionLength, 3, 'a shared region stays attached');
+  assert.equal(r.defaultSum, 8);
+  assert.equal(r.copiedLength, 2, 'without transfer the arguments are copied (the default)');
+  assert.equal(r.detached.code, 'BAD_ARGUMENT');
+  assert.equal(r.detached.message, 'argument 1 of sumBytes is a detached ArrayBuffer (or a view of one): it was transferred before');
+  assert.equal(r.batched, 12);
+  assert.equal(r.batchLength, 0, 'a batch entry takes transfer: \'auto\' too');
+  assert.equal(r.scalars, 3);
+  assert.equal(r.inFlight, 0);
+});
+
+test('outputs: a &mut [u8] argument moves to the worker and back, written, as a view of the same shape', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2 });
+    const outcome = (p) => p.then((value) => ({ value }), (e) => ({ code: e.code, message: e.message }));
+    const input = new Uint8Array([1, 2, 3, 200]);
+    // The output is a view into the middle of a larger buffer the caller owns.
+    const backing = new ArrayBuffer(16);
+    new Uint8Array(backing).fill(77);
+    const out = new Uint8Array(backing, 4, 4);
+    const got = await pool.call({ fn: 'doubleInto', args: [input, out], outputs: [1] });
+    const [view] = got.outputs;
+    const result = {
+      value: got.value, type: view.constructor.name, offset: view.byteOffset, length: view.length,
+      written: Array.from(view), whole: Array.from(new Uint8Array(view.buffer)), bufferLength: view.buffer.byteLength,
+      outLength: out.byteLength, inputKept: input.byteLength,
+    };
+    // With transfer: 'auto' the input moves too; the returned view can be passed again.
+    const again = await pool.call({ fn: 'doubleInto', args: [new Uint8Array([5, 6, 7, 8]), view], transfer: 'auto', outputs: [1] });
+    result.again = Array.from(again.outputs[0]);
+    // One buffer for input and output, as a caller doing the work in place would.
+    const inPlace = new Uint8Array([10, 20, 30, 40, 0, 0, 0, 0]);
+    const placed = await pool.call({ fn: 'doubleInto', args: [inPlace.subarray(0, 4), inPlace.subarray(4)], outputs: [1] });
+    result.inPlace = Array.from(new Uint8Array(placed.outputs[0].buffer));
+    // A shared output is written where it is; what comes back is a view of the same memory.
+    const shared = new Uint8Array(new SharedArrayBuffer(4));
+    const viaShared = await pool.call({ fn: 'doubleInto', args: [new Uint8Array([1, 1, 1, 1]), shared], outputs: [1] });
+    result.shared = { page: Array.from(shared), returned: Array.from(viaShared.outputs[0]), same: viaShared.outputs[0].buffer instanceof SharedArrayBuffer };
+    // A pinned handle and the fast lane's entry take outputs too (the lane passes such calls to the pool).
+    const pin = await pool.pin();
+    result.pinned = Array.from((await pin.call({ fn: 'doubleInto', args: [new Uint8Array([3]), new Uint8Array(1)], outputs: [1] })).outputs[0]);
+    pin.release();
+    result.fast = Array.from((await pool.fastCall({ fn: 'doubleInto', args: [new Uint8Array([4]), new Uint8Array(1)], outputs: [1] })).outputs[0]);
+    result.bad = {
+      range: await outcome(pool.call({ fn: 'doubleInto', args: [input, new Uint8Array(4)], outputs: [2] })),
+      notView: await outcome(pool.call({ fn: 'add', args: [1, 2], outputs: [0] })),
+      twice: await outcome(pool.call({ fn: 'doubleInto', args: [input, new Uint8Array(4)], outputs: [1, 1] })),
+      notArray: await outcome(pool.call({ fn: 'doubleInto', args: [input, new Uint8Array(4)], outputs: 1 })),
+      detached: await outcome(pool.call({ fn: 'doubleInto', args: [input, out], outputs: [1] })),
+    };
+    result.inFlight = pool.stats().inFlight;
+    pool.close();
+    return result;
+  });
+  assert.equal(r.value, 4);
+  assert.equal(r.type, 'Uint8Array');
+  assert.equal(r.offset, 4);
+  assert.equal(r.length, 4);
+  assert.deepEqual(r.written, [2, 4, 6, 144]);
+  assert.deepEqual(r.whole, [77, 77, 77, 77, 2, 4, 6, 144, 77, 77, 77, 77, 77, 77, 77, 77], 'the whole buffer came back, only the view written');
+  assert.equal(r.bufferLength, 16);
+  assert.equal(r.outLength, 0, 'the view the caller passed is detached');
+  assert.equal(r.inputKept, 4, 'without transfer the input is copied');
+  assert.deepEqual(r.again, [10, 12, 14, 16]);
+  assert.deepEqual(r.inPlace, [10, 20, 30, 40, 20, 40, 60, 80]);
+  assert.deepEqual(r.shared.page, [2, 2, 2, 2]);
+  assert.deepEqual(r.shared.returned, [2, 2, 2, 2]);
+  assert.equal(r.shared.same, true);
+  assert.deepEqual(r.pinned, [6]);
+  assert.deepEqual(r.fast, [8]);
+  for (const [name, e] of Object.entries(r.bad)) assert.equal(e.code, 'BAD_ARGUMENT', `${name}: ${JSON.stringify(e)}`);
+  assert.equal(r.bad.range.message, 'outputs[0] of doubleInto must be the position of one of its 2 arguments (0 to 1), got number');
+  assert.equal(r.bad.notView.message, 'argument 1 of add is an output, so it must be a typed array or DataView, got number');
+  assert.equal(r.bad.twice.message, 'outputs[1] of doubleInto names argument 1 a second time');
+  assert.match(r.bad.notArray.message, /^outputs of doubleInto must be an array of argument positions, got number$/);
+  assert.equal(r.bad.detached.message, 'argument 2 of doubleInto is an output over a detached ArrayBuffer: it was transferred before');
+  assert.equal(r.inFlight, 0);
+});
+
 test('a guest error keeps its code, message and data', async () => {
   const r = await inPage(async () => {
     const { createPool } = await import('/guest/wasmbridge.js');

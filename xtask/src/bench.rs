@@ -6,7 +6,10 @@
 //! The site holds two release bundles of the demo guest (`plain/`, `simd/`),
 //! the pages and workers of `bench/site/`, Comlink, and the seed's Go module
 //! (`go/`, when Go is installed; the report says "skipped: no go" otherwise).
-//! Native figures come from `crates/compute/examples/native_bench.rs`.
+//! Native figures come from `crates/compute/examples/native_bench.rs`. The
+//! references section (`bench/site/references.*`) loads OpenCV.js and
+//! TensorFlow.js from `js/node_modules` (pinned devDependencies, installed by
+//! `cargo xtask setup`); `bench/run.mjs` copies them into the site's `vendor/`.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -110,9 +110,17 @@ fn setup(root: &Path) -> Result<()> {
         apt_install(&missing)?;
     }
     let js = root.join("js");
-    let missing_npm = ["playwright-core", "binaryen", "vite", "typescript"]
-        .iter()
-        .any(|package| !js.join("node_modules").join(package).exists());
+    let missing_npm = [
+        "playwright-core",
+        "binaryen",
+        "vite",
+        "typescript",
+        "@techstark/opencv-js",
+        "@tensorflow/tfjs-core",
+        "@tensorflow/tfjs-backend-wasm",
+    ]
+    .iter()
+    .any(|package| !js.join("node_modules").join(package).exists());
     if missing_npm {
         eprintln!("xtask: installing npm packages in js/");
         run(Command::new("npm")

@@ -83,14 +83,16 @@ fn filters(c: &mut Criterion) {
             image::grayscale_luma_into(&src, w, h, image::GrayStandard::Rec709, &mut luma).unwrap()
         })
     });
-    for sigma in [1.0f32, 3.0] {
+    for sigma in [1.0f32, 2.0, 3.0] {
         group.bench_with_input(BenchmarkId::new("gaussian_blur", sigma), &sigma, |b, &s| {
             b.iter(|| image::gaussian_blur(&src, w, h, s).unwrap())
         });
     }
-    group.bench_function("box_blur/8", |b| {
-        b.iter(|| image::box_blur(&src, w, h, 8).unwrap())
-    });
+    for radius in [3u32, 8, 200] {
+        group.bench_with_input(BenchmarkId::new("box_blur", radius), &radius, |b, &r| {
+            b.iter(|| image::box_blur(&src, w, h, r).unwrap())
+        });
+    }
     group.bench_function("sharpen", |b| {
         b.iter(|| image::sharpen(&src, w, h, 1.0).unwrap())
     });

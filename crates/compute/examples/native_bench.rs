@@ -29,7 +29,9 @@ const KERNELS: &[&str] = &[
     "matmul512",
     "matmulF32_512",
     "grayscale",
+    "grayscaleLuma",
     "gaussian",
+    "box3",
     "fib100000",
 ];
 
@@ -140,6 +142,25 @@ fn kernel(name: &str) -> Option<(Kernel, usize, bool)> {
                         Err(e) => failed(e),
                     }
                 }),
+                1,
+                true,
+            )
+        }
+        "grayscaleLuma" => {
+            let src = image_bytes(W, H);
+            (
+                Box::new(move || {
+                    image::grayscale_luma(&src, W, H, GrayStandard::Rec601)
+                        .map_or_else(failed, Output::Bytes)
+                }),
+                1,
+                true,
+            )
+        }
+        "box3" => {
+            let src = image_bytes(W, H);
+            (
+                Box::new(move || image::box_blur(&src, W, H, 3).map_or_else(failed, Output::Bytes)),
                 1,
                 true,
             )

@@ -97,6 +97,18 @@ pub fn sum_bytes(data: &[u8]) -> f64 {
     data.iter().map(|&b| f64::from(b)).sum()
 }
 
+/// Writes `2·input[i]` (wrapping) into `out[i]` for the shorter of the two and
+/// returns how many bytes it wrote: a `&mut [u8]` parameter, which
+/// wasm-bindgen copies back into the view it was given, for the tests of
+/// caller-provided outputs.
+#[wasm_bindgen(js_name = "doubleInto")]
+pub fn double_into(input: &[u8], out: &mut [u8]) -> f64 {
+    for (o, &i) in out.iter_mut().zip(input) {
+        *o = i.wrapping_mul(2);
+    }
+    input.len().min(out.len()) as f64
+}
+
 /// Adds `by` to this instance's counter and returns it: state that lives
 /// as long as the worker's instance.
 #[wasm_bindgen]

@@ -62,7 +62,7 @@ const NO_DEFAULTS = Object.freeze({});
  * caller's part; the rest is the pool's.
  */
 class Call {
-  constructor(fn, args, timeout, signal, aborted, transfer, onProgress) {
+  constructor(fn, args, timeout, signal, aborted, transfer, onProgress, outputs = null) {
     this.fn = fn;
     this.args = args;
     this.timeout = timeout;
@@ -70,6 +70,8 @@ class Call {
     this.aborted = aborted;
     this.transfer = transfer;
     this.onProgress = onProgress;
+    /** Positions of arguments the guest writes into, moved to the worker and back (`outputs`); null for most calls. */
+    this.outputs = outputs;
     this.id = 0;
     this.resolve = null;
     this.reject = null;
@@ -203,7 +205,7 @@ export class Pool {
   }
 
   /**
-   * `call(name, ...args)`, or `call({ fn, args, timeout, signal, transfer, onProgress })`.
+   * `call(name, ...args)`, or `call({ fn, args, timeout, signal, transfer, outputs, onProgress })`.
    * @returns {Promise<any>}
    */
   call(nameOrOptions, ...args) {
@@ -421,7 +423,7 @@ export class Pool {
       call.abort = () => this.#cancel(call);
       ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
     }
-    const fits = (lane || this.#autoLane) && this.#laneModule !== null && this.#started && !call.transfer && !call.onProgress && this.#lane?.usable !== false;
+    const fits = (lane || this.#autoLane) && this.#laneModule !== null && this.#started && !call.transfer && call.outputs === null && !call.onProgress && this.#lane?.usable !== false;
     let laneSize = -1;
     if (fits && lane) laneSize = this.#laneModule.laneRequestSize(fn, call.args);
     else if (fits && !pinned && call.stats?.fast && this.#queue.length === 0) laneSize = this.#autoLaneSize(call);
@@ -571,7 +573,7 @@ export class Pool {
   /**
    * Gives a call to a worker. A new call (`fresh`: from `#submit`, not from
    * the queue) that finds the worker idle goes at once, alone, as one flat
-   * message (`call`), unless it transfers buffers: those leave the page at
+   * message (`call`), unless it transfers buffers or has outputs: those leave the page at
    * the end of the tick as before, so calls of the same tick can still name
    * them. Otherwise the calls given to a worker in one tick are
    * coalesced into one `calls` message: while it has calls in flight, and
@@ -581,7 +583,7 @@ export class Pool {
    */
   #dispatch(call, slot, fresh = false) {
     call.slot = slot;
-    const idle = fresh && !call.transfer && slot.inflight.size === 0 && slot.outbox.length === 0;
+    const idle = fresh && !call.transfer && call.outputs === null && slot.inflight.size === 0 && slot.outbox.length === 0;
     slot.inflight.set(call.id, call);
     slot.bytes += call.bytes;
     if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
@@ -589,7 +591,7 @@ export class Pool {
       this.#postFlat(slot, call);
       return;
     }
-    const wire = wireCall(call.id, call.fn, call.args, call.deadline);
+    const wire = wireCall(call.id, call.fn, call.args, call.deadline, call.outputs);
     slot.outbox.push(wire);
     // Calls handed back after a trap may share a buffer; a transfer list must name it once.
     if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
@@ -733,7 +735,7 @@ export class Pool {
     slot.calls += 1;
     if (!r.ok) slot.failures += 1;
     if (call.settled) return;
-    if (r.ok) this.#settle(call, true, r.value);
+    if (r.ok) this.#settle(call, true, call.outputs === null ? r.value : { value: r.value, outputs: r.outputs });
     else this.#settle(call, false, new WasmBridgeError(r.error.code, r.error.message, { functionName: call.fn, data: r.error.data, callId: call.id }));
   }
 
@@ -1402,7 +1404,7 @@ function readCall(spec, defaults, poolTimeout, restArgs) {
   if (spec === null || typeof spec !== 'object') {
     throw badArgument(`a call needs a function name or an options object, got ${describeType(spec)}`);
   }
-  const o = readOptions(spec, 'call options', ['fn', 'args', 'timeout', 'signal', 'transfer', 'onProgress']);
+  const o = readOptions(spec, 'call options', ['fn', 'args', 'timeout', 'signal', 'transfer', 'outputs', 'onProgress']);
   const { fn } = o;
   if (typeof fn !== 'string' || fn.length === 0) throw badArgument(`a call needs a function name, got ${describeType(fn)}`);
   let args = [];
@@ -1418,20 +1420,14 @@ function readCall(spec, defaults, poolTimeout, restArgs) {
   const timeout = timeoutValue === undefined || timeoutValue === null ? poolTimeout : duration(`timeout of ${fn}`, timeoutValue);
   const signal = o.signal ?? defaults.signal ?? null;
   const aborted = signal === null ? false : checkSignal(signal, `signal of ${fn}`);
-  let transfer = null;
-  if (o.transfer !== undefined && o.transfer !== null) {
-    if (!Array.isArray(o.transfer)) throw badArgument(`transfer of ${fn} must be an array of ArrayBuffers or views of them, got ${describeType(o.transfer)}`);
-    const list = o.transfer;
-    const n = guarded(() => list.length, `transfer of ${fn}`);
-    transfer = [];
-    for (let i = 0; i < n; i++) {
-      const t = guarded(() => list[i], `transfer[${i}] of ${fn}`);
-      const buffer = t instanceof ArrayBuffer ? t : ArrayBuffer.isView(t) ? t.buffer : null;
-      if (!(buffer instanceof ArrayBuffer)) {
-        throw badArgument(`transfer[${i}] of ${fn} must be an ArrayBuffer or a view of one, got ${describeType(t)}`);
-      }
-      if (buffer.detached === true) throw badArgument(`transfer[${i}] of ${fn} is a detached ArrayBuffer: it was transferred before`);
-      if (!transfer.includes(buffer)) transfer.push(buffer);
+  let transfer = o.transfer === 'auto' ? argumentBuffers(fn, args) : readTransfer(fn, o.transfer);
+  const outputs = readOutputs(fn, o.outputs, args);
+  if (outputs !== null) {
+    // An output always moves: the worker sends it back written, so the page never holds two copies.
+    transfer ??= [];
+    for (const at of outputs) {
+      const buffer = args[at].buffer;
+      if (buffer instanceof ArrayBuffer && !transfer.includes(buffer)) transfer.push(buffer);
     }
     if (transfer.length === 0) transfer = null;
   }
@@ -1439,7 +1435,69 @@ function readCall(spec, defaults, poolTimeout, restArgs) {
   if (onProgress !== null && typeof onProgress !== 'function') {
     throw badArgument(`onProgress of ${fn} must be a function, got ${describeType(onProgress)}`);
   }
-  return new Call(fn, args, timeout, signal, aborted, transfer, onProgress);
+  return new Call(fn, args, timeout, signal, aborted, transfer, onProgress, outputs);
+}
+
+/** An explicit `transfer` list: the distinct ArrayBuffers it names, or null for none. */
+function readTransfer(fn, value) {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) throw badArgument(`transfer of ${fn} must be 'auto' or an array of ArrayBuffers or views of them, got ${describeType(value)}`);
+  const n = guarded(() => value.length, `transfer of ${fn}`);
+  const transfer = [];
+  for (let i = 0; i < n; i++) {
+    const t = guarded(() => value[i], `transfer[${i}] of ${fn}`);
+    const buffer = t instanceof ArrayBuffer ? t : ArrayBuffer.isView(t) ? t.buffer : null;
+    if (!(buffer instanceof ArrayBuffer)) {
+      throw badArgument(`transfer[${i}] of ${fn} must be an ArrayBuffer or a view of one, got ${describeType(t)}`);
+    }
+    if (buffer.detached === true) throw badArgument(`transfer[${i}] of ${fn} is a detached ArrayBuffer: it was transferred before`);
+    if (!transfer.includes(buffer)) transfer.push(buffer);
+  }
+  return transfer.length === 0 ? null : transfer;
+}
+
+/**
+ * `transfer: 'auto'`: the buffer of every argument that is an ArrayBuffer or
+ * a view of one, each named once however many arguments share it. Views of
+ * SharedArrayBuffers (shared regions among them) are shared, never moved. A
+ * detached buffer is BAD_ARGUMENT naming the argument: sending it would fail
+ * the call later with a less useful error.
+ */
+function argumentBuffers(fn, args) {
+  const transfer = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const buffer = a instanceof ArrayBuffer ? a : ArrayBuffer.isView(a) ? a.buffer : null;
+    if (!(buffer instanceof ArrayBuffer)) continue;
+    if (buffer.detached === true) throw badArgument(`argument ${i + 1} of ${fn} is a detached ArrayBuffer (or a view of one): it was transferred before`);
+    if (!transfer.includes(buffer)) transfer.push(buffer);
+  }
+  return transfer.length === 0 ? null : transfer;
+}
+
+/**
+ * `outputs`: positions (0-based) of arguments the guest writes into, each a
+ * typed array or DataView over a live buffer, named once; null for none.
+ */
+function readOutputs(fn, value, args) {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value)) throw badArgument(`outputs of ${fn} must be an array of argument positions, got ${describeType(value)}`);
+  const n = guarded(() => value.length, `outputs of ${fn}`);
+  const outputs = [];
+  for (let i = 0; i < n; i++) {
+    const at = guarded(() => value[i], `outputs[${i}] of ${fn}`);
+    if (!Number.isInteger(at) || at < 0 || at >= args.length) {
+      throw badArgument(`outputs[${i}] of ${fn} must be the position of one of its ${args.length} arguments (0 to ${args.length - 1}), got ${describeType(at)}`);
+    }
+    if (outputs.includes(at)) throw badArgument(`outputs[${i}] of ${fn} names argument ${at} a second time`);
+    const a = args[at];
+    if (!ArrayBuffer.isView(a)) throw badArgument(`argument ${at + 1} of ${fn} is an output, so it must be a typed array or DataView, got ${describeType(a)}`);
+    if (a.buffer instanceof ArrayBuffer && a.buffer.detached === true) {
+      throw badArgument(`argument ${at + 1} of ${fn} is an output over a detached ArrayBuffer: it was transferred before`);
+    }
+    outputs.push(at);
+  }
+  return outputs.length === 0 ? null : outputs;
 }
 
 

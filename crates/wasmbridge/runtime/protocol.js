@@ -43,12 +43,14 @@ export const FROM_WORKER = Object.freeze({
 /**
  * One call on the wire. `deadline` is the `performance.timeOrigin + now()` in
  * ms after which the worker fails the call with TIMEOUT instead of starting it
- * (0: none).
- * @typedef {{ id: number, fn: string, args: unknown[], deadline: number }} WireCall
+ * (0: none). `outputs` (only on calls that have them): positions of arguments
+ * the guest writes into, which the worker sends back with the result.
+ * @typedef {{ id: number, fn: string, args: unknown[], deadline: number, outputs?: number[] }} WireCall
  * @typedef {WireCall & { transfer: ArrayBuffer[] }} ReturnedCall a call a retired worker hands back, with the
  *   ArrayBuffers of its arguments, moved back
  * @typedef {{ code: string, message: string, data?: unknown }} WireError
- * @typedef {{ id: number, ok: true, value: unknown } | { id: number, ok: false, error: WireError }} WireResult
+ * @typedef {{ id: number, ok: true, value: unknown, outputs?: ArrayBufferView[] } | { id: number, ok: false, error: WireError }} WireResult
+ *   `outputs`: the call's output arguments after the call, in the order the call named them, their buffers transferred
  */
 
 /**
@@ -98,7 +100,9 @@ export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL
 /** @returns {CallMessage} */
 export const callMessage = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ wb: PROTOCOL, kind: TO_WORKER.CALL, id, fn, args, deadline });
 /** @returns {WireCall} */
-export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ id, fn, args, deadline });
+export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0, /** @type {number[] | null} */ outputs = null) => (outputs === null
+  ? { id, fn, args, deadline }
+  : { id, fn, args, deadline, outputs });
 /** @returns {AliveMessage} */
 export const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
 /** @returns {ReadyMessage} */

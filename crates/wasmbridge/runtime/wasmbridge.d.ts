@@ -168,14 +168,40 @@ export interface CallOptions<G = AnyGuest, K extends FunctionName<G> = FunctionN
   /** Aborting rejects the call with CANCELLED and stops its work. */
   signal?: AbortSignal;
   /**
-   * ArrayBuffers (or views of them) to move to the worker instead of copying; they are detached afterwards.
-   * If the worker is stopped before the call starts (a timed-out call ahead of it), the call rejects with
-   * WORKER_LOST: its buffers went with the worker. Behind a panic it runs on the fresh worker.
+   * Which argument buffers move to the worker instead of being copied. Default (absent or null): none,
+   * every argument is copied (structured clone) and the caller's buffers stay usable.
+   * `'auto'`: the buffer of every argument that is an ArrayBuffer or a typed array / DataView, each
+   * buffer once however many arguments share it; views of a SharedArrayBuffer (shared regions) are
+   * shared, never moved; an argument whose buffer is already detached rejects with BAD_ARGUMENT naming it.
+   * An array: exactly these ArrayBuffers (or the buffers of these views).
+   * Moved buffers are detached on the page once the call is sent (the result's own buffers come back
+   * moved, never copied). If the worker is stopped before the call starts (a timed-out call ahead of it),
+   * the call rejects with WORKER_LOST: its buffers went with the worker. Behind a panic it runs on the fresh worker.
    */
-  transfer?: Array<ArrayBuffer | ArrayBufferView>;
+  transfer?: 'auto' | Array<ArrayBuffer | ArrayBufferView>;
+  /**
+   * Positions (0-based) of arguments the guest writes into: a `&mut [u8]` (or `&mut [f32]`, …) or
+   * `js_sys::Uint8Array` parameter, a typed array or DataView the caller owns. Each output's buffer
+   * moves to the worker (whatever `transfer` says; shared ones are shared), the guest writes into it,
+   * and it moves back: the call then resolves with `{ value, outputs }` (`CallWithOutputs`), where
+   * `outputs[i]` is a view of the same type, offset and length as the argument at `outputs[i]`, over
+   * the caller's bytes as the guest left them. The views the caller passed are detached (length 0)
+   * from the moment the call is sent: use the returned ones. A call that fails gives nothing back;
+   * its buffers are gone. Not through the fast lane.
+   */
+  outputs?: readonly number[];
   /** Receives fractions reported by `wasmbridge_guest::progress`. */
   onProgress?: (fraction: number) => void;
 }
+
+/** What a call with `outputs` resolves to: the guest's result and the output arguments it wrote, moved back to the page. */
+export interface CallWithOutputs<T> {
+  value: T;
+  outputs: ArrayBufferView[];
+}
+
+/** Call options that name outputs: the call resolves with `CallWithOutputs`. */
+export type CallOptionsWithOutputs<G = AnyGuest, K extends FunctionName<G> = FunctionName<G>> = CallOptions<G, K> & { outputs: readonly number[] };
 
 /** One call of `pool.batch`: `[name, ...args]` or the options form. */
 export type BatchCall<G = AnyGuest> = {
@@ -217,6 +243,7 @@ export interface PinnedHandle<G = AnyGuest> {
   /** True once the worker behind this handle was lost; every later call rejects with WORKER_LOST. */
   readonly lost: boolean;
   call<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
+  call<K extends FunctionName<G>>(options: CallOptionsWithOutputs<G, K>): Promise<CallWithOutputs<GuestResult<G, K>>>;
   call<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
   release(): void;
 }
@@ -236,6 +263,7 @@ export declare class Pool<G = AnyGuest> {
   readonly api: GuestApi<G>;
   /** Runs guest function `fn`; rejects with a WasmBridgeError when it fails. */
   call<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
+  call<K extends FunctionName<G>>(options: CallOptionsWithOutputs<G, K>): Promise<CallWithOutputs<GuestResult<G, K>>>;
   call<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
   /** A malformed entry (or a hole) becomes that entry's BAD_ARGUMENT result; bad `calls` or options reject with BAD_ARGUMENT. */
   batch(calls: Array<BatchCall<G>>, options?: { timeout?: number; signal?: AbortSignal }): Promise<BatchResult[]>;
@@ -252,6 +280,7 @@ export declare class Pool<G = AnyGuest> {
    * into 252 bytes. For stateless functions: the lane worker has its own guest instance.
    */
   fastCall<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
+  fastCall<K extends FunctionName<G>>(options: CallOptionsWithOutputs<G, K>): Promise<CallWithOutputs<GuestResult<G, K>>>;
   fastCall<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
   /** A shared region calls read and write without postMessage copies; throws NOT_ISOLATED when not isolated. */
   shared(byteLength: number): SharedRegion;

@@ -215,7 +215,7 @@ function flush(now) {
     // One value could not be cloned; send them one by one so only that call fails.
     for (const r of results) {
       try {
-        post(resultsMessage([r]), r.ok ? transfersFor(r.value) : []);
+        post(resultsMessage([r]), r.ok ? transfersFor(r.outputs ? [r.value, ...r.outputs] : r.value) : []);
       } catch (e) {
         const message = `the result cannot be sent to the page: ${messageOf(e)}`;
         post(resultsMessage([errorResult(r.id, CODES.BAD_RESULT, message)]));
@@ -278,18 +278,21 @@ function run(call) {
     return failure(id, fn, err);
   }
   if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
-    return Promise.resolve(value).then((v) => success(id, fn, v), (err) => failure(id, fn, err)).finally(() => { runningId = 0; });
+    return Promise.resolve(value).then((v) => success(call, v), (err) => failure(id, fn, err)).finally(() => { runningId = 0; });
   }
   runningId = 0;
-  return success(id, fn, value);
+  return success(call, value);
 }
 
-function success(id, fn, value) {
+function success(call, value) {
   if (memoryLimit > 0 && memoryBytes() > memoryLimit) {
     retired = true;
-    return errorResult(id, CODES.MEMORY_LIMIT, `${fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled`);
+    return errorResult(call.id, CODES.MEMORY_LIMIT, `${call.fn} grew the instance to ${memoryBytes()} bytes, over the limit of ${memoryLimit}; the instance was recycled`);
   }
-  return okResult(id, value);
+  const result = okResult(call.id, value);
+  // The guest wrote into these arguments (wasm-bindgen copies a `&mut [T]` back into the view it was given): they go back to the page.
+  if (call.outputs) result.outputs = call.outputs.map((at) => call.args[at]);
+  return result;
 }
 
 function failure(id, fn, err) {
@@ -315,7 +318,10 @@ async function runAlone(call) {
 /** Stores a call's result in the outbox, its buffers to be moved with it. */
 function keep(result) {
   outbox.push(result);
-  if (result.ok) transfersOf(result.value, outboxTransfers);
+  if (result.ok) {
+    transfersOf(result.value, outboxTransfers);
+    if (result.outputs) transfersOf(result.outputs, outboxTransfers);
+  }
 }
 
 /**
