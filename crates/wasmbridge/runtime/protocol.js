@@ -39,6 +39,13 @@ export const FROM_WORKER = Object.freeze({
 });
 
 /**
+ * Message kinds between a pool worker and its thread workers (threads.js,
+ * thread-worker.js), and from a thread worker to the page on the slot's
+ * BroadcastChannel (`threadChannel` of the init message).
+ */
+export const THREAD = Object.freeze({ START: 'thread-start', WAITING: 'thread-waiting', FAILED: 'thread-failed', TRAPPED: 'thread-trapped' });
+
+/**
  * One call on the wire. `deadline` is the `performance.timeOrigin + now()` in
  * ms after which the worker fails the call with TIMEOUT instead of starting it
  * (0: none).
@@ -57,10 +64,13 @@ export const FROM_WORKER = Object.freeze({
  * worker holds until it dies (the page's request for it is granted when the
  * worker is gone); `memoryLimit` bytes, 0 = none. `lane` only for the fast
  * lane's dedicated worker: after `ready` it serves that buffer forever (see
- * lane-worker.js) and takes no `calls` messages.
+ * lane-worker.js) and takes no `calls` messages. `threads` > 0 only for a
+ * threaded module: the worker starts that many thread workers (threads.js)
+ * before `ready`, and they report traps and progress on the BroadcastChannel
+ * named `threadChannel`.
  * @typedef {{ wb: string, kind: 'init', module: WebAssembly.Module, glue: string, glueIntegrity: string | null,
  *   functions: string[], control: SharedArrayBuffer | null, lock: string | null, memoryLimit: number,
- *   lane: SharedArrayBuffer | null }} InitMessage
+ *   lane: SharedArrayBuffer | null, threads: number, threadChannel: string | null }} InitMessage
  * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
  * @typedef {WireCall & { wb: string, kind: 'call' }} CallMessage one call's fields on the message itself, sent to an idle worker
  * @typedef {{ wb: string, kind: 'alive' }} AliveMessage the worker holds its lock; from now on its death is noticed
@@ -76,14 +86,23 @@ export const FROM_WORKER = Object.freeze({
  * @typedef {{ wb: string, kind: 'progress', id: number, fraction: number }} ProgressMessage from `wasmbridge_guest::progress`
  * @typedef {{ wb: string, kind: 'lane-result', result: WireResult }} LaneResultMessage
  *   from a lane worker, for a lane call whose result does not fit the lane buffer
+ * @typedef {{ wb: string, kind: 'thread-start', module: WebAssembly.Module, memory: WebAssembly.Memory, glue: string,
+ *   control: SharedArrayBuffer, channel: string }} ThreadStartMessage pool worker → thread worker: instantiate
+ *   `module` with the shared `memory` and run one rayon thread
+ * @typedef {{ wb: string, kind: 'thread-waiting' }} ThreadWaitingMessage thread worker → pool worker: instantiated,
+ *   waiting for its rayon thread
+ * @typedef {{ wb: string, kind: 'thread-failed', message: string }} ThreadFailedMessage thread worker → pool worker:
+ *   it could not instantiate the module
+ * @typedef {{ wb: string, kind: 'thread-trapped', panic: string, error: string }} ThreadTrappedMessage thread worker →
+ *   page: its instance trapped (`panic`: the panic hook's text, or empty), so the call the pool worker runs never ends
  */
 
 /**
- * @param {Omit<InitMessage, 'wb' | 'kind' | 'lane'> & { lane?: SharedArrayBuffer | null }} fields
+ * @param {Omit<InitMessage, 'wb' | 'kind' | 'lane' | 'threads' | 'threadChannel'> & { lane?: SharedArrayBuffer | null, threads?: number, threadChannel?: string | null }} fields
  * @returns {InitMessage}
  */
-export const initMessage = ({ module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane = null }) => ({
-  wb: PROTOCOL, kind: TO_WORKER.INIT, module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane,
+export const initMessage = ({ module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane = null, threads = 0, threadChannel = null }) => ({
+  wb: PROTOCOL, kind: TO_WORKER.INIT, module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane, threads, threadChannel,
 });
 /** @returns {CallsMessage} */
 export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls });
@@ -122,6 +141,17 @@ export const resultMessage = (result) => {
 export const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
 /** @returns {LaneResultMessage} */
 export const laneResultMessage = (/** @type {WireResult} */ result) => ({ wb: PROTOCOL, kind: FROM_WORKER.LANE_RESULT, result });
+/**
+ * @param {Omit<ThreadStartMessage, 'wb' | 'kind'>} fields
+ * @returns {ThreadStartMessage}
+ */
+export const threadStartMessage = ({ module, memory, glue, control, channel }) => ({ wb: PROTOCOL, kind: THREAD.START, module, memory, glue, control, channel });
+/** @returns {ThreadWaitingMessage} */
+export const threadWaitingMessage = () => ({ wb: PROTOCOL, kind: THREAD.WAITING });
+/** @returns {ThreadFailedMessage} */
+export const threadFailedMessage = (/** @type {string} */ message) => ({ wb: PROTOCOL, kind: THREAD.FAILED, message });
+/** @returns {ThreadTrappedMessage} */
+export const threadTrappedMessage = (/** @type {string} */ panic, /** @type {string} */ error) => ({ wb: PROTOCOL, kind: THREAD.TRAPPED, panic, error });
 /** @returns {WireResult} */
 export const okResult = (/** @type {number} */ id, /** @type {unknown} */ value) => ({ id, ok: true, value });
 /** @returns {WireError} */

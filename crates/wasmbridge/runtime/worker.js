@@ -16,6 +16,7 @@ import {
   aliveMessage, readyMessage, initFailedMessage, resultsMessage, resultMessage, progressMessage, okResult, errorResult, wireError,
 } from './protocol.js';
 import { serveLane } from './lane-worker.js';
+import { startThreads } from './threads.js';
 import { messageOf } from './error.js';
 
 /** @type {any} the guest's wasm-bindgen glue module */
@@ -24,6 +25,8 @@ let glue = null;
 let wasmExports = null;
 /** @type {WebAssembly.Module | null} */
 let module = null;
+/** @type {WebAssembly.Memory | null} a threaded module's shared memory */
+let importedMemory = null;
 let glueUrl = '';
 /** @type {Set<string>} */
 let callable = new Set();
@@ -74,10 +77,12 @@ async function instantiate() {
   if (typeof g.__wasmbridge_init === 'function') g.__wasmbridge_init();
   glue = g;
   wasmExports = exports;
+  // A threaded module imports its (shared) memory instead of exporting it.
+  if (typeof g.__wasmbridge_threads_memory === 'function') importedMemory = g.__wasmbridge_threads_memory();
 }
 
 function memoryBytes() {
-  const memory = wasmExports?.memory;
+  const memory = wasmExports?.memory ?? importedMemory;
   return memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
 }
 
@@ -323,6 +328,9 @@ self.onmessage = async (event) => {
         }
       }
       await instantiate();
+      if (msg.threads > 0) {
+        await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
+      }
       callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
       const missing = msg.functions.filter((f) => !callable.has(f));
       if (missing.length > 0) {

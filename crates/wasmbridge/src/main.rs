@@ -87,6 +87,10 @@ struct BuildArgs {
     /// Compile with simd128 (every current browser supports it); added to your rustflags
     #[arg(long)]
     simd: bool,
+    /// Also build a shared-memory module with your crate's `threads` feature (nightly
+    /// toolchain; rust-src is added when missing), used on cross-origin isolated pages
+    #[arg(long)]
+    threads: bool,
     /// Bundle directory [default: <target>/wasmbridge/<package>/]
     #[arg(long)]
     out: Option<PathBuf>,
@@ -227,6 +231,7 @@ impl BuildArgs {
                 OptArg::Size => Opt::Size,
             },
             simd: self.simd,
+            threads: self.threads,
             out: self.out,
             no_opt: self.no_opt,
             debug: if self.keep_debug {
