@@ -109,6 +109,8 @@ pub enum BuildError {
     },
     #[error("--threads builds {package} with its `threads` feature, and {} declares none; add `threads = [\"wasmbridge-guest/threads\"]` under [features] (with rayon for your own parallel code)", .manifest.display())]
     NoThreadsFeature { package: String, manifest: PathBuf },
+    #[error("the threaded module of {package} has no thread pool: its `threads` feature must enable wasmbridge-guest/threads, and the crate must use wasmbridge_guest (write `use wasmbridge_guest as _;` in src/lib.rs if nothing else does)")]
+    NoThreadPool { package: String },
     #[error("the threaded module of {package} exports other functions than the plain one: expected {plain:?}, got {threaded:?}")]
     ThreadsApi {
         package: String,
@@ -268,6 +270,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         Some(input) => {
             let dir = staging.join(THREADS);
             let (glue, wasm, _) = finish_module(&guest, opts, input, &dir, true)?;
+            let glue_path = dir.join(&glue);
+            let glue_text = io(std::fs::read_to_string(&glue_path), "reading", &glue_path)?;
+            if !has_thread_pool(&glue_text) {
+                return Err(BuildError::NoThreadPool {
+                    package: guest.name.clone(),
+                });
+            }
             let threaded = functions_of(&dir, &guest)?;
             if threaded != functions {
                 let names = |fs: &[manifest::Function]| fs.iter().map(|f| f.name.clone()).collect();
@@ -521,6 +530,19 @@ fn finish_module(
     Ok((glue, wasm, wasm_opt_skipped))
 }
 
+/// Whether a threaded module's glue exports wasmbridge-guest's thread pool
+/// (`src/threads.rs` there). A crate that never names `wasmbridge_guest`
+/// does not link it at all, and its module would start no threads.
+fn has_thread_pool(glue: &str) -> bool {
+    [
+        "__wasmbridge_threads_build",
+        "__wasmbridge_thread_run",
+        "__wasmbridge_threads_memory",
+    ]
+    .iter()
+    .all(|name| glue.contains(&format!("export function {name}(")))
+}
+
 /// The callable functions, from the TypeScript definitions wasm-bindgen wrote into `dir`.
 fn functions_of(dir: &Path, guest: &guest::Guest) -> Result<Vec<manifest::Function>> {
     let dts_path = dir.join(format!("{}.d.ts", guest.lib_name));
@@ -667,6 +689,36 @@ mod tests {
         m.read(r#"{"reason":"build-finished","success":true}"#);
         assert_eq!(m.wasm, Some(PathBuf::from("/t/my_guest.wasm")));
         assert_eq!(m.diagnostics, "warning: unused variable\n");
+    }
+
+    #[test]
+    fn a_thread_pool_is_three_exports_of_the_glue() {
+        let glue = "export function __wasmbridge_thread_run() {\n}\nexport function __wasmbridge_threads_build(count) {\n}\nexport function __wasmbridge_threads_memory() {\n}\n";
+        assert!(has_thread_pool(glue));
+        assert!(!has_thread_pool(
+            &glue.replace("__wasmbridge_thread_run", "run")
+        ));
+        assert!(!has_thread_pool("export function sum(n) {\n}\n"));
+    }
+
+    #[test]
+    fn threads_flags_share_the_memory_and_export_the_tls() {
+        let flags = threads_flags().join(" ");
+        assert!(flags.starts_with("-C target-feature=+atomics,+bulk-memory,+mutable-globals"));
+        for arg in [
+            "--shared-memory",
+            "--import-memory",
+            "--max-memory=1073741824",
+            "--export=__wasm_init_tls",
+            "--export=__tls_size",
+            "--export=__tls_align",
+            "--export=__tls_base",
+        ] {
+            assert!(
+                flags.contains(&format!("-C link-arg={arg}")),
+                "{arg} in {flags}"
+            );
+        }
     }
 
     #[test]

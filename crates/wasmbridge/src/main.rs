@@ -284,9 +284,16 @@ fn serve(dir: &Path, net: &NetArgs) -> Result<()> {
 /// Builds the demo guest, lays the demo page and the bundle out in one
 /// directory under target/ and serves it.
 fn demo(args: &DemoArgs) -> Result<()> {
+    // The threaded module needs the nightly toolchain; the demo runs without
+    // it (the page then runs the plain module), so it is built only when there.
+    let threads = wasmbridge::toolchain::has_nightly();
+    if !threads {
+        eprintln!("wasmbridge: no nightly toolchain (rustup toolchain install nightly), so the demo is built without its threaded module");
+    }
     let report = build::build(&BuildOptions {
         release: !args.debug,
         simd: true,
+        threads,
         ..BuildOptions::new(Some("demo-guest".into()))
     })?;
     let target = report

@@ -185,6 +185,14 @@ pub fn ensure_rust_src(dir: &Path) -> Result<(), ToolchainError> {
     )
 }
 
+/// Whether rustup has the nightly toolchain `--threads` builds with.
+pub fn has_nightly() -> bool {
+    Command::new("rustup")
+        .args(["run", NIGHTLY, "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Where rustup puts the `rust-src` component inside a sysroot.
 fn has_rust_src(sysroot: &Path) -> bool {
     sysroot

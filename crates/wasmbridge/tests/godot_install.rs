@@ -25,7 +25,7 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 12] = [
+const BUNDLE_FILES: [(&str, &str); 14] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
@@ -40,6 +40,8 @@ const BUNDLE_FILES: [(&str, &str); 12] = [
     ("lane-codec.js", "export const LANE = {};\n"),
     ("lane-worker.js", "export function serveLane() {}\n"),
     ("shared.js", "export class SharedRegion {}\n"),
+    ("threads.js", "export function chooseModule() {}\n"),
+    ("thread-worker.js", "// thread worker\n"),
     (
         "error.js",
         "export class WasmBridgeError extends Error {}\n",
