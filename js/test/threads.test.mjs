@@ -103,14 +103,22 @@ test('rayon work runs on the thread workers, as many as the threads option says'
   const r = await runInPage(browser, server.url, async () => {
     const { createPool } = await import('/guest/wasmbridge.js');
     const out = {};
+    out.bad = await Promise.all([0, 1.5, 'all', true].map((threads) => createPool({ threads }).then(() => null, (e) => [e.code, e.message])));
     for (const threads of [1, 2]) {
       const pool = await createPool({ size: 1, threads });
       out[threads] = { count: await pool.call('parThreads'), distinct: await pool.call('parDistinctThreads', 16, 10) };
+      // The fast lane's worker starts no threads: rayon runs on it alone.
+      out[threads].lane = await pool.fastCall('parThreads');
       pool.close();
     }
     return out;
   });
-  assert.deepEqual(r[1], { count: 1, distinct: 1 });
+  for (const [code, message] of r.bad) {
+    assert.equal(code, 'BAD_ARGUMENT');
+    assert.match(message, /^pool option threads must be 'auto', false or a whole number of threads from 1 to 256, got /);
+  }
+  assert.deepEqual(r[1], { count: 1, distinct: 1, lane: 1 });
+  assert.equal(r[2].lane, 1);
   assert.equal(r[2].count, 2);
   assert.equal(r[2].distinct, 2, 'both threads took tasks');
 });

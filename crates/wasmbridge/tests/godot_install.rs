@@ -25,13 +25,16 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 14] = [
+const BUNDLE_FILES: [(&str, &str); 16] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
     ),
     ("guest.js", "export default function init() {}\n"),
     ("guest_bg.wasm", "\0asm\x01\0\0\0"),
+    // A threaded module (`wasmbridge build --threads`) lives in a subdirectory.
+    ("threads/guest.js", "export default function init() {}\n"),
+    ("threads/guest_bg.wasm", "\0asm\x01\0\0\0"),
     ("wasmbridge.js", "export {};\n"),
     ("pool.js", "export class Pool {}\n"),
     ("worker.js", "// worker\n"),
@@ -59,6 +62,7 @@ fn make_export(root: &Path) -> Result<PathBuf> {
 fn make_bundle(root: &Path) -> Result<PathBuf> {
     let bundle = root.join("bundle");
     fs::create_dir_all(&bundle)?;
+    fs::create_dir_all(bundle.join("threads"))?;
     for (name, content) in BUNDLE_FILES {
         fs::write(bundle.join(name), content)?;
     }
