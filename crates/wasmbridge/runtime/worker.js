@@ -16,7 +16,6 @@ import {
   aliveMessage, readyMessage, initFailedMessage, resultsMessage, resultMessage, progressMessage, okResult, errorResult, wireError,
 } from './protocol.js';
 import { serveLane } from './lane-worker.js';
-import { startThreads } from './threads.js';
 import { messageOf } from './error.js';
 
 /** @type {any} the guest's wasm-bindgen glue module */
@@ -329,6 +328,8 @@ self.onmessage = async (event) => {
       }
       await instantiate();
       if (msg.threads > 0) {
+        // Only a threaded module needs threads.js: other workers never load it.
+        const { startThreads } = await import('./threads.js');
         await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
       }
       callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
