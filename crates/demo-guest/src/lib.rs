@@ -14,6 +14,7 @@ pub mod calc;
 pub mod chart;
 pub mod game;
 pub mod image;
+mod kernels;
 pub mod matrix;
 pub mod numbers;
 pub mod regions;

@@ -1,7 +1,7 @@
 //! Dense matrix products on flat row-major `Float64Array`/`Float32Array`s.
 
 use crate::args::{bad, usize_arg};
-use compute::matmul::{self, MatmulError};
+use compute::matmul::MatmulError;
 use wasm_bindgen::prelude::*;
 use wasmbridge_guest::{Error, Result};
 
@@ -20,7 +20,7 @@ fn dims(m: f64, k: f64, n: f64) -> Result<(usize, usize, usize)> {
 #[wasm_bindgen(js_name = "matmulF64")]
 pub fn matmul_f64(a: &[f64], b: &[f64], m: f64, k: f64, n: f64) -> Result<Vec<f64>> {
     let (m, k, n) = dims(m, k, n)?;
-    matmul::matmul_f64(a, b, m, k, n).map_err(matmul_error)
+    crate::kernels::matmul_f64(a, b, m, k, n).map_err(matmul_error)
 }
 
 /// `a (m×k) · b (k×n)` in f32, all row-major; returns the m×n product. The
@@ -34,7 +34,7 @@ pub fn matmul(a: &[f32], b: &[f32], m: f64, k: f64, n: f64) -> Result<Vec<f32>> 
 #[wasm_bindgen(js_name = "matmulF32")]
 pub fn matmul_f32(a: &[f32], b: &[f32], m: f64, k: f64, n: f64) -> Result<Vec<f32>> {
     let (m, k, n) = dims(m, k, n)?;
-    matmul::matmul_f32(a, b, m, k, n).map_err(matmul_error)
+    crate::kernels::matmul_f32(a, b, m, k, n).map_err(matmul_error)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! bound, keeps state and echoes values, so the runtime's tests can provoke
 //! every failure the pool must survive.
 
+pub mod parallel;
+
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;
 use wasmbridge_guest::{Error, Result};

@@ -23,6 +23,12 @@ mod error;
 mod panic;
 pub mod protocol;
 pub mod ring;
+#[cfg(all(
+    feature = "threads",
+    target_arch = "wasm32",
+    target_feature = "atomics"
+))]
+mod threads;
 
 pub use error::{Error, Result};
 pub use panic::describe_panic;

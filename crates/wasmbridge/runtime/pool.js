@@ -3,9 +3,10 @@
 // or with a WasmBridgeError whose code says why not. Only this file talks to
 // workers; the worker never decides anything about the pool.
 
-import { PROTOCOL, FROM_WORKER, CODES, CONTROL, initMessage, moduleMessage, callsMessage, callMessage, wireCall } from './protocol.js';
+import { PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, initMessage, moduleMessage, callsMessage, callMessage, wireCall } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
 import { SharedRegion, regionArgs } from './shared.js';
+import { chooseModule, listenToThreads } from './threads.js';
 
 const DEFAULTS = Object.freeze({
   /** Calls sent to one worker before it answers; more wait in the pool's queue. */
@@ -174,6 +175,8 @@ export class Pool {
   #laneMisses = 0;
   /** How many such calls before the next one wakes the lane (LANE_PROBE_EVERY, doubled per wake-up). */
   #laneProbeEvery = LANE_PROBE_EVERY;
+  /** @type {import('./threads.js').ModuleChoice | null} which of the bundle's modules runs (threads.js) */
+  #choice = null;
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
@@ -360,6 +363,7 @@ export class Pool {
     return {
       workers, functions, queued: this.#queue.length, inFlight: this.#pending.size, closed: this.#closed, isolated: this.#isolated,
       lane: this.#lane ? { ...this.#lane.stats(), auto: this.#autoLane, wakeIn: this.#laneProbeEvery - this.#laneMisses } : null,
+      module: this.#choice ? { kind: this.#choice.kind, threads: this.#choice.threads, reason: this.#choice.reason } : null,
     };
   }
 
@@ -960,6 +964,7 @@ export class Pool {
     slot.worker.onerror = null;
     slot.worker.onmessageerror = null;
     slot.lockWatch.abort();
+    slot.threads?.close();
     slot.worker.terminate();
   }
 
@@ -996,12 +1001,14 @@ export class Pool {
         if (this.#opts.bundle !== undefined) throw err;
         throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
       });
-      this.#manifest = manifest;
+      // From here on the manifest's glue and wasm are those of the module that runs.
+      this.#choice = chooseModule(manifest, this.#opts.threads, this.#isolated);
+      this.#manifest = { ...manifest, glue: this.#choice.glue, wasm: this.#choice.wasm };
       for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f));
-      this.#glueUrl = new URL(manifest.glue, bundle).href;
+      this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
       // Workers take their locks, check and import the glue while the module compiles.
       for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
-      this.#module = await compileModule(new URL(manifest.wasm, bundle), manifest, this.#opts.onLoadProgress);
+      this.#module = await compileModule(new URL(this.#manifest.wasm, bundle), this.#manifest, this.#opts.onLoadProgress);
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
       for (const slot of this.#slots) {
         if (slot.state !== 'starting' || slot.hasModule) continue;
@@ -1062,7 +1069,7 @@ export class Pool {
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
       outbox: [], transfers: [], bytes: 0, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
-      watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {},
+      watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {}, threads: null,
     };
     const locks = Boolean(globalThis.navigator?.locks);
     slot.readyPromise = new Promise((resolve, reject) => {
@@ -1134,22 +1141,61 @@ export class Pool {
     this.#pump();
   }
 
-  /** Sends a pool worker its init message, with the module when it is compiled (else #start sends it later). */
+  /**
+   * Sends a pool worker its init message, with the module when it is compiled
+   * (else #start sends it later). A threaded module's pool worker also gets the
+   * channel its threads report on.
+   */
   #sendInit(slot) {
     const locks = Boolean(globalThis.navigator?.locks);
-    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, locks ? slot.lock : null));
+    const threadChannel = this.#choice?.threads ? `${slot.lock}/threads` : null;
+    if (threadChannel && !slot.threads) slot.threads = listenToThreads(threadChannel, (msg) => this.#onThreadMessage(slot, msg));
+    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, locks ? slot.lock : null, null, threadChannel));
     if (this.#module) {
       slot.hasModule = true;
       slot.armInit();
     }
   }
 
-  /** The init message of every worker, the lane's included (`lane` is its buffer). */
-  #initMessage(control, lock, lane = null) {
+  /**
+   * The init message of every worker, the lane's included (`lane` is its
+   * buffer). Only a pool worker given a `threadChannel` starts threads: the
+   * lane's worker runs a threaded module's rayon work on its own thread.
+   */
+  #initMessage(control, lock, lane = null, threadChannel = null) {
     return initMessage({
       module: this.#module, glue: this.#glueUrl, glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
       functions: [...this.#functions.keys()], control, lock, memoryLimit: this.#opts.memoryLimit, lane,
+      threads: threadChannel ? this.#choice?.threads ?? 0 : 0, threadChannel,
     });
+  }
+
+  /**
+   * What a pool worker's thread workers post (threads.js): progress of the
+   * running call, or a trap. A trap leaves the pool worker blocked for ever
+   * in the rayon job it waits for, so the call it runs fails with PANIC (the
+   * panic hook's text when there was a panic) and the pool worker, with all
+   * its threads, is replaced; the calls behind it run elsewhere.
+   */
+  #onThreadMessage(slot, msg) {
+    if (msg.kind === FROM_WORKER.PROGRESS) {
+      this.#onMessage(slot, msg);
+      return;
+    }
+    if (msg.kind !== THREAD.TRAPPED || slot.state === 'dead') return;
+    const why = msg.panic ? `panicked in a thread: ${msg.panic}` : `trapped in a thread: ${msg.error}`;
+    if (slot.state === 'starting') {
+      slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `the guest failed to start: it ${why}`));
+      return;
+    }
+    const running = slot.control ? slot.inflight.get(Atomics.load(slot.control, CONTROL.RUNNING)) : undefined;
+    slot.failures += 1;
+    if (running && !running.settled) {
+      this.#unwind(slot, running);
+      this.#settle(running, false, new WasmBridgeError(CODES.PANIC, `${running.fn} ${why}`, { functionName: running.fn, callId: running.id }));
+    }
+    if (slot.state === 'retiring') this.#onLost(slot, why);
+    else this.#recycle(slot, running);
   }
 
   /** Starts a worker in place of a dead one, unless the pool can shrink instead. */
@@ -1323,7 +1369,7 @@ function checkSignal(signal, what) {
 function readPoolOptions(options) {
   const o = readOptions(options, 'pool options', [
     'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'windowBytes', 'cancelGrace',
-    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn', 'lane',
+    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn', 'lane', 'threads',
   ]);
   const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
     if (v === undefined) return fallback;
@@ -1364,7 +1410,11 @@ function readPoolOptions(options) {
   // Any cool-down ≥ 0 is meaningful (Infinity keeps an opened circuit open): it sets no timer.
   const breakerCooldown = bytes('breakerCooldown', o.breakerCooldown, DEFAULTS.breakerCooldown, 'ms');
   const memoryLimit = bytes('memoryLimit', o.memoryLimit, 0);
+  if (o.threads !== undefined && o.threads !== 'auto' && o.threads !== false && !(Number.isInteger(o.threads) && o.threads >= 1 && o.threads <= 256)) {
+    throw badArgument(`pool option threads must be 'auto', false or a whole number of threads from 1 to 256, got ${describeType(o.threads)}`);
+  }
   return {
+    threads: o.threads ?? 'auto',
     bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all', lane: o.lane ?? true,
     window: count('window', o.window, DEFAULTS.window, { infinite: true }),
     windowBytes: bytes('windowBytes', o.windowBytes, DEFAULTS.windowBytes),

@@ -41,6 +41,13 @@ export const FROM_WORKER = Object.freeze({
 });
 
 /**
+ * Message kinds between a pool worker and its thread workers (threads.js,
+ * thread-worker.js), and from a thread worker to the page on the slot's
+ * BroadcastChannel (`threadChannel` of the init message).
+ */
+export const THREAD = Object.freeze({ START: 'thread-start', WAITING: 'thread-waiting', FAILED: 'thread-failed', TRAPPED: 'thread-trapped' });
+
+/**
  * One call on the wire. `deadline` is the `performance.timeOrigin + now()` in
  * ms after which the worker fails the call with TIMEOUT instead of starting it
  * (0: none). `outputs` (only on calls that have them): positions of arguments
@@ -64,9 +71,12 @@ export const FROM_WORKER = Object.freeze({
  * lane-worker.js) and takes no `calls` messages. `module` is null when the
  * pool sends `init` while it still compiles the guest: the worker takes its
  * lock and imports the glue meanwhile, and instantiates on `module`.
+ * `threads` > 0 only for a threaded module: the worker starts that many
+ * thread workers (threads.js) before `ready`, and they report traps and
+ * progress on the BroadcastChannel named `threadChannel`.
  * @typedef {{ wb: string, kind: 'init', module: WebAssembly.Module | null, glue: string, glueIntegrity: string | null,
  *   functions: string[], control: SharedArrayBuffer | null, lock: string | null, memoryLimit: number,
- *   lane: SharedArrayBuffer | null }} InitMessage
+ *   lane: SharedArrayBuffer | null, threads: number, threadChannel: string | null }} InitMessage
  * @typedef {{ wb: string, kind: 'module', module: WebAssembly.Module }} ModuleMessage the compiled guest, after an
  *   `init` that came without it
  * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
@@ -84,14 +94,23 @@ export const FROM_WORKER = Object.freeze({
  * @typedef {{ wb: string, kind: 'progress', id: number, fraction: number }} ProgressMessage from `wasmbridge_guest::progress`
  * @typedef {{ wb: string, kind: 'lane-result', result: WireResult }} LaneResultMessage
  *   from a lane worker, for a lane call whose result does not fit the lane buffer
+ * @typedef {{ wb: string, kind: 'thread-start', module: WebAssembly.Module, memory: WebAssembly.Memory, glue: string,
+ *   control: SharedArrayBuffer, channel: string }} ThreadStartMessage pool worker → thread worker: instantiate
+ *   `module` with the shared `memory` and run one rayon thread
+ * @typedef {{ wb: string, kind: 'thread-waiting' }} ThreadWaitingMessage thread worker → pool worker: instantiated,
+ *   waiting for its rayon thread
+ * @typedef {{ wb: string, kind: 'thread-failed', message: string }} ThreadFailedMessage thread worker → pool worker:
+ *   it could not instantiate the module
+ * @typedef {{ wb: string, kind: 'thread-trapped', panic: string, error: string }} ThreadTrappedMessage thread worker →
+ *   page: its instance trapped (`panic`: the panic hook's text, or empty), so the call the pool worker runs never ends
  */
 
 /**
- * @param {Omit<InitMessage, 'wb' | 'kind' | 'lane'> & { lane?: SharedArrayBuffer | null }} fields
+ * @param {Omit<InitMessage, 'wb' | 'kind' | 'lane' | 'threads' | 'threadChannel'> & { lane?: SharedArrayBuffer | null, threads?: number, threadChannel?: string | null }} fields
  * @returns {InitMessage}
  */
-export const initMessage = ({ module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane = null }) => ({
-  wb: PROTOCOL, kind: TO_WORKER.INIT, module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane,
+export const initMessage = ({ module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane = null, threads = 0, threadChannel = null }) => ({
+  wb: PROTOCOL, kind: TO_WORKER.INIT, module, glue, glueIntegrity, functions, control, lock, memoryLimit, lane, threads, threadChannel,
 });
 /** @returns {ModuleMessage} */
 export const moduleMessage = (/** @type {WebAssembly.Module} */ module) => ({ wb: PROTOCOL, kind: TO_WORKER.MODULE, module });
@@ -134,6 +153,17 @@ export const resultMessage = (result) => {
 export const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
 /** @returns {LaneResultMessage} */
 export const laneResultMessage = (/** @type {WireResult} */ result) => ({ wb: PROTOCOL, kind: FROM_WORKER.LANE_RESULT, result });
+/**
+ * @param {Omit<ThreadStartMessage, 'wb' | 'kind'>} fields
+ * @returns {ThreadStartMessage}
+ */
+export const threadStartMessage = ({ module, memory, glue, control, channel }) => ({ wb: PROTOCOL, kind: THREAD.START, module, memory, glue, control, channel });
+/** @returns {ThreadWaitingMessage} */
+export const threadWaitingMessage = () => ({ wb: PROTOCOL, kind: THREAD.WAITING });
+/** @returns {ThreadFailedMessage} */
+export const threadFailedMessage = (/** @type {string} */ message) => ({ wb: PROTOCOL, kind: THREAD.FAILED, message });
+/** @returns {ThreadTrappedMessage} */
+export const threadTrappedMessage = (/** @type {string} */ panic, /** @type {string} */ error) => ({ wb: PROTOCOL, kind: THREAD.TRAPPED, panic, error });
 /** @returns {WireResult} */
 export const okResult = (/** @type {number} */ id, /** @type {unknown} */ value) => ({ id, ok: true, value });
 /** @returns {WireError} */

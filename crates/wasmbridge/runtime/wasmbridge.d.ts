@@ -104,6 +104,15 @@ export interface PoolOptions {
    * so bundlers emit it; set this only when serving worker.js somewhere else.
    */
   workerUrl?: string | URL;
+  /**
+   * The threaded module of a bundle built with `wasmbridge build --threads`:
+   * 'auto' (default) runs it when the page is cross-origin isolated, with
+   * `navigator.hardwareConcurrency` rayon threads per pool worker; a number
+   * sets that count; false always runs the plain module. Without isolation,
+   * or in a bundle without one, the plain module runs (same functions, same
+   * results); `stats().module` says which runs and why.
+   */
+  threads?: 'auto' | number | false;
   /** Number of workers (sets minSize and maxSize); default: hardware concurrency, at most 4. */
   size?: number;
   /** Workers kept running; default `size`. */
@@ -235,6 +244,11 @@ export interface PoolStats {
     state: string; queued: number; inFlight: number; calls: number; exchanges: number; waits: number; posted: number; restarts: number;
     workerSleeps: number; wakes: number; workerSleeping: boolean; auto: boolean; wakeIn: number;
   };
+  /**
+   * The module the workers run, once the manifest is read: 'threaded' (each pool worker with `threads` thread
+   * workers sharing its memory) or 'plain' (threads 0), and why.
+   */
+  module: null | { kind: 'threaded' | 'plain'; threads: number; reason: string };
 }
 
 export interface PinnedHandle<G = AnyGuest> {

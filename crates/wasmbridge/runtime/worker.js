@@ -84,6 +84,8 @@ let glue = null;
 let wasmExports = null;
 /** @type {WebAssembly.Module | null} */
 let module = null;
+/** @type {WebAssembly.Memory | null} a threaded module's shared memory */
+let importedMemory = null;
 let glueUrl = '';
 /** @type {Set<string>} */
 let callable = new Set();
@@ -149,10 +151,12 @@ async function instantiate(g) {
   if (typeof g.__wasmbridge_init === 'function') g.__wasmbridge_init();
   glue = g;
   wasmExports = exports;
+  // A threaded module imports its (shared) memory instead of exporting it.
+  if (typeof g.__wasmbridge_threads_memory === 'function') importedMemory = g.__wasmbridge_threads_memory();
 }
 
 function memoryBytes() {
-  const memory = wasmExports?.memory;
+  const memory = wasmExports?.memory ?? importedMemory;
   return memory instanceof WebAssembly.Memory ? memory.buffer.byteLength : 0;
 }
 
@@ -408,6 +412,11 @@ self.onmessage = async (event) => {
       const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl);
       module = await moduleReady;
       await instantiate(g);
+      if (msg.threads > 0) {
+        // Only a threaded module needs threads.js: other workers never load it.
+        const { startThreads } = await import('./threads.js');
+        await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
+      }
       callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
       const missing = msg.functions.filter((f) => !callable.has(f));
       if (missing.length > 0) {

@@ -4,9 +4,9 @@
 
 use crate::cargo_config::{ConfigError, FlagsPlan, UserConfig};
 use crate::guest::{self, GuestError};
-use crate::manifest::{self, FileInfo, Manifest};
+use crate::manifest::{self, FileInfo, Manifest, Module};
 use crate::runtime;
-use crate::toolchain::{self, ToolchainError, TARGET};
+use crate::toolchain::{self, ToolchainError, NIGHTLY, TARGET};
 use crate::tree::{self, Symlinks};
 use crate::wasm_opt::{self, Passes, WasmOptError};
 use std::collections::BTreeMap;
@@ -61,6 +61,9 @@ pub struct BuildOptions {
     /// Skip wasm-opt.
     pub no_opt: bool,
     pub debug: Debug,
+    /// Also build the shared-memory module (nightly, atomics, the guest's
+    /// `threads` feature) into `threads/` of the same bundle.
+    pub threads: bool,
 }
 
 impl BuildOptions {
@@ -103,6 +106,16 @@ pub enum BuildError {
         status: String,
         /// The compiler's messages, as printed on stderr.
         diagnostics: String,
+    },
+    #[error("--threads builds {package} with its `threads` feature, and {} declares none; add `threads = [\"wasmbridge-guest/threads\"]` under [features] (with rayon for your own parallel code)", .manifest.display())]
+    NoThreadsFeature { package: String, manifest: PathBuf },
+    #[error("the threaded module of {package} has no thread pool: its `threads` feature must enable wasmbridge-guest/threads, and the crate must use wasmbridge_guest (write `use wasmbridge_guest as _;` in src/lib.rs if nothing else does)")]
+    NoThreadPool { package: String },
+    #[error("the threaded module of {package} exports other functions than the plain one: expected {plain:?}, got {threaded:?}")]
+    ThreadsApi {
+        package: String,
+        plain: Vec<String>,
+        threaded: Vec<String>,
     },
     #[error("cargo build of {package} reported no .wasm file for its cdylib")]
     NoArtifact { package: String },
@@ -170,6 +183,47 @@ fn debug_settings(debug: Debug) -> Vec<String> {
     }
 }
 
+/// The guest feature `--threads` turns on, and the bundle directory the
+/// threaded module and its glue go to.
+pub const THREADS: &str = "threads";
+
+/// The most memory a threaded module may grow to, in bytes. A shared memory
+/// must declare a maximum (browsers reserve it up front); 1 GiB is the figure
+/// of the recipe in wasm-bindgen's and wasm-bindgen-rayon's documentation.
+pub const THREADS_MAX_MEMORY: u64 = 1 << 30;
+
+/// Which of a bundle's two modules a compile step makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Plain,
+    Threads,
+}
+
+/// The rustflags a threaded build adds: atomics in the code (and in the
+/// standard library rebuilt with it), an imported shared memory, and the TLS
+/// exports wasm-bindgen's thread transform needs to give each thread its own
+/// stack and thread-locals (without them the module builds but its memory is
+/// not shared).
+fn threads_flags() -> Vec<String> {
+    let mut flags = vec![
+        "-C".to_string(),
+        "target-feature=+atomics,+bulk-memory,+mutable-globals".to_string(),
+    ];
+    for arg in [
+        "--shared-memory".to_string(),
+        format!("--max-memory={THREADS_MAX_MEMORY}"),
+        "--import-memory".to_string(),
+        "--export=__wasm_init_tls".to_string(),
+        "--export=__tls_size".to_string(),
+        "--export=__tls_align".to_string(),
+        "--export=__tls_base".to_string(),
+    ] {
+        flags.push("-C".to_string());
+        flags.push(format!("link-arg={arg}"));
+    }
+    flags
+}
+
 /// Builds the guest and writes the bundle; prints each step to stderr.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let here = match &opts.dir {
@@ -181,22 +235,170 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         )?,
     };
     let guest = guest::locate(&here, opts.package.as_deref())?;
+    if opts.threads && !guest.features.contains(THREADS) {
+        return Err(BuildError::NoThreadsFeature {
+            package: guest.name.clone(),
+            manifest: guest.manifest.clone(),
+        });
+    }
     toolchain::ensure_target(&guest.dir)?;
     let user = UserConfig::load(&guest.dir, &guest.workspace_root)?;
-    let profile = if opts.release { "release" } else { "dev" };
-    // A simd build gets its own target directory: different rustflags would
-    // otherwise throw away the cache of the plain build every time.
-    let cargo_target = if opts.simd {
-        guest.target_dir.join("wasm-simd")
+    let input = compile(&guest, &user, opts, Variant::Plain)?;
+    let threaded_input = if opts.threads {
+        toolchain::ensure_rust_src(&guest.dir)?;
+        Some(compile(&guest, &user, opts, Variant::Threads)?)
     } else {
-        guest.target_dir.clone()
+        None
+    };
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| guest.target_dir.join("wasmbridge").join(&guest.name));
+    let staging = guest
+        .target_dir
+        .join("wasmbridge")
+        .join(".staging")
+        .join(&guest.name);
+    if staging.exists() {
+        io(std::fs::remove_dir_all(&staging), "clearing", &staging)?;
+    }
+    io(std::fs::create_dir_all(&staging), "creating", &staging)?;
+
+    let (glue, wasm, wasm_opt_skipped) = finish_module(&guest, opts, &input, &staging, false)?;
+    let functions = functions_of(&staging, &guest)?;
+    let threads = match &threaded_input {
+        Some(input) => {
+            let dir = staging.join(THREADS);
+            let (glue, wasm, _) = finish_module(&guest, opts, input, &dir, true)?;
+            let glue_path = dir.join(&glue);
+            let glue_text = io(std::fs::read_to_string(&glue_path), "reading", &glue_path)?;
+            if !has_thread_pool(&glue_text) {
+                return Err(BuildError::NoThreadPool {
+                    package: guest.name.clone(),
+                });
+            }
+            let threaded = functions_of(&dir, &guest)?;
+            if threaded != functions {
+                let names = |fs: &[manifest::Function]| fs.iter().map(|f| f.name.clone()).collect();
+                return Err(BuildError::ThreadsApi {
+                    package: guest.name.clone(),
+                    plain: names(&functions),
+                    threaded: names(&threaded),
+                });
+            }
+            Some(Module {
+                glue: format!("{THREADS}/{glue}"),
+                wasm: format!("{THREADS}/{wasm}"),
+            })
+        }
+        None => None,
+    };
+
+    for (name, text) in runtime::FILES {
+        let path = staging.join(name);
+        io(std::fs::write(&path, text), "writing", &path)?;
+    }
+    let mut files = BTreeMap::new();
+    for path in tree::walk(&staging, Symlinks::Follow)? {
+        let rel = path
+            .strip_prefix(&staging)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let bytes = io(std::fs::read(&path), "reading", &path)?;
+        let mut info = FileInfo::of(&bytes);
+        if rel == wasm || threads.as_ref().is_some_and(|t| t.wasm == rel) {
+            info.gzip = Some(io(tree::gzip(&bytes), "compressing", &path)?.len() as u64);
+        }
+        files.insert(rel, info);
+    }
+    let manifest = Manifest {
+        format: manifest::FORMAT,
+        name: guest.name.clone(),
+        glue,
+        wasm,
+        files,
+        functions,
+        threads,
+    };
+    let text = serde_json::to_string_pretty(&manifest).map_err(BuildError::Serialise)?;
+    let manifest_path = staging.join("manifest.json");
+    io(
+        std::fs::write(&manifest_path, text),
+        "writing",
+        &manifest_path,
+    )?;
+
+    replace_dir(&staging, &out)?;
+    let sizes = |name: &str| {
+        let info = &manifest.files[name];
+        format!(
+            "{name}: {} raw, {} gzip",
+            kilobytes(info.size),
+            kilobytes(info.gzip.unwrap_or(0))
+        )
     };
     eprintln!(
-        "wasmbridge: compiling {} for {TARGET} ({profile}{})",
+        "wasmbridge: built {} → {} ({} functions; {}{})",
         guest.name,
-        if opts.simd { ", simd128" } else { "" }
+        out.display(),
+        manifest.functions.len(),
+        sizes(&manifest.wasm),
+        manifest
+            .threads
+            .as_ref()
+            .map(|t| format!("; {}", sizes(&t.wasm)))
+            .unwrap_or_default(),
     );
-    let mut cmd = Command::new(cargo());
+    Ok(BuildReport {
+        out,
+        manifest,
+        package: guest.name,
+        crate_dir: guest.dir,
+        wasm_opt_skipped,
+    })
+}
+
+/// Runs `cargo build` for one of the bundle's modules and returns the `.wasm`
+/// cargo wrote. The threaded module is built by the nightly cargo (through
+/// `rustup run`, whatever `rust-toolchain.toml` pins) with the standard
+/// library rebuilt for atomics.
+fn compile(
+    guest: &guest::Guest,
+    user: &UserConfig,
+    opts: &BuildOptions,
+    variant: Variant,
+) -> Result<PathBuf> {
+    let profile = if opts.release { "release" } else { "dev" };
+    // Each flavour gets its own target directory: different rustflags would
+    // otherwise throw away the cache of the other builds every time.
+    let cargo_target = match (variant, opts.simd) {
+        (Variant::Plain, false) => guest.target_dir.clone(),
+        (Variant::Plain, true) => guest.target_dir.join("wasm-simd"),
+        (Variant::Threads, false) => guest.target_dir.join("wasm-threads"),
+        (Variant::Threads, true) => guest.target_dir.join("wasm-threads-simd"),
+    };
+    let threads = variant == Variant::Threads;
+    eprintln!(
+        "wasmbridge: compiling {} for {TARGET} ({profile}{}{})",
+        guest.name,
+        if opts.simd { ", simd128" } else { "" },
+        if threads {
+            format!(", threads, {NIGHTLY} toolchain")
+        } else {
+            String::new()
+        }
+    );
+    let mut cmd = if threads {
+        let mut cmd = Command::new("rustup");
+        cmd.args(["run", NIGHTLY, "cargo"]);
+        // A RUSTC set for the stable toolchain (cargo sets it for what it
+        // runs) would make the nightly cargo compile with the stable rustc.
+        cmd.env_remove("RUSTC");
+        cmd
+    } else {
+        Command::new(cargo())
+    };
     cmd.current_dir(&guest.dir);
     if opts.release {
         for setting in user
@@ -207,11 +409,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             cmd.arg("--config").arg(setting);
         }
     }
-    let extra_flags: Vec<String> = if opts.simd {
-        vec!["-C".into(), "target-feature=+simd128".into()]
-    } else {
-        Vec::new()
-    };
+    let mut extra_flags = if threads { threads_flags() } else { Vec::new() };
+    if opts.simd {
+        extra_flags.extend(["-C".into(), "target-feature=+simd128".into()]);
+    }
     match user.flags_plan(&extra_flags) {
         Some(FlagsPlan::Env { name, value }) => {
             cmd.env(name, value);
@@ -235,6 +436,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     .arg("--target-dir")
     .arg(&cargo_target)
     .stdout(Stdio::piped());
+    if threads {
+        cmd.args(["--features", THREADS, "-Z", "build-std=panic_abort,std"]);
+    }
     let mut child = cmd.spawn().map_err(BuildError::CargoSpawn)?;
     let mut messages = CargoMessages::new(&guest.lib_name);
     if let Some(stdout) = child.stdout.take() {
@@ -253,43 +457,49 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             diagnostics: messages.diagnostics,
         });
     }
-    let input = messages.wasm.ok_or_else(|| BuildError::NoArtifact {
+    messages.wasm.ok_or_else(|| BuildError::NoArtifact {
         package: guest.name.clone(),
-    })?;
-    let out = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| guest.target_dir.join("wasmbridge").join(&guest.name));
-    let staging = guest
-        .target_dir
-        .join("wasmbridge")
-        .join(".staging")
-        .join(&guest.name);
-    if staging.exists() {
-        io(std::fs::remove_dir_all(&staging), "clearing", &staging)?;
-    }
-    io(std::fs::create_dir_all(&staging), "creating", &staging)?;
+    })
+}
 
+/// wasm-bindgen, wasm-opt and (release) content-hash names for one module,
+/// written into `dir`; returns the glue's and the module's file names and
+/// why wasm-opt did not run, when it did not.
+fn finish_module(
+    guest: &guest::Guest,
+    opts: &BuildOptions,
+    input: &Path,
+    dir: &Path,
+    threads: bool,
+) -> Result<(String, String, Option<String>)> {
     eprintln!(
-        "wasmbridge: generating JS bindings (wasm-bindgen-cli-support {WASM_BINDGEN_VERSION})"
+        "wasmbridge: generating JS bindings (wasm-bindgen-cli-support {WASM_BINDGEN_VERSION}){}",
+        if threads {
+            " for the threaded module"
+        } else {
+            ""
+        }
     );
     let bindgen_error = |e: anyhow::Error| BuildError::Bindgen {
-        input: input.clone(),
+        input: input.to_path_buf(),
         message: format!("{e:#}"),
     };
+    // wasm-bindgen sees the shared memory and adds the thread support itself:
+    // each instance after the first gets its own stack, and the glue's init
+    // takes the `memory` to share.
     let mut bindgen = wasm_bindgen_cli_support::Bindgen::new();
     bindgen
-        .input_path(&input)
+        .input_path(input)
         .web(true)
         .map_err(bindgen_error)?
         .typescript(true)
         .keep_debug(opts.debug == Debug::Full)
         .omit_default_module_path(false);
-    bindgen.generate(&staging).map_err(bindgen_error)?;
+    bindgen.generate(dir).map_err(bindgen_error)?;
 
-    let mut glue = format!("{}.js", guest.lib_name);
-    let mut wasm = format!("{}_bg.wasm", guest.lib_name);
-    let wasm_path = staging.join(&wasm);
+    let glue = format!("{}.js", guest.lib_name);
+    let wasm = format!("{}_bg.wasm", guest.lib_name);
+    let wasm_path = dir.join(&wasm);
     let wasm_opt_skipped = if !opts.release {
         Some("debug build".to_string())
     } else if opts.no_opt {
@@ -301,6 +511,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             size: opts.opt == Opt::Size,
             keep_names: opts.debug != Debug::Default,
             simd: opts.simd,
+            threads,
         };
         eprintln!(
             "wasmbridge: optimising with {} {} (from {})",
@@ -311,70 +522,36 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         tool.run(&wasm_path, passes)?;
         None
     };
+    let (glue, wasm) = if opts.release {
+        content_hash_names(dir, &glue, &wasm)?
+    } else {
+        (glue, wasm)
+    };
+    Ok((glue, wasm, wasm_opt_skipped))
+}
 
-    if opts.release {
-        (glue, wasm) = content_hash_names(&staging, &glue, &wasm)?;
-    }
-    let dts_path = staging.join(format!("{}.d.ts", guest.lib_name));
+/// Whether a threaded module's glue exports wasmbridge-guest's thread pool
+/// (`src/threads.rs` there). A crate that never names `wasmbridge_guest`
+/// does not link it at all, and its module would start no threads.
+fn has_thread_pool(glue: &str) -> bool {
+    [
+        "__wasmbridge_threads_build",
+        "__wasmbridge_thread_run",
+        "__wasmbridge_threads_memory",
+    ]
+    .iter()
+    .all(|name| glue.contains(&format!("export function {name}(")))
+}
+
+/// The callable functions, from the TypeScript definitions wasm-bindgen wrote into `dir`.
+fn functions_of(dir: &Path, guest: &guest::Guest) -> Result<Vec<manifest::Function>> {
+    let dts_path = dir.join(format!("{}.d.ts", guest.lib_name));
     let dts = io(
         std::fs::read_to_string(&dts_path),
         "reading the TypeScript definitions wasm-bindgen wrote",
         &dts_path,
     )?;
-    let functions = manifest::functions_from_dts(&dts)?;
-
-    for (name, text) in runtime::FILES {
-        let path = staging.join(name);
-        io(std::fs::write(&path, text), "writing", &path)?;
-    }
-    let mut files = BTreeMap::new();
-    for path in tree::walk(&staging, Symlinks::Follow)? {
-        let rel = path
-            .strip_prefix(&staging)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let bytes = io(std::fs::read(&path), "reading", &path)?;
-        let mut info = FileInfo::of(&bytes);
-        if rel == wasm {
-            info.gzip = Some(io(tree::gzip(&bytes), "compressing", &path)?.len() as u64);
-        }
-        files.insert(rel, info);
-    }
-    let manifest = Manifest {
-        format: manifest::FORMAT,
-        name: guest.name.clone(),
-        glue,
-        wasm,
-        files,
-        functions,
-    };
-    let text = serde_json::to_string_pretty(&manifest).map_err(BuildError::Serialise)?;
-    let manifest_path = staging.join("manifest.json");
-    io(
-        std::fs::write(&manifest_path, text),
-        "writing",
-        &manifest_path,
-    )?;
-
-    replace_dir(&staging, &out)?;
-    let info = &manifest.files[&manifest.wasm];
-    eprintln!(
-        "wasmbridge: built {} → {} ({} functions; {}: {} raw, {} gzip)",
-        guest.name,
-        out.display(),
-        manifest.functions.len(),
-        manifest.wasm,
-        kilobytes(info.size),
-        kilobytes(info.gzip.unwrap_or(0)),
-    );
-    Ok(BuildReport {
-        out,
-        manifest,
-        package: guest.name,
-        crate_dir: guest.dir,
-        wasm_opt_skipped,
-    })
+    Ok(manifest::functions_from_dts(&dts)?)
 }
 
 /// `12.3 KB` (1 KB = 1000 bytes, as browsers' network panels count).
@@ -512,6 +689,36 @@ mod tests {
         m.read(r#"{"reason":"build-finished","success":true}"#);
         assert_eq!(m.wasm, Some(PathBuf::from("/t/my_guest.wasm")));
         assert_eq!(m.diagnostics, "warning: unused variable\n");
+    }
+
+    #[test]
+    fn a_thread_pool_is_three_exports_of_the_glue() {
+        let glue = "export function __wasmbridge_thread_run() {\n}\nexport function __wasmbridge_threads_build(count) {\n}\nexport function __wasmbridge_threads_memory() {\n}\n";
+        assert!(has_thread_pool(glue));
+        assert!(!has_thread_pool(
+            &glue.replace("__wasmbridge_thread_run", "run")
+        ));
+        assert!(!has_thread_pool("export function sum(n) {\n}\n"));
+    }
+
+    #[test]
+    fn threads_flags_share_the_memory_and_export_the_tls() {
+        let flags = threads_flags().join(" ");
+        assert!(flags.starts_with("-C target-feature=+atomics,+bulk-memory,+mutable-globals"));
+        for arg in [
+            "--shared-memory",
+            "--import-memory",
+            "--max-memory=1073741824",
+            "--export=__wasm_init_tls",
+            "--export=__tls_size",
+            "--export=__tls_align",
+            "--export=__tls_base",
+        ] {
+            assert!(
+                flags.contains(&format!("-C link-arg={arg}")),
+                "{arg} in {flags}"
+            );
+        }
     }
 
     #[test]

@@ -199,22 +199,19 @@ pub fn install_with(
 
     let mut copied = Vec::new();
     let mut unchanged = Vec::new();
-    let mut entries: Vec<_> = fs::read_dir(bundle)
-        .and_then(|dir| dir.collect::<io::Result<Vec<_>>>())
-        .map_err(io_error("read the bundle directory", bundle))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
+    let mut files = Vec::new();
+    bundle_files(bundle, "", &mut files)?;
+    for (name, path) in files {
         if same_dir {
             unchanged.push(name);
             continue;
         }
         let bytes = fs::read(&path).map_err(io_error("read", &path))?;
-        if write_if_changed(&target_dir.join(&name), &bytes)? {
+        let dest = target_dir.join(&name);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(io_error("create", parent))?;
+        }
+        if write_if_changed(&dest, &bytes)? {
             copied.push(name);
         } else {
             unchanged.push(name);
@@ -367,6 +364,25 @@ fn same_path(a: &Path, b: &Path) -> bool {
 }
 
 /// Writes `bytes` to `path` unless it already holds them; true when it wrote.
+/// Every file of the bundle, sorted, with its path relative to the bundle
+/// (`threads/…` for the files of a threaded module).
+fn bundle_files(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .and_then(|d| d.collect::<io::Result<Vec<_>>>())
+        .map_err(io_error("read the bundle directory", dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        if path.is_dir() {
+            bundle_files(&path, &format!("{name}/"), out)?;
+        } else if path.is_file() {
+            out.push((name, path));
+        }
+    }
+    Ok(())
+}
+
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     if let Ok(existing) = fs::read(path) {
         if existing == bytes {

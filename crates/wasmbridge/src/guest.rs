@@ -56,6 +56,8 @@ pub struct Guest {
     pub manifest: PathBuf,
     pub workspace_root: PathBuf,
     pub target_dir: PathBuf,
+    /// The features the package declares (`[features]` keys), for `--threads`.
+    pub features: BTreeSet<String>,
 }
 
 /// A package of the workspace, reduced to what the choice needs.
@@ -65,6 +67,7 @@ struct Member {
     name: String,
     manifest: PathBuf,
     cdylib: Option<String>,
+    features: BTreeSet<String>,
 }
 
 /// Runs `cargo metadata` in `dir` and picks the guest: `package` if given,
@@ -144,6 +147,7 @@ pub fn locate(dir: &Path, package: Option<&str>) -> Result<Guest, GuestError> {
         manifest: chosen.manifest.clone(),
         workspace_root,
         target_dir,
+        features: chosen.features.clone(),
     })
 }
 
@@ -162,6 +166,10 @@ fn member(p: &serde_json::Value) -> Member {
         name: p["name"].as_str().unwrap_or_default().to_string(),
         manifest: PathBuf::from(p["manifest_path"].as_str().unwrap_or_default()),
         cdylib,
+        features: p["features"]
+            .as_object()
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -288,6 +296,7 @@ mod tests {
             name: name.into(),
             manifest: PathBuf::from(dir).join("Cargo.toml"),
             cdylib: cdylib.then(|| name.replace('-', "_")),
+            features: BTreeSet::new(),
         }
     }
 

@@ -87,6 +87,10 @@ struct BuildArgs {
     /// Compile with simd128 (every current browser supports it); added to your rustflags
     #[arg(long)]
     simd: bool,
+    /// Also build a shared-memory module with your crate's `threads` feature (nightly
+    /// toolchain; rust-src is added when missing), used on cross-origin isolated pages
+    #[arg(long)]
+    threads: bool,
     /// Bundle directory [default: <target>/wasmbridge/<package>/]
     #[arg(long)]
     out: Option<PathBuf>,
@@ -227,6 +231,7 @@ impl BuildArgs {
                 OptArg::Size => Opt::Size,
             },
             simd: self.simd,
+            threads: self.threads,
             out: self.out,
             no_opt: self.no_opt,
             debug: if self.keep_debug {
@@ -279,9 +284,16 @@ fn serve(dir: &Path, net: &NetArgs) -> Result<()> {
 /// Builds the demo guest, lays the demo page and the bundle out in one
 /// directory under target/ and serves it.
 fn demo(args: &DemoArgs) -> Result<()> {
+    // The threaded module needs the nightly toolchain; the demo runs without
+    // it (the page then runs the plain module), so it is built only when there.
+    let threads = wasmbridge::toolchain::has_nightly();
+    if !threads {
+        eprintln!("wasmbridge: no nightly toolchain (rustup toolchain install nightly), so the demo is built without its threaded module");
+    }
     let report = build::build(&BuildOptions {
         release: !args.debug,
         simd: true,
+        threads,
         ..BuildOptions::new(Some("demo-guest".into()))
     })?;
     let target = report

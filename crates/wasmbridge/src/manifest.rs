@@ -26,6 +26,17 @@ pub struct Manifest {
     /// Every file of the bundle but the manifest itself.
     pub files: BTreeMap<String, FileInfo>,
     pub functions: Vec<Function>,
+    /// The shared-memory build (`wasmbridge build --threads`), with the same
+    /// functions; the runtime picks it only on a cross-origin isolated page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub threads: Option<Module>,
+}
+
+/// A module of the bundle and its glue, by file name relative to the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Module {
+    pub glue: String,
+    pub wasm: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -340,10 +351,22 @@ export default function __wbg_init (module_or_path?: { module_or_path: InitInput
             wasm: "g_bg.wasm".into(),
             files,
             functions: functions_from_dts(DTS).unwrap(),
+            threads: None,
         };
         let text = serde_json::to_string(&m).unwrap();
+        // A bundle without a threaded module says nothing about one.
+        assert!(!text.contains("threads"));
         assert!(text.contains(r#""type":"number""#));
         let back: Manifest = serde_json::from_str(&text).unwrap();
         assert_eq!(back, m);
+        let threaded = Manifest {
+            threads: Some(Module {
+                glue: "threads/g.js".into(),
+                wasm: "threads/g_bg.wasm".into(),
+            }),
+            ..m
+        };
+        let text = serde_json::to_string(&threaded).unwrap();
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), threaded);
     }
 }

@@ -28,6 +28,11 @@ pub const FILES: &[(&str, &str)] = &[
     ("lane-codec.js", include_str!("../runtime/lane-codec.js")),
     ("lane-worker.js", include_str!("../runtime/lane-worker.js")),
     ("shared.js", include_str!("../runtime/shared.js")),
+    ("threads.js", include_str!("../runtime/threads.js")),
+    (
+        "thread-worker.js",
+        include_str!("../runtime/thread-worker.js"),
+    ),
     ("ring.js", include_str!("../runtime/ring.js")),
     ("ring.d.ts", include_str!("../runtime/ring.d.ts")),
     (
@@ -54,4 +59,6 @@ pub const GODOT_NEEDS: &[&str] = &[
     "lane-codec.js",
     "lane-worker.js",
     "shared.js",
+    "threads.js",
+    "thread-worker.js",
 ];

@@ -9,6 +9,11 @@ use std::process::Command;
 /// The only target wasmbridge builds guests for.
 pub const TARGET: &str = "wasm32-unknown-unknown";
 
+/// The rustup toolchain `wasmbridge build --threads` compiles with: the
+/// standard library must be rebuilt with atomics (`-Z build-std`), which only
+/// nightly allows.
+pub const NIGHTLY: &str = "nightly";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
     #[error("could not run `rustc --print sysroot` in {dir}: is Rust installed?")]
@@ -21,6 +26,8 @@ pub enum ToolchainError {
     Sysroot { dir: PathBuf, stderr: String },
     #[error("the {TARGET} target is not installed for the Rust toolchain at {sysroot} and rustup was not found; install the target (`rustup target add {TARGET}`) or use a toolchain that has it")]
     NoRustup { sysroot: PathBuf },
+    #[error("wasmbridge build --threads needs rustup's {NIGHTLY} toolchain (the standard library is rebuilt with atomics, which only nightly allows), and `rustup run {NIGHTLY} rustc --print sysroot` failed: {why}; install it with `rustup toolchain install {NIGHTLY}`")]
+    NoNightly { why: String },
     #[error("`{command}` failed ({status})")]
     AddFailed { command: String, status: String },
     #[error("could not run `{command}`")]
@@ -134,26 +141,90 @@ pub fn ensure_target(dir: &Path) -> Result<(), ToolchainError> {
         Action::Fail => Err(ToolchainError::NoRustup {
             sysroot: probe.sysroot,
         }),
-        Action::Run(argv) => {
-            let command = argv.join(" ");
-            eprintln!("wasmbridge: the {TARGET} target is missing; running `{command}`");
-            let status = Command::new(&argv[0])
-                .args(&argv[1..])
-                .current_dir(dir)
-                .status()
-                .map_err(|source| ToolchainError::Spawn {
-                    command: command.clone(),
-                    source,
-                })?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(ToolchainError::AddFailed {
-                    command,
-                    status: status.to_string(),
-                })
-            }
-        }
+        Action::Run(argv) => run_rustup(&argv, &format!("the {TARGET} target is missing"), dir),
+    }
+}
+
+/// Makes sure the nightly toolchain has `rust-src`, the standard library's
+/// source that `-Z build-std` compiles, adding it with rustup (and saying so
+/// on stderr) when it is missing. The nightly toolchain needs no wasm32
+/// target of its own: `-Z build-std` compiles `core` and `std` for the target
+/// from that source instead of linking a prebuilt copy.
+pub fn ensure_rust_src(dir: &Path) -> Result<(), ToolchainError> {
+    let output = Command::new("rustup")
+        .current_dir(dir)
+        .args(["run", NIGHTLY, "rustc", "--print", "sysroot"])
+        .output()
+        .map_err(|e| ToolchainError::NoNightly {
+            why: format!("rustup could not be run ({e})"),
+        })?;
+    if !output.status.success() {
+        return Err(ToolchainError::NoNightly {
+            why: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
+    }
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if has_rust_src(&sysroot) {
+        return Ok(());
+    }
+    let argv: Vec<String> = [
+        "rustup",
+        "component",
+        "add",
+        "rust-src",
+        "--toolchain",
+        NIGHTLY,
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    run_rustup(
+        &argv,
+        &format!("the rust-src component of the {NIGHTLY} toolchain is missing (--threads rebuilds the standard library from it)"),
+        dir,
+    )
+}
+
+/// Whether rustup has the nightly toolchain `--threads` builds with.
+pub fn has_nightly() -> bool {
+    Command::new("rustup")
+        .args(["run", NIGHTLY, "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Where rustup puts the `rust-src` component inside a sysroot.
+fn has_rust_src(sysroot: &Path) -> bool {
+    sysroot
+        .join("lib")
+        .join("rustlib")
+        .join("src")
+        .join("rust")
+        .join("library")
+        .join("std")
+        .is_dir()
+}
+
+/// Runs a rustup command line that installs something missing, saying on
+/// stderr what was missing and what runs.
+fn run_rustup(argv: &[String], missing: &str, dir: &Path) -> Result<(), ToolchainError> {
+    let command = argv.join(" ");
+    eprintln!("wasmbridge: {missing}; running `{command}`");
+    let status = Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir)
+        .status()
+        .map_err(|source| ToolchainError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(ToolchainError::AddFailed {
+            command,
+            status: status.to_string(),
+        })
     }
 }
 
@@ -199,6 +270,16 @@ mod tests {
         assert!(err
             .to_string()
             .contains("rustup target add wasm32-unknown-unknown"));
+    }
+
+    #[test]
+    fn rust_src_is_found_where_rustup_puts_it() {
+        let dir = std::env::temp_dir().join(format!("wasmbridge-rust-src-{}", std::process::id()));
+        assert!(!has_rust_src(&dir));
+        let std_dir = dir.join("lib/rustlib/src/rust/library/std");
+        std::fs::create_dir_all(&std_dir).ok();
+        assert!(has_rust_src(&dir));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

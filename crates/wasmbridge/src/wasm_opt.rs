@@ -58,6 +58,8 @@ pub struct Passes {
     /// Keep names and DWARF (`-g`).
     pub keep_names: bool,
     pub simd: bool,
+    /// The module shares its memory and uses atomics (`wasmbridge build --threads`).
+    pub threads: bool,
 }
 
 /// Features of the modules rustc 1.95 emits for wasm32-unknown-unknown;
@@ -80,6 +82,9 @@ impl WasmOpt {
             .args(WASM_FEATURES);
         if passes.simd {
             cmd.arg("--enable-simd");
+        }
+        if passes.threads {
+            cmd.arg("--enable-threads");
         }
         if passes.keep_names {
             cmd.arg("-g");

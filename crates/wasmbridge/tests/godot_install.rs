@@ -25,13 +25,16 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 12] = [
+const BUNDLE_FILES: [(&str, &str); 16] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
     ),
     ("guest.js", "export default function init() {}\n"),
     ("guest_bg.wasm", "\0asm\x01\0\0\0"),
+    // A threaded module (`wasmbridge build --threads`) lives in a subdirectory.
+    ("threads/guest.js", "export default function init() {}\n"),
+    ("threads/guest_bg.wasm", "\0asm\x01\0\0\0"),
     ("wasmbridge.js", "export {};\n"),
     ("pool.js", "export class Pool {}\n"),
     ("worker.js", "// worker\n"),
@@ -40,6 +43,8 @@ const BUNDLE_FILES: [(&str, &str); 12] = [
     ("lane-codec.js", "export const LANE = {};\n"),
     ("lane-worker.js", "export function serveLane() {}\n"),
     ("shared.js", "export class SharedRegion {}\n"),
+    ("threads.js", "export function chooseModule() {}\n"),
+    ("thread-worker.js", "// thread worker\n"),
     (
         "error.js",
         "export class WasmBridgeError extends Error {}\n",
@@ -57,6 +62,7 @@ fn make_export(root: &Path) -> Result<PathBuf> {
 fn make_bundle(root: &Path) -> Result<PathBuf> {
     let bundle = root.join("bundle");
     fs::create_dir_all(&bundle)?;
+    fs::create_dir_all(bundle.join("threads"))?;
     for (name, content) in BUNDLE_FILES {
         fs::write(bundle.join(name), content)?;
     }

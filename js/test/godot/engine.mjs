@@ -3,7 +3,7 @@
 // runner pages, and a function that runs one GDScript test in a page.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, renameSync, copyFileSync, linkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, renameSync, copyFileSync, cpSync, linkSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeZip } from './zip.mjs';
@@ -192,7 +192,7 @@ export function makeRunnerSite(site, { engineDir, bundleDir }) {
   const wb = join(site, 'wasmbridge');
   mkdirSync(wb, { recursive: true });
   // The bundle carries godot.js and the runtime modules it imports.
-  for (const name of readdirSync(bundleDir)) copyFileSync(join(bundleDir, name), join(wb, name));
+  cpSync(bundleDir, wb, { recursive: true });
   return site;
 }
 

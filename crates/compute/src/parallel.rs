@@ -1,0 +1,211 @@
+//! The image filters and matrix products split across rayon's threads (the
+//! `threads` feature), byte-identical to the serial functions however many
+//! threads run them: an image is cut into bands of rows and each band is
+//! computed by [`image::apply_band`], whose output never depends on where the
+//! band starts; a product is cut into bands of rows of A, and each element of
+//! C is summed in the same order whichever band computes it.
+
+use crate::image::{self, Filter, GrayStandard, ImageError};
+use crate::matmul::{self, MatmulError};
+use rayon::prelude::*;
+use std::ops::Range;
+
+/// Bands per thread: a few more bands than threads lets a thread that finished
+/// early take over work from a slow one.
+const BANDS_PER_THREAD: usize = 4;
+
+/// `len` items cut into about `threads × BANDS_PER_THREAD` bands of whole
+/// multiples of `unit` (the last band takes the rest).
+fn bands(len: usize, unit: usize) -> Vec<Range<usize>> {
+    let wanted = rayon::current_num_threads().max(1) * BANDS_PER_THREAD;
+    let size = len.div_ceil(wanted).next_multiple_of(unit.max(1)).max(1);
+    (0..len)
+        .step_by(size)
+        .map(|s| s..(s + size).min(len))
+        .collect()
+}
+
+/// [`image::apply`] on rayon's threads.
+pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
+    // The empty band checks the image and the filter without computing anything.
+    image::apply_band(filter, src, width, height, 0..0)?;
+    let parts = bands(height as usize, 1)
+        .into_par_iter()
+        .map(|rows| {
+            image::apply_band(
+                filter,
+                src,
+                width,
+                height,
+                rows.start as u32..rows.end as u32,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(parts.concat())
+}
+
+/// [`image::gaussian_blur`] on rayon's threads.
+pub fn gaussian_blur(
+    src: &[u8],
+    width: u32,
+    height: u32,
+    sigma: f32,
+) -> Result<Vec<u8>, ImageError> {
+    apply(&Filter::GaussianBlur { sigma }, src, width, height)
+}
+
+/// [`image::box_blur`] on rayon's threads.
+pub fn box_blur(src: &[u8], width: u32, height: u32, radius: u32) -> Result<Vec<u8>, ImageError> {
+    apply(&Filter::BoxBlur { radius }, src, width, height)
+}
+
+/// [`image::grayscale`] in place on rayon's threads: each band of rows is
+/// grayscaled where it lies.
+pub fn grayscale(
+    pixels: &mut [u8],
+    width: u32,
+    height: u32,
+    standard: GrayStandard,
+) -> Result<(), ImageError> {
+    image::apply_band(&Filter::Grayscale(standard), pixels, width, height, 0..0)?;
+    let row = width as usize * 4;
+    if row == 0 || height == 0 {
+        return Ok(());
+    }
+    let band_rows = bands(height as usize, 1)
+        .first()
+        .map_or(1, ExactSizeIterator::len);
+    pixels
+        .par_chunks_mut(band_rows * row)
+        .try_for_each(|band| image::grayscale(band, width, (band.len() / row) as u32, standard))
+}
+
+/// Rows of A per band of a product: a multiple of the micro-kernel's height,
+/// so no band computes padding rows another band could have used.
+const ROW_UNIT: usize = 4;
+
+/// [`matmul::matmul_f32`] on rayon's threads.
+pub fn matmul_f32(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<f32>, MatmulError> {
+    matmul_bands(a, b, m, k, n, matmul::matmul_f32)
+}
+
+/// [`matmul::matmul_f64`] on rayon's threads.
+pub fn matmul_f64(
+    a: &[f64],
+    b: &[f64],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<f64>, MatmulError> {
+    matmul_bands(a, b, m, k, n, matmul::matmul_f64)
+}
+
+type Product<T> = fn(&[T], &[T], usize, usize, usize) -> Result<Vec<T>, MatmulError>;
+
+fn matmul_bands<T: Send + Sync + Copy>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    product: Product<T>,
+) -> Result<Vec<T>, MatmulError> {
+    // Shapes that do not fit go to the serial product, for its exact error.
+    if m == 0 || m.checked_mul(k) != Some(a.len()) || m.checked_mul(n).is_none() {
+        return product(a, b, m, k, n);
+    }
+    // A's shape is right: the empty product checks B's.
+    product(&a[..0], b, 0, k, n)?;
+    let mut c = Vec::new();
+    if c.try_reserve_exact(m * n).is_err() {
+        return Err(MatmulError::OutOfMemory { rows: m, cols: n });
+    }
+    let parts = bands(m, ROW_UNIT)
+        .into_par_iter()
+        .map(|rows| product(&a[rows.start * k..rows.end * k], b, rows.len(), k, n))
+        .collect::<Result<Vec<_>, _>>()?;
+    for part in parts {
+        c.extend_from_slice(&part);
+    }
+    Ok(c)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn pool(threads: usize) -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn filters_match_the_serial_ones(
+            w in 0u32..40, h in 0u32..70, seed in any::<u64>(), threads in 1usize..5,
+            sigma in 0.3f32..6.0, radius in 0u32..9,
+        ) {
+            let src: Vec<u8> = (0..w * h * 4)
+                .map(|i| (u64::from(i).wrapping_mul(seed | 1) >> 7) as u8)
+                .collect();
+            pool(threads).install(|| {
+                prop_assert_eq!(gaussian_blur(&src, w, h, sigma), image::gaussian_blur(&src, w, h, sigma));
+                prop_assert_eq!(box_blur(&src, w, h, radius), image::box_blur(&src, w, h, radius));
+                let (mut par, mut serial) = (src.clone(), src.clone());
+                prop_assert_eq!(
+                    grayscale(&mut par, w, h, GrayStandard::Rec709),
+                    image::grayscale(&mut serial, w, h, GrayStandard::Rec709)
+                );
+                prop_assert_eq!(par, serial);
+                Ok(())
+            })?;
+        }
+
+        #[test]
+        fn products_match_the_serial_ones(
+            m in 0usize..40, k in 0usize..30, n in 0usize..30, threads in 1usize..5,
+        ) {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 113) as f32 / 7.0 - 8.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104_729) % 97) as f32 / 3.0 - 16.0).collect();
+            let a64: Vec<f64> = a.iter().map(|&x| f64::from(x) / 3.0).collect();
+            let b64: Vec<f64> = b.iter().map(|&x| f64::from(x) * 1.1).collect();
+            pool(threads).install(|| {
+                let par = matmul_f32(&a, &b, m, k, n).unwrap();
+                let serial = matmul::matmul_f32(&a, &b, m, k, n).unwrap();
+                prop_assert_eq!(par.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), serial.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+                let par = matmul_f64(&a64, &b64, m, k, n).unwrap();
+                let serial = matmul::matmul_f64(&a64, &b64, m, k, n).unwrap();
+                prop_assert_eq!(par.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), serial.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+                Ok(())
+            })?;
+        }
+    }
+
+    #[test]
+    fn errors_are_the_serial_ones() {
+        assert_eq!(
+            gaussian_blur(&[0; 12], 2, 2, 1.0),
+            image::gaussian_blur(&[0; 12], 2, 2, 1.0)
+        );
+        assert_eq!(
+            matmul_f32(&[1.0], &[1.0], 1, 2, 1),
+            matmul::matmul_f32(&[1.0], &[1.0], 1, 2, 1)
+        );
+        assert_eq!(
+            matmul_f32(&[1.0, 2.0, 3.0], &[1.0], 2, 1, 1),
+            matmul::matmul_f32(&[1.0, 2.0, 3.0], &[1.0], 2, 1, 1)
+        );
+    }
+}

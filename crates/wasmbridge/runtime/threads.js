@@ -1,0 +1,93 @@
+// Threads: the shared-memory module of a bundle built with `wasmbridge build
+// --threads`. The page half picks the module (the threaded one only on a
+// cross-origin isolated page) and listens to a pool worker's thread workers;
+// the worker half starts those thread workers, each instantiating the same
+// module with the same shared memory and running one rayon thread
+// (wasmbridge-guest's `threads` feature, src/threads.rs).
+//
+// Thread workers are nested dedicated workers of the pool worker: they end
+// when it is terminated, so every path that stops a pool worker (recycling a
+// stuck call, a trap, worker loss, close()) stops its threads too. A thread
+// that traps cannot tell its pool worker, which is blocked waiting for the
+// rayon job that will never finish; it tells the page on the slot's
+// BroadcastChannel instead, and the page recycles the whole pool worker.
+
+import { PROTOCOL, THREAD, threadStartMessage } from './protocol.js';
+
+/**
+ * @typedef {{ kind: 'threaded' | 'plain', glue: string, wasm: string, threads: number, reason: string }} ModuleChoice
+ */
+
+/**
+ * Which module of the bundle a pool runs. `option` is the pool's `threads`
+ * option: 'auto' (threads as `navigator.hardwareConcurrency` says), a thread
+ * count, or false (the plain module).
+ * @param {{ glue: string, wasm: string, threads?: { glue: string, wasm: string } }} manifest
+ * @param {'auto' | number | false} option
+ * @param {boolean} isolated
+ * @returns {ModuleChoice}
+ */
+export function chooseModule(manifest, option, isolated) {
+  const plain = (/** @type {string} */ reason) => ({ kind: /** @type {const} */ ('plain'), glue: manifest.glue, wasm: manifest.wasm, threads: 0, reason });
+  const threaded = manifest.threads;
+  if (!threaded || typeof threaded.glue !== 'string' || typeof threaded.wasm !== 'string') {
+    return plain('the bundle has no threaded module (it was built without --threads)');
+  }
+  if (option === false) return plain('the pool option threads is false');
+  if (!isolated) return plain('the page is not cross-origin isolated, so it cannot share wasm memory between workers');
+  const threads = option === 'auto' ? Math.max(1, globalThis.navigator?.hardwareConcurrency || 1) : option;
+  return { kind: 'threaded', glue: threaded.glue, wasm: threaded.wasm, threads, reason: 'the page is cross-origin isolated and the bundle has a threaded module' };
+}
+
+/**
+ * The page's ear on one pool worker's threads: `onMessage` gets what they
+ * post (traps, progress). Close it when the pool worker stops.
+ * @param {string} name the init message's `threadChannel`
+ * @param {(message: any) => void} onMessage
+ * @returns {BroadcastChannel}
+ */
+export function listenToThreads(name, onMessage) {
+  const channel = new BroadcastChannel(name);
+  channel.onmessage = (event) => {
+    if (event.data?.wb === PROTOCOL) onMessage(event.data);
+  };
+  return channel;
+}
+
+/** The pool worker's thread workers, kept so nothing collects them while they run. */
+const started = [];
+
+/**
+ * Worker half: starts `count` thread workers on the instance `glue` belongs
+ * to, waits until each has instantiated the module and waits for its rayon
+ * thread, then builds rayon's pool (which returns once every thread runs). A
+ * dedicated worker cannot start while its parent blocks, so the waiting comes
+ * first and the blocking build last.
+ * @param {{ glue: any, glueUrl: string, module: WebAssembly.Module, count: number, control: SharedArrayBuffer, channel: string }} options
+ */
+export async function startThreads({ glue, glueUrl, module, count, control, channel }) {
+  if (typeof glue.__wasmbridge_threads_build !== 'function' || typeof glue.__wasmbridge_threads_memory !== 'function') {
+    throw new Error('the threaded module has no thread pool: its `threads` feature must enable wasmbridge-guest/threads');
+  }
+  const memory = glue.__wasmbridge_threads_memory();
+  const waiting = [];
+  for (let i = 0; i < count; i++) {
+    const worker = new Worker(new URL('./thread-worker.js', import.meta.url), { type: 'module', name: `wasmbridge-thread-${i + 1}` });
+    started.push(worker);
+    waiting.push(new Promise((resolve, reject) => {
+      worker.onmessage = (event) => {
+        const msg = event.data;
+        if (msg?.wb !== PROTOCOL) return;
+        if (msg.kind === THREAD.WAITING) resolve(undefined);
+        else if (msg.kind === THREAD.FAILED) reject(new Error(`a thread worker could not start: ${msg.message}`));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault?.();
+        reject(new Error(`a thread worker failed to load: ${event.message || 'script error'}`));
+      };
+    }));
+    worker.postMessage(threadStartMessage({ module, memory, glue: glueUrl, control, channel }));
+  }
+  await Promise.all(waiting);
+  glue.__wasmbridge_threads_build(count);
+}
