@@ -134,6 +134,14 @@ export function goals(r) {
   const ga = rc('gaussian')?.ratios?.endToEnd;
   add('gaussian σ=2 ≥ 8× faster than OpenCV.js, end to end', ga ? 1 / med(ga) : undefined, (v) => v >= 8, `${fmt(ga ? 1 / med(ga) : undefined, 1)}× faster`,
     'OpenCV.js 4.5 runs its scalar fixed-point path', ga ? `${fmt(1 / ga.p75, 1)}–${fmt(1 / ga.p25, 1)}× over ${ga.n} rounds` : '');
+  const th = (id) => r.sections.threads?.cases?.find((c) => c.id === id);
+  const thGoal = (id, goal, what) => {
+    const st = th(id)?.speedup?.twoOverOne;
+    add(goal, med(st), (v) => v >= 1.8, `${fmt(med(st), 2)}× (1 thread ${fmtMs(med(th(id)?.contenders?.[1]))}, 2 threads ${fmtMs(med(th(id)?.contenders?.[2]))}, plain module ${fmtMs(med(th(id)?.contenders?.plain))})`,
+      r.sections.threads?.error ? r.sections.threads.error.split('\n')[0] : what, rounds(st));
+  };
+  thGoal('gaussian4k', 'issue 17: gaussian 3840×2160 on 2 threads ≥ 1.8× one thread (threaded module, one pool worker)', 'both threads need an idle core; the page, the pool worker and the image move in and out share the same 2 cores');
+  thGoal('matmulF32_512', 'issue 17: matmul 512² f32 on 2 threads ≥ 1.8× one thread', 'rows of the result split over rayon threads; the copy of both inputs into wasm memory is not parallel');
   for (const x of g) if (x.met === false && x.timing && Math.max(r.env.loadavgStart?.[0] ?? 0, r.env.loadavgEnd?.[0] ?? 0) > r.env.cores) x.reason += `; ${load}`;
   return g;
 }
@@ -215,6 +223,14 @@ function markdown(r, gl) {
     const base = sc.results[1]?.median;
     const baseS = sc.sharedResults?.[1]?.median;
     L.push(mdTable(['workers', 'filterBand, transferred bands', 'speed-up', 'filterBandInto, shared regions', 'speed-up'], sc.counts.map((n) => [n, cellMsPlain(sc.results[n]), `${fmt(base / sc.results[n]?.median, 2)}×`, sc.sharedResults?.unavailable ?? cellMsPlain(sc.sharedResults?.[n]), baseS ? `${fmt(baseS / sc.sharedResults[n]?.median, 2)}×` : ''])), '');
+  }
+  const tr = S.threads;
+  if (tr?.cases) {
+    L.push('## Threads (issue 17: the `--threads` module of the simd128 demo guest, one pool worker, timed on the page)', '');
+    L.push(`Contenders interleaved round by round (${tr.rounds} rounds), inputs moved with \`transfer: 'auto'\`; every contender's output equal. Load average ${tr.loadavg?.join(' → ')}.`, '');
+    L.push(mdTable(['case', 'plain module', 'threaded, 1 thread', 'threaded, 2 threads', '2 threads vs 1', '2 threads vs plain'], tr.cases.map((c) => [c.label, cellMsPlain(c.contenders.plain), cellMsPlain(c.contenders[1]), cellMsPlain(c.contenders[2]), `${fmt(c.speedup.twoOverOne.median, 2)}× (${fmt(c.speedup.twoOverOne.p25, 2)}–${fmt(c.speedup.twoOverOne.p75, 2)})`, `${fmt(c.speedup.twoOverPlain.median, 2)}×`])), '');
+  } else if (tr?.error) {
+    L.push('## Threads', '', `Failed: ${tr.error.split('\n')[0]}`, '');
   }
   const rg = S.ring;
   if (rg?.gbps || rg?.error) {

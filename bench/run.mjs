@@ -28,7 +28,7 @@ function arg(name, fallback) {
 const OUT = resolve(arg('--out', join(REPO, 'target', 'bench')));
 const SITE = join(OUT, 'site');
 const QUICK = process.argv.includes('--quick');
-/** `--only references`: just that section, on a site xtask laid out before (for a short run). */
+/** `--only SECTION` (references, threads, …): just that section, on a site xtask laid out before (for a short run). */
 const ONLY = arg('--only', null);
 process.env.WASMBRIDGE_BIN = resolve(arg('--bin', process.env.WASMBRIDGE_BIN ?? join(REPO, 'target', 'debug', 'wasmbridge')));
 
@@ -168,8 +168,10 @@ try {
   await section('largeData', () => largeData(ev));
   await section('kernels', () => kernels(ev));
   await section('scaling', () => scaling(ev));
+  await section('threads', () => threads(ev));
   await section('ring', () => ring(ev));
   await main.context.close();
+  if (ONLY) throw new Error('ONLY');
   await section('references', () => references());
   await section('startup', () => startup());
   await section('sizes', () => sizes());
@@ -187,6 +189,7 @@ try {
 }
 
 async function section(name, f) {
+  if (ONLY && name !== ONLY) return;
   log(`== ${name}`);
   try {
     results.sections[name] = await f();
@@ -428,6 +431,55 @@ async function scaling(ev) {
     out.sharedResults[n] = { ...stats(res.samples), check: res.check };
     log(`   ${n} worker(s), filterBandInto on shared regions: ${fmtMs(out.sharedResults[n].median)} (checksum ${res.check})`);
   }
+  return out;
+}
+
+// ---- issue 17: the threaded module, 1 and 2 threads against the plain one ----
+
+/**
+ * One pool of one worker per contender (the plain module, and the threaded
+ * module with 1 and 2 threads), one sample of each per round in rotated
+ * order, timed on the page; every output's checksum must agree.
+ */
+async function threads(ev) {
+  const contenders = ['plain', 1, 2];
+  const rounds = QUICK ? 5 : 9;
+  const load = [loadavg()[0]];
+  const modules = await ev('threadsSetup', contenders);
+  for (const c of contenders.slice(1)) {
+    if (modules[c]?.kind !== 'threaded' || modules[c].threads !== c) throw new Error(`the ${c}-thread pool runs ${JSON.stringify(modules[c])}, not the threaded module`);
+  }
+  const out = { rounds, modules, cases: [] };
+  try {
+    for (const kase of ['gaussian4k', 'matmulF32_512']) {
+      for (const c of contenders) await ev('threadsSample', c, kase); // warm-up, not counted
+      const samples = Object.fromEntries(contenders.map((c) => [c, []]));
+      const checks = new Set();
+      for (let r = 0; r < rounds; r++) {
+        for (let j = 0; j < contenders.length; j++) {
+          const c = contenders[(j + r) % contenders.length];
+          const res = await ev('threadsSample', c, kase);
+          samples[c].push(res.ms);
+          checks.add(res.check);
+        }
+      }
+      const perRound = (a, b) => stats(samples[a].map((x, i) => x / samples[b][i]));
+      const row = {
+        id: kase, label: kase === 'gaussian4k' ? 'gaussian σ=2, 3840×2160 RGBA' : 'matmul 512² f32',
+        contenders: Object.fromEntries(contenders.map((c) => [c, stats(samples[c])])),
+        // Speed-ups: how many times faster 2 threads are than 1, and than the plain module.
+        speedup: { twoOverOne: perRound(1, 2), twoOverPlain: perRound('plain', 2), oneOverPlain: perRound('plain', 1) },
+        outputsAgree: checks.size === 1,
+      };
+      if (!row.outputsAgree) throw new Error(`${kase}: the contenders' outputs differ (checksums ${[...checks].join(', ')})`);
+      out.cases.push(row);
+      log(`   ${kase}: plain ${fmtMs(row.contenders.plain.median)}, 1 thread ${fmtMs(row.contenders[1].median)}, 2 threads ${fmtMs(row.contenders[2].median)}; 2 threads ${fmt(row.speedup.twoOverOne.median, 2)}× one thread`);
+    }
+  } finally {
+    await ev('threadsClose');
+  }
+  load.push(loadavg()[0]);
+  out.loadavg = load;
   return out;
 }
 

@@ -324,3 +324,54 @@ export function closeRingWorker() {
   ringWorker?.terminate();
   ringWorker = null;
 }
+
+// ---- issue 17: the threaded module against the plain one ----
+
+/** One pool of one worker per contender: 'plain' (threads: false) or a thread count. */
+const threadPools = new Map();
+let matrices = null;
+
+/** Starts every contender's pool; says which module each one runs. */
+export async function threadsSetup(contenders) {
+  const { createPool: createThreadsPool } = await import('./threads/wasmbridge.js');
+  const modules = {};
+  for (const c of contenders) {
+    const pool = await createThreadsPool({ size: 1, threads: c === 'plain' ? false : c });
+    threadPools.set(String(c), pool);
+    modules[c] = pool.stats().module;
+  }
+  return modules;
+}
+
+/**
+ * One sample of a case on a contender's pool, timed on the page: the input is
+ * copied before the clock starts and moved to the worker (`transfer: 'auto'`),
+ * so the only copy timed is the one into the guest's memory.
+ */
+export async function threadsSample(contender, kase) {
+  const pool = threadPools.get(String(contender));
+  if (kase === 'gaussian4k') {
+    const w = 3840;
+    const h = 2160;
+    bigImage ??= data.image(w, h);
+    const input = bigImage.slice();
+    const t0 = performance.now();
+    const out = await pool.call({ fn: 'gaussianBlur', args: [input, w, h, 2], transfer: 'auto' });
+    return { ms: performance.now() - t0, check: data.checksum(out) };
+  }
+  if (kase === 'matmulF32_512') {
+    const n = 512;
+    matrices ??= { a: Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 500 - 1), b: Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 1000) / 500 - 1) };
+    const a = matrices.a.slice();
+    const b = matrices.b.slice();
+    const t0 = performance.now();
+    const out = await pool.call({ fn: 'matmul', args: [a, b, n, n, n], transfer: 'auto' });
+    return { ms: performance.now() - t0, check: data.checksum(out) };
+  }
+  throw new Error(`unknown threads case ${kase}`);
+}
+
+export function threadsClose() {
+  for (const pool of threadPools.values()) pool.close();
+  threadPools.clear();
+}

@@ -3,9 +3,10 @@
 //! drives headless Chromium against `wasmbridge serve` and writes
 //! `target/bench/report.{json,md,html,png}`.
 //!
-//! The site holds two release bundles of the demo guest (`plain/`, `simd/`),
-//! the pages and workers of `bench/site/`, Comlink, and the seed's Go module
-//! (`go/`, when Go is installed; the report says "skipped: no go" otherwise).
+//! The site holds three release bundles of the demo guest (`plain/`, `simd/`,
+//! and `threads/`: simd128 with its `--threads` module), the pages and
+//! workers of `bench/site/`, Comlink, and the seed's Go module (`go/`, when
+//! Go is installed; the report says "skipped: no go" otherwise).
 //! Native figures come from `crates/compute/examples/native_bench.rs`. The
 //! references section (`bench/site/references.*`) loads OpenCV.js and
 //! TensorFlow.js from `js/node_modules` (pinned devDependencies, installed by
@@ -88,6 +89,24 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         }
         super::run(cmd.arg("--out").arg(site.join(dir)))?;
     }
+    // Issue 17's threads section: the same simd128 guest with its shared-memory
+    // module, in a directory of its own so the other sections keep running the
+    // plain modules.
+    step("building the demo guest bundle threads/ (release, simd128, --threads)");
+    super::run(
+        Command::new(&cli)
+            .current_dir(root)
+            .args([
+                "build",
+                "-p",
+                "demo-guest",
+                "--release",
+                "--simd",
+                "--threads",
+                "--out",
+            ])
+            .arg(site.join("threads")),
+    )?;
 
     // The README's two-function guest, made the way a user makes it, for the
     // size goal (≤ 12 KB gzip) next to the seed's Go module.

@@ -6,7 +6,6 @@
 import { PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, initMessage, moduleMessage, callsMessage, callMessage, wireCall } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
 import { SharedRegion, regionArgs } from './shared.js';
-import { chooseModule, listenToThreads } from './threads.js';
 
 const DEFAULTS = Object.freeze({
   /** Calls sent to one worker before it answers; more wait in the pool's queue. */
@@ -175,8 +174,10 @@ export class Pool {
   #laneMisses = 0;
   /** How many such calls before the next one wakes the lane (LANE_PROBE_EVERY, doubled per wake-up). */
   #laneProbeEvery = LANE_PROBE_EVERY;
-  /** @type {import('./threads.js').ModuleChoice | null} which of the bundle's modules runs (threads.js) */
+  /** @type {ModuleChoice | null} which of the bundle's modules runs (chooseModule) */
   #choice = null;
+  /** @type {typeof import('./threads.js') | null} threads.js, imported only when the threaded module runs */
+  #threadsModule = null;
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
@@ -1003,6 +1004,8 @@ export class Pool {
       });
       // From here on the manifest's glue and wasm are those of the module that runs.
       this.#choice = chooseModule(manifest, this.#opts.threads, this.#isolated);
+      // threads.js only when the threaded module runs: other pools never load it.
+      if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
       this.#manifest = { ...manifest, glue: this.#choice.glue, wasm: this.#choice.wasm };
       for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f));
       this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
@@ -1149,7 +1152,7 @@ export class Pool {
   #sendInit(slot) {
     const locks = Boolean(globalThis.navigator?.locks);
     const threadChannel = this.#choice?.threads ? `${slot.lock}/threads` : null;
-    if (threadChannel && !slot.threads) slot.threads = listenToThreads(threadChannel, (msg) => this.#onThreadMessage(slot, msg));
+    if (threadChannel && !slot.threads) slot.threads = /** @type {typeof import('./threads.js')} */ (this.#threadsModule).listenToThreads(threadChannel, (msg) => this.#onThreadMessage(slot, msg));
     slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, locks ? slot.lock : null, null, threadChannel));
     if (this.#module) {
       slot.hasModule = true;
@@ -1363,6 +1366,33 @@ function checkSignal(signal, what) {
     throw badArgument(`${what} must be an AbortSignal, got ${describeType(signal)}`);
   }
   return aborted;
+}
+
+/**
+ * @typedef {{ kind: 'threaded' | 'plain', glue: string, wasm: string, threads: number, reason: string }} ModuleChoice
+ */
+
+/**
+ * Which module of the bundle a pool runs: the threaded one (`wasmbridge build
+ * --threads`) only when the bundle has one, the page is cross-origin isolated
+ * and the pool's `threads` option allows it ('auto': as many threads as
+ * `navigator.hardwareConcurrency` says; a count; false: the plain module).
+ * @param {{ glue: string, wasm: string, threads?: { glue: string, wasm: string } }} manifest
+ * @param {'auto' | number | false} option
+ * @param {boolean} isolated
+ * @returns {ModuleChoice}
+ */
+function chooseModule(manifest, option, isolated) {
+  const plain = (/** @type {string} */ reason) => ({ kind: /** @type {const} */ ('plain'), glue: manifest.glue, wasm: manifest.wasm, threads: 0, reason });
+  const threaded = manifest.threads;
+  if (!threaded) return plain('the bundle has no threaded module (it was built without --threads)');
+  if (typeof threaded.glue !== 'string' || typeof threaded.wasm !== 'string') {
+    return plain('the manifest\'s threaded module has no glue or wasm file name');
+  }
+  if (option === false) return plain('the pool option threads is false');
+  if (!isolated) return plain('the page is not cross-origin isolated, so it cannot share wasm memory between workers');
+  const threads = option === 'auto' ? Math.max(1, globalThis.navigator?.hardwareConcurrency || 1) : option;
+  return { kind: 'threaded', glue: threaded.glue, wasm: threaded.wasm, threads, reason: 'the page is cross-origin isolated and the bundle has a threaded module' };
 }
 
 /** A pool's options, every one checked; BAD_ARGUMENT names the first that is wrong. */

@@ -1,9 +1,9 @@
 // Threads: the shared-memory module of a bundle built with `wasmbridge build
-// --threads`. The page half picks the module (the threaded one only on a
-// cross-origin isolated page) and listens to a pool worker's thread workers;
-// the worker half starts those thread workers, each instantiating the same
-// module with the same shared memory and running one rayon thread
-// (wasmbridge-guest's `threads` feature, src/threads.rs).
+// --threads`, loaded only when a pool runs it (pool.js's chooseModule picks
+// it only on a cross-origin isolated page). The page half listens to a pool
+// worker's thread workers; the worker half starts those thread workers, each
+// instantiating the same module with the same shared memory and running one
+// rayon thread (wasmbridge-guest's `threads` feature, src/threads.rs).
 //
 // Thread workers are nested dedicated workers of the pool worker: they end
 // when it is terminated, so every path that stops a pool worker (recycling a
@@ -13,31 +13,6 @@
 // BroadcastChannel instead, and the page recycles the whole pool worker.
 
 import { PROTOCOL, THREAD, threadStartMessage } from './protocol.js';
-
-/**
- * @typedef {{ kind: 'threaded' | 'plain', glue: string, wasm: string, threads: number, reason: string }} ModuleChoice
- */
-
-/**
- * Which module of the bundle a pool runs. `option` is the pool's `threads`
- * option: 'auto' (threads as `navigator.hardwareConcurrency` says), a thread
- * count, or false (the plain module).
- * @param {{ glue: string, wasm: string, threads?: { glue: string, wasm: string } }} manifest
- * @param {'auto' | number | false} option
- * @param {boolean} isolated
- * @returns {ModuleChoice}
- */
-export function chooseModule(manifest, option, isolated) {
-  const plain = (/** @type {string} */ reason) => ({ kind: /** @type {const} */ ('plain'), glue: manifest.glue, wasm: manifest.wasm, threads: 0, reason });
-  const threaded = manifest.threads;
-  if (!threaded || typeof threaded.glue !== 'string' || typeof threaded.wasm !== 'string') {
-    return plain('the bundle has no threaded module (it was built without --threads)');
-  }
-  if (option === false) return plain('the pool option threads is false');
-  if (!isolated) return plain('the page is not cross-origin isolated, so it cannot share wasm memory between workers');
-  const threads = option === 'auto' ? Math.max(1, globalThis.navigator?.hardwareConcurrency || 1) : option;
-  return { kind: 'threaded', glue: threaded.glue, wasm: threaded.wasm, threads, reason: 'the page is cross-origin isolated and the bundle has a threaded module' };
-}
 
 /**
  * The page's ear on one pool worker's threads: `onMessage` gets what they
