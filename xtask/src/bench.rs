@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick]`: builds everything the benchmarks need, lays
+//! `cargo xtask bench [--quick] [--only SECTION]`: builds everything the benchmarks need, lays
 //! out the bench site in `target/bench/site` and runs `bench/run.mjs`, which
 //! drives headless Chromium against `wasmbridge serve` and writes
 //! `target/bench/report.{json,md,html,png}`.
@@ -23,6 +23,11 @@ pub struct BenchArgs {
     /// Fewer sizes and rounds: a smoke run of every section, not figures to quote
     #[arg(long)]
     pub quick: bool,
+    /// Run one section only (latency, throughput, largeData, kernels, scaling,
+    /// threads, ring, references, startup, sizes, godot, fastLane); the
+    /// report then holds that section alone
+    #[arg(long, value_name = "SECTION")]
+    pub only: Option<String>,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
@@ -164,6 +169,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         .arg(&native);
     if args.quick {
         node.arg("--quick");
+    }
+    if let Some(section) = &args.only {
+        node.arg("--only").arg(section);
     }
     super::run(&mut node).context("the benchmark runner failed (is Node.js 20+ installed?)")?;
 
