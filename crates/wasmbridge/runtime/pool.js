@@ -566,7 +566,11 @@ export class Pool {
   /**
    * The ready worker with the fewest calls in flight whose window still has
    * room for a call of `bytes` (`window` calls, `windowBytes` bytes; an idle
-   * worker always has room); with `bytes` < 0, any ready worker.
+   * worker always has room); with `bytes` < 0, any ready worker. A window
+   * that was full takes calls again only once it is half empty: refilled
+   * in large chunks rather than a few calls per answer, a busy worker gets
+   * fewer, larger messages, and each message costs the page about as much
+   * as dozens of packed calls.
    */
   #leastBusy(bytes) {
     let best = null;
@@ -574,7 +578,16 @@ export class Pool {
     for (const s of this.#slots) {
       if (s.state !== 'ready' || s.exclusive) continue;
       const n = s.inflight.size;
-      if (bytes >= 0 && n > 0 && (n >= window || s.bytes + bytes > windowBytes)) continue;
+      if (bytes >= 0 && n > 0) {
+        if (s.full) {
+          if (s.bytes > windowBytes / 2) continue;
+          s.full = false;
+        }
+        if (n >= window || s.bytes + bytes > windowBytes) {
+          s.full = true;
+          continue;
+        }
+      }
       if (!best || n < best.inflight.size) best = s;
     }
     return best;
@@ -868,16 +881,20 @@ export class Pool {
     if (call.settled) return;
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.TIMEOUT, `${call.fn} did not finish within ${call.timeout} ms`, { functionName: call.fn, callId: call.id }));
-    if (call.slot) this.#watch(call.slot);
-    else call.lane?.abandon(call);
+    if (call.slot) {
+      call.slot.abandoned = true;
+      this.#watch(call.slot);
+    } else call.lane?.abandon(call);
   }
 
   #cancel(call) {
     if (call.settled) return;
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.CANCELLED, `${call.fn} was cancelled`, { functionName: call.fn, callId: call.id }));
-    if (call.slot) this.#watch(call.slot);
-    else call.lane?.abandon(call);
+    if (call.slot) {
+      call.slot.abandoned = true;
+      this.#watch(call.slot);
+    } else call.lane?.abandon(call);
   }
 
   /**
@@ -896,10 +913,16 @@ export class Pool {
     if (this.#inspect(slot)) slot.watchTimer = setInterval(() => this.#inspect(slot), this.#opts.cancelGrace);
   }
 
-  /** One tick of `#watch`; false when there is nothing left to watch. */
+  /**
+   * One tick of `#watch`; false when there is nothing left to watch. The
+   * calls in flight are searched only while `slot.abandoned` says one may be
+   * among them (set when one is abandoned, cleared when a search finds none),
+   * so a worker's answers cost no walk over its window.
+   */
   #inspect(slot) {
     let abandoned = false;
-    for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
+    if (slot.abandoned) for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
+    slot.abandoned = abandoned;
     if (!abandoned || slot.state !== 'ready') {
       clearInterval(slot.watchTimer);
       slot.watchTimer = 0;
@@ -1146,7 +1169,7 @@ export class Pool {
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
-      outbox: [], transfers: [], bytes: 0, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
+      outbox: [], transfers: [], bytes: 0, full: false, abandoned: false, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
       watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {},
     };
     const locks = Boolean(globalThis.navigator?.locks);
