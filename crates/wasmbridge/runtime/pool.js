@@ -15,7 +15,8 @@ const DEFAULTS = Object.freeze({
   /**
    * Bytes of arguments (as `maxArgBytes` counts them, plus CALL_BYTES per
    * call) sent to one worker before it answers; more wait in the pool's
-   * queue. A worker with nothing in flight takes any one call.
+   * queue. A worker with nothing in flight takes any one call; a window
+   * that filled up takes more once it is half empty.
    */
   windowBytes: 64 * 1024,
   /** How long a call that is abandoned while running may take to notice `cancelled()` before its worker is stopped. */
