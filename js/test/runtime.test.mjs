@@ -915,14 +915,17 @@ test('without cross-origin isolation the pool still works and stops abandoned ca
       const code = await spin;
       await new Promise((res) => setTimeout(res, 300));
       const after = await Promise.all([pool.call('add', 1, 1), pool.call('add', 2, 2)]);
+      // A burst for busy workers goes packed; without a control block its results come back one by one.
+      const burst = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.call('add', i, 0.5)));
       const s = pool.stats();
       pool.close();
-      return { isolated: crossOriginIsolated, poolIsolated: s.isolated, sum, code, after, restarts: s.workers.reduce((a, w) => a + w.restarts, 0), live: s.workers.length };
+      return { isolated: crossOriginIsolated, poolIsolated: s.isolated, sum, code, after, burst, restarts: s.workers.reduce((a, w) => a + w.restarts, 0), live: s.workers.length };
     });
     assert.deepEqual(errors, []);
     assert.equal(r.isolated, false);
     assert.equal(r.poolIsolated, false);
     assert.equal(r.sum, 42);
+    assert.deepEqual(r.burst, Array.from({ length: 300 }, (_, i) => i + 0.5));
     assert.equal(r.code, 'CANCELLED');
     assert.deepEqual(r.after, [2, 4]);
     assert.equal(r.restarts, 1, 'without a shared flag the guest cannot see cancelled(), so its worker was replaced');

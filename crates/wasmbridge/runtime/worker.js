@@ -471,7 +471,9 @@ function drain() {
       inbox[inboxHead] = undefined;
       inboxHead += 1;
     }
-    const store = call === entry ? keep : keepPacked;
+    // Without a control block every result leaves before the next call
+    // starts (below), one at a time: then the flat `result` is the cheaper form.
+    const store = call === entry || control === null ? keep : keepPacked;
     // Without a control block the page learns which call runs only from the
     // results that came before it, so they must be out before it starts.
     if (outbox.length > 0 || packedCount > 0) {
