@@ -415,9 +415,17 @@ const RECORD_MESSAGES = () => {
   Worker.prototype.postMessage = function record(msg, transfer) {
     if (!watched.has(this)) {
       watched.add(this);
-      this.addEventListener('message', (e) => { if (e.data?.kind !== 'progress') log.received.push(e.data?.kind === 'results' ? `results×${e.data.results.length}` : e.data?.kind); });
+      this.addEventListener('message', (e) => {
+        const kind = e.data?.kind;
+        if (kind === 'results') log.received.push(`results×${e.data.results.length}`);
+        else if (kind === 'packed-results') log.received.push(`packed-results×${e.data.ids.length}`);
+        else if (kind !== 'progress') log.received.push(kind);
+      });
     }
+    // A packed message holds, per call, 4 header slots (the last one its argument count) and its arguments.
+    const packed = (d) => { let n = 0; for (let at = 0; at < d.length; at += 4 + d[at + 3]) n += 1; return n; };
     if (msg?.kind === 'calls') log.sent.push(`calls×${msg.calls.length}`);
+    else if (msg?.kind === 'packed') log.sent.push(`packed×${packed(msg.calls)}`);
     else if (msg?.kind !== 'init' && msg?.kind !== 'module') log.sent.push(msg?.kind);
     return post.call(this, msg, transfer);
   };
@@ -446,7 +454,7 @@ test('an idle worker gets a call as one flat message and answers flat; calls mad
   assert.deepEqual(r.first.sent, ['call', 'call', 'call']);
   assert.deepEqual(r.first.received.filter((k) => k !== 'alive' && k !== 'ready'), ['result', 'result', 'result']);
   assert.deepEqual(r.burst, Array.from({ length: 100 }, (_, i) => 2 * i));
-  assert.deepEqual(r.sent, ['call', 'calls×99'], 'the first call of the burst goes at once, the rest of the tick in one message');
+  assert.deepEqual(r.sent, ['call', 'packed×99'], 'the first call of the burst goes at once, the rest of the tick packed in one message');
   const answered = r.received.reduce((n, k) => n + (k === 'result' ? 1 : Number(k.split('×')[1])), 0);
   assert.equal(answered, 100);
 });
@@ -529,10 +537,88 @@ test('a flat call and the coalesced calls behind it all reject with WORKER_LOST 
     pool.close();
     return { codes, settled: settled.length, sent: log.sent.slice(0, 2), after };
   }, RECORD_MESSAGES.toString());
-  assert.deepEqual(r.sent, ['call', 'calls×50']);
+  assert.deepEqual(r.sent, ['call', 'packed×50'], 'the coalesced calls went packed');
   assert.deepEqual(r.codes, Array(51).fill('WORKER_LOST'));
   assert.equal(r.settled, 51);
   assert.equal(r.after, 5);
+});
+
+test('a burst of packed and other calls settles each call once, in order, with its own value or error', async () => {
+  const r = await inPage(async (record) => {
+    const log = (0, eval)(`(${record})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, breakerThreshold: Infinity });
+    // Keeps the worker busy, so the burst behind it is coalesced.
+    const first = pool.call('busy', 20);
+    // Numbers only (packed), strings, BigInts, arrays and objects (not packed), a
+    // guest error and a panic inside packed runs, a result that is a buffer and
+    // one that cannot be sent back.
+    const kinds = ['add', 'string', 'add', 'bigint', 'array', 'add', 'bytes', 'divide', 'error', 'add', 'object', 'panic', 'add', 'unsendable'];
+    const expected = [];
+    const promises = [];
+    const settled = [];
+    for (let i = 0; i < 140; i++) {
+      const kind = kinds[i % kinds.length];
+      let p;
+      if (kind === 'add') { p = pool.call('add', i, 0.5); expected[i] = { ok: true, value: i + 0.5 }; }
+      else if (kind === 'string') { p = pool.call('echo', `s${i}`); expected[i] = { ok: true, value: `s${i}` }; }
+      else if (kind === 'bigint') { p = pool.call('echo', BigInt(i) * 10n ** 20n); expected[i] = { ok: true, value: `${BigInt(i) * 10n ** 20n}n` }; }
+      else if (kind === 'array') { p = pool.call('echo', [i, 'x', i]); expected[i] = { ok: true, value: [i, 'x', i] }; }
+      else if (kind === 'object') { p = pool.call('echo', { i }); expected[i] = { ok: true, value: { i } }; }
+      else if (kind === 'bytes') { p = pool.call('bytes', 3); expected[i] = { ok: true, value: 'Uint8Array[0,1,2]' }; }
+      else if (kind === 'divide') { p = pool.call('checkedDivide', i, 4); expected[i] = { ok: true, value: i / 4 }; }
+      else if (kind === 'error') { p = pool.call('checkedDivide', i, 0); expected[i] = { ok: false, code: 'DIVIDE_BY_ZERO', message: `cannot divide ${i} by zero` }; }
+      else if (kind === 'panic') { p = pool.call('checkedDivide', i, -1); expected[i] = { ok: false, code: 'PANIC' }; }
+      else { p = pool.call('unsendable'); expected[i] = { ok: false, code: 'BAD_RESULT' }; }
+      promises.push(p.then(
+        (v) => { settled.push(i); return { ok: true, value: typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? `Uint8Array[${v}]` : v }; },
+        (e) => { settled.push(i); return { ok: false, code: e.code, message: e.message, callId: e.callId }; },
+      ));
+    }
+    await first;
+    const outcomes = await Promise.all(promises);
+    const s = pool.stats();
+    pool.close();
+    return { outcomes, expected, settled, sent: log.sent, received: log.received, count: Object.values(s.functions).reduce((n, f) => n + f.count, 0) };
+  }, RECORD_MESSAGES.toString());
+  for (const [i, want] of r.expected.entries()) {
+    const got = r.outcomes[i];
+    if (want.ok) assert.deepEqual(got, want, `call ${i}`);
+    else {
+      assert.equal(got.code, want.code, `call ${i}: ${got.message}`);
+      if (want.message) assert.equal(got.message, want.message);
+      if (want.code === 'PANIC') assert.match(got.message, /^checkedDivide panicked: divisor -1 is negative/);
+    }
+  }
+  assert.deepEqual(r.settled, Array.from({ length: 140 }, (_, i) => i), 'every call settled once, in the order it was made');
+  assert.equal(r.count, 141, 'the statistics counted every call once');
+  assert.ok(r.sent.some((k) => k.startsWith('packed×')), `some calls went packed: ${r.sent.join(' ')}`);
+  assert.ok(r.sent.some((k) => k.startsWith('calls×')), `the others went as wire calls: ${r.sent.join(' ')}`);
+  assert.ok(r.received.some((k) => k.startsWith('packed-results×')), `packed results came back: ${r.received.join(' ')}`);
+});
+
+test('a packed call whose worker traps past the memory limit fails alone; the rest of its chunk runs on a fresh worker', async () => {
+  const r = await inPage(async (record) => {
+    const log = (0, eval)(`(${record})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, memoryLimit: 64 * 1024 * 1024 });
+    const first = pool.call('busy', 20);
+    const calls = [
+      ...Array.from({ length: 20 }, (_, i) => pool.call('add', i, 1)),
+      pool.call('hoard', 128),
+      ...Array.from({ length: 40 }, (_, i) => pool.call('add', 100 + i, 1)),
+    ].map((p) => p.then((v) => v, (e) => e.code));
+    await first;
+    const out = await Promise.all(calls);
+    const s = pool.stats();
+    pool.close();
+    return { out, sent: log.sent, restarts: s.workers.reduce((n, w) => n + w.restarts, 0) };
+  }, RECORD_MESSAGES.toString());
+  assert.deepEqual(r.out.slice(0, 20), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.equal(r.out[20], 'MEMORY_LIMIT');
+  assert.deepEqual(r.out.slice(21), Array.from({ length: 40 }, (_, i) => 101 + i));
+  assert.equal(r.sent[1], 'packed×61', 'the burst went as one packed message');
+  assert.equal(r.restarts, 1);
 });
 
 for (const [dir, pattern] of [
@@ -832,14 +918,17 @@ test('without cross-origin isolation the pool still works and stops abandoned ca
       const code = await spin;
       await new Promise((res) => setTimeout(res, 300));
       const after = await Promise.all([pool.call('add', 1, 1), pool.call('add', 2, 2)]);
+      // A burst for busy workers goes packed; without a control block its results come back one by one.
+      const burst = await Promise.all(Array.from({ length: 300 }, (_, i) => pool.call('add', i, 0.5)));
       const s = pool.stats();
       pool.close();
-      return { isolated: crossOriginIsolated, poolIsolated: s.isolated, sum, code, after, restarts: s.workers.reduce((a, w) => a + w.restarts, 0), live: s.workers.length };
+      return { isolated: crossOriginIsolated, poolIsolated: s.isolated, sum, code, after, burst, restarts: s.workers.reduce((a, w) => a + w.restarts, 0), live: s.workers.length };
     });
     assert.deepEqual(errors, []);
     assert.equal(r.isolated, false);
     assert.equal(r.poolIsolated, false);
     assert.equal(r.sum, 42);
+    assert.deepEqual(r.burst, Array.from({ length: 300 }, (_, i) => i + 0.5));
     assert.equal(r.code, 'CANCELLED');
     assert.deepEqual(r.after, [2, 4]);
     assert.equal(r.restarts, 1, 'without a shared flag the guest cannot see cancelled(), so its worker was replaced');

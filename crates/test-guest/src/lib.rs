@@ -38,6 +38,23 @@ pub fn fail(code: String, message: String) -> Result<()> {
     Err(Error::new(&code, message).with_data(serde_json::json!({ "requested": code })))
 }
 
+/// `a / b`: a guest error `DIVIDE_BY_ZERO` when `b` is 0, a panic when `b`
+/// is negative. It takes numbers only, so the pool packs its calls: the tests
+/// make one call of a packed chunk fail either way.
+#[wasm_bindgen(js_name = "checkedDivide")]
+pub fn checked_divide(a: f64, b: f64) -> Result<f64> {
+    if b < 0.0 {
+        panic!("divisor {b} is negative");
+    }
+    if b == 0.0 {
+        return Err(Error::new(
+            "DIVIDE_BY_ZERO",
+            format!("cannot divide {a} by zero"),
+        ));
+    }
+    Ok(a / b)
+}
+
 /// Busy-waits for `ms` milliseconds of wall time, then returns `ms`.
 #[wasm_bindgen]
 pub fn busy(ms: f64) -> f64 {

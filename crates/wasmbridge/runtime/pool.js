@@ -3,7 +3,9 @@
 // or with a WasmBridgeError whose code says why not. Only this file talks to
 // workers; the worker never decides anything about the pool.
 
-import { PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, initMessage, moduleMessage, callsMessage, callMessage, wireCall } from './protocol.js';
+import {
+  PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, PACKED_STATUS, PACKED_HEADER, initMessage, moduleMessage, callsMessage, callMessage, packedCallsMessage, wireCall,
+} from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
 import { SharedRegion, regionArgs } from './shared.js';
 
@@ -13,7 +15,8 @@ const DEFAULTS = Object.freeze({
   /**
    * Bytes of arguments (as `maxArgBytes` counts them, plus CALL_BYTES per
    * call) sent to one worker before it answers; more wait in the pool's
-   * queue. A worker with nothing in flight takes any one call.
+   * queue. A worker with nothing in flight takes any one call; a window
+   * that filled up takes more once it is half empty.
    */
   windowBytes: 64 * 1024,
   /** How long a call that is abandoned while running may take to notice `cancelled()` before its worker is stopped. */
@@ -91,6 +94,8 @@ class Call {
     this.lane = null;
     /** Bytes of its fast-lane request (`laneRequestSize`), set when it goes to the lane. */
     this.laneSize = 0;
+    /** Its function's position in the manifest when every argument is a number (it may travel packed), else -1. */
+    this.packedFn = -1;
   }
 }
 
@@ -115,9 +120,21 @@ class Deque {
   constructor() { this.items = []; this.head = 0; }
   get length() { return this.items.length - this.head; }
   push(x) { this.items.push(x); }
-  unshift(x) {
-    if (this.head > 0) this.items[--this.head] = x;
-    else this.items.unshift(x);
+  /**
+   * Puts calls back, in id order, ahead of every waiting call made after
+   * them: a trapped worker hands back the calls of each message that reaches
+   * it separately, and the later messages' calls must not overtake the
+   * earlier ones still waiting here.
+   */
+  putBack(calls) {
+    let at = this.head;
+    while (at < this.items.length && this.items[at].id < calls[0].id) at++;
+    if (at === this.head && this.head >= calls.length) {
+      this.head -= calls.length;
+      for (let i = 0; i < calls.length; i++) this.items[this.head + i] = calls[i];
+    } else {
+      this.items = [...this.items.slice(0, at), ...calls, ...this.items.slice(at)];
+    }
   }
   peek() { return this.items[this.head]; }
   shift() {
@@ -521,6 +538,7 @@ export class Pool {
     try {
       let size = 0;
       let objects = false;
+      let numbers = 0;
       for (let i = 0; i < n; i++) {
         const v = args[i];
         if (!entry.checks[i](v)) {
@@ -530,8 +548,12 @@ export class Pool {
         }
         if (typeof v === 'string') size += v.length * 2;
         else if (v !== null && typeof v === 'object') objects = true;
-        else size += 8;
+        else {
+          size += 8;
+          if (typeof v === 'number') numbers += 1;
+        }
       }
+      if (numbers === n) call.packedFn = entry.index;
       const limit = this.#opts.maxArgBytes;
       if (objects) size = argBytes(args, limit);
       call.bytes = CALL_BYTES + size;
@@ -550,7 +572,11 @@ export class Pool {
   /**
    * The ready worker with the fewest calls in flight whose window still has
    * room for a call of `bytes` (`window` calls, `windowBytes` bytes; an idle
-   * worker always has room); with `bytes` < 0, any ready worker.
+   * worker always has room); with `bytes` < 0, any ready worker. A window
+   * that was full takes calls again only once it is half empty: refilled
+   * in large chunks rather than a few calls per answer, a busy worker gets
+   * fewer, larger messages, and each message costs the page about as much
+   * as dozens of packed calls.
    */
   #leastBusy(bytes) {
     let best = null;
@@ -558,7 +584,16 @@ export class Pool {
     for (const s of this.#slots) {
       if (s.state !== 'ready' || s.exclusive) continue;
       const n = s.inflight.size;
-      if (bytes >= 0 && n > 0 && (n >= window || s.bytes + bytes > windowBytes)) continue;
+      if (bytes >= 0 && n > 0) {
+        if (s.full) {
+          if (s.bytes > windowBytes / 2) continue;
+          s.full = false;
+        }
+        if (n >= window || s.bytes + bytes > windowBytes) {
+          s.full = true;
+          continue;
+        }
+      }
       if (!best || n < best.inflight.size) best = s;
     }
     return best;
@@ -596,8 +631,8 @@ export class Pool {
       this.#postFlat(slot, call);
       return;
     }
-    const wire = wireCall(call.id, call.fn, call.args, call.deadline, call.outputs);
-    slot.outbox.push(wire);
+    // A call of numbers only waits as itself: #flush packs it (#postPacked) instead of making a wire object.
+    slot.outbox.push(call.packedFn >= 0 && !call.transfer && call.outputs === null ? call : toWire(call));
     // Calls handed back after a trap may share a buffer; a transfer list must name it once.
     if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
     if (slot.state === 'ready') this.#scheduleFlush();
@@ -619,23 +654,66 @@ export class Pool {
     queueMicrotask(() => this.#flush());
   }
 
-  /** Sends each worker's calls of this tick as one message. */
+  /**
+   * Sends each worker's calls of this tick: runs of calls of numbers only
+   * packed into one Float64Array each (`packed`), the others as one `calls`
+   * message per run, in their order. With transferred buffers in the tick
+   * every call goes as a wire object in one message, as calls that came back
+   * from a trapped worker may share a buffer that only one message can carry.
+   */
   #flush() {
     this.#flushQueued = false;
     for (const slot of this.#slots) {
       if (slot.outbox.length === 0 || slot.state !== 'ready') continue;
-      const calls = slot.outbox;
+      const items = slot.outbox;
       const transfers = slot.transfers;
       slot.outbox = [];
       slot.transfers = [];
-      try {
-        slot.worker.postMessage(callsMessage(calls), transfers);
-        if (transfers.length > 0) for (const wire of calls) this.#markSent(slot, wire);
-      } catch {
-        // An argument could not be cloned or transferred: fail exactly those calls.
-        this.#sendOneByOne(slot, calls, transfers);
+      if (transfers.length > 0) {
+        this.#postCalls(slot, items.map((c) => (c instanceof Call ? toWire(c) : c)), transfers);
+        continue;
+      }
+      let from = 0;
+      for (let i = 1; i <= items.length; i++) {
+        if (i < items.length && (items[i] instanceof Call) === (items[from] instanceof Call)) continue;
+        const run = from === 0 && i === items.length ? items : items.slice(from, i);
+        if (items[from] instanceof Call) this.#postPacked(slot, run);
+        else this.#postCalls(slot, run, transfers);
+        from = i;
       }
     }
+  }
+
+  /** Sends wire calls as one `calls` message; when one cannot be sent, each goes alone and only it fails. */
+  #postCalls(slot, calls, transfers) {
+    try {
+      slot.worker.postMessage(callsMessage(calls), transfers);
+      if (transfers.length > 0) for (const wire of calls) this.#markSent(slot, wire);
+    } catch {
+      // An argument could not be cloned or transferred: fail exactly those calls.
+      this.#sendOneByOne(slot, calls, transfers);
+    }
+  }
+
+  /** Sends calls of numbers only as one transferred Float64Array (PackedCallsMessage). */
+  #postPacked(slot, calls) {
+    let length = 0;
+    for (let i = 0; i < calls.length; i++) length += PACKED_HEADER + calls[i].args.length;
+    const data = new Float64Array(length);
+    let at = 0;
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i];
+      const args = call.args;
+      const n = args.length;
+      data[at] = call.id;
+      data[at + 1] = call.packedFn;
+      data[at + 2] = call.deadline;
+      data[at + 3] = n;
+      at += PACKED_HEADER;
+      for (let j = 0; j < n; j++) data[at + j] = args[j];
+      at += n;
+    }
+    slot.worker.postMessage(packedCallsMessage(data), [data.buffer]);
   }
 
   /**
@@ -688,6 +766,19 @@ export class Pool {
         if (slot.inflight.size === 0) this.#maybeIdle(slot);
         if (this.#queue.length > 0) this.#pump();
         break;
+      case FROM_WORKER.PACKED_RESULTS: {
+        const { ids, status, values, others } = msg;
+        let k = 0;
+        for (let i = 0; i < ids.length; i++) {
+          const s = status[i];
+          if (s === PACKED_STATUS.NUMBER) this.#answer(slot, ids[i], true, values[i], undefined);
+          else this.#answer(slot, ids[i], s === PACKED_STATUS.VALUE, others[k++], undefined);
+        }
+        this.#watch(slot);
+        if (slot.inflight.size === 0) this.#maybeIdle(slot);
+        if (this.#queue.length > 0) this.#pump();
+        break;
+      }
       case FROM_WORKER.RESULTS: {
         for (const r of msg.results) this.#onResult(slot, r);
         if (msg.retired) {
@@ -732,16 +823,24 @@ export class Pool {
     slot.bytes = slot.inflight.size === 0 ? 0 : slot.bytes - call.bytes;
   }
 
-  /** A worker's answer to one call it was given; an answer to a call abandoned meanwhile only frees the worker. */
   #onResult(slot, r) {
-    const call = slot.inflight.get(r.id);
+    this.#answer(slot, r.id, r.ok, r.ok ? r.value : r.error, r.outputs);
+  }
+
+  /**
+   * A worker's answer to one call it was given: its value (and `outputs`)
+   * when `ok`, else its WireError; an answer to a call abandoned meanwhile
+   * only frees the worker.
+   */
+  #answer(slot, id, ok, value, outputs) {
+    const call = slot.inflight.get(id);
     if (!call) return;
     this.#unwind(slot, call);
     slot.calls += 1;
-    if (!r.ok) slot.failures += 1;
+    if (!ok) slot.failures += 1;
     if (call.settled) return;
-    if (r.ok) this.#settle(call, true, call.outputs === null ? r.value : { value: r.value, outputs: r.outputs });
-    else this.#settle(call, false, new WasmBridgeError(r.error.code, r.error.message, { functionName: call.fn, data: r.error.data, callId: call.id }));
+    if (ok) this.#settle(call, true, call.outputs === null ? value : { value, outputs });
+    else this.#settle(call, false, new WasmBridgeError(value.code, value.message, { functionName: call.fn, data: value.data, callId: call.id }));
   }
 
   #settle(call, ok, value) {
@@ -788,16 +887,20 @@ export class Pool {
     if (call.settled) return;
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.TIMEOUT, `${call.fn} did not finish within ${call.timeout} ms`, { functionName: call.fn, callId: call.id }));
-    if (call.slot) this.#watch(call.slot);
-    else call.lane?.abandon(call);
+    if (call.slot) {
+      call.slot.abandoned = true;
+      this.#watch(call.slot);
+    } else call.lane?.abandon(call);
   }
 
   #cancel(call) {
     if (call.settled) return;
     if (!call.slot) this.#queue.remove(call);
     this.#settle(call, false, new WasmBridgeError(CODES.CANCELLED, `${call.fn} was cancelled`, { functionName: call.fn, callId: call.id }));
-    if (call.slot) this.#watch(call.slot);
-    else call.lane?.abandon(call);
+    if (call.slot) {
+      call.slot.abandoned = true;
+      this.#watch(call.slot);
+    } else call.lane?.abandon(call);
   }
 
   /**
@@ -816,10 +919,16 @@ export class Pool {
     if (this.#inspect(slot)) slot.watchTimer = setInterval(() => this.#inspect(slot), this.#opts.cancelGrace);
   }
 
-  /** One tick of `#watch`; false when there is nothing left to watch. */
+  /**
+   * One tick of `#watch`; false when there is nothing left to watch. The
+   * calls in flight are searched only while `slot.abandoned` says one may be
+   * among them (set when one is abandoned, cleared when a search finds none),
+   * so a worker's answers cost no walk over its window.
+   */
   #inspect(slot) {
     let abandoned = false;
-    for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
+    if (slot.abandoned) for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
+    slot.abandoned = abandoned;
     if (!abandoned || slot.state !== 'ready') {
       clearInterval(slot.watchTimer);
       slot.watchTimer = 0;
@@ -852,8 +961,8 @@ export class Pool {
   }
 
   /**
-   * Calls that a stopped worker had not started go back to the front of the
-   * queue, in order, and run elsewhere; a pinned handle's go to `successor`
+   * Calls that a stopped worker had not started go back to the queue, in
+   * order, ahead of every call made after them, and run elsewhere; a pinned handle's go to `successor`
    * (the worker that took a trapped one's place) or fail with WORKER_LOST.
    * A call whose buffers went to that worker (`transfer`) cannot be sent
    * again: it fails with WORKER_LOST saying so.
@@ -872,7 +981,7 @@ export class Pool {
         back.push(c);
       }
     }
-    for (let i = back.length - 1; i >= 0; i--) this.#queue.unshift(back[i]);
+    if (back.length > 0) this.#queue.putBack(back);
   }
 
   #lostError(call, slot) {
@@ -1007,7 +1116,7 @@ export class Pool {
       // threads.js only when the threaded module runs: other pools never load it.
       if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
       this.#manifest = { ...manifest, glue: this.#choice.glue, wasm: this.#choice.wasm };
-      for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f));
+      for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f, this.#functions.size));
       this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
       // Workers take their locks, check and import the glue while the module compiles.
       for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
@@ -1071,7 +1180,7 @@ export class Pool {
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
-      outbox: [], transfers: [], bytes: 0, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
+      outbox: [], transfers: [], bytes: 0, full: false, abandoned: false, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
       watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {}, threads: null,
     };
     const locks = Boolean(globalThis.navigator?.locks);
@@ -1694,13 +1803,21 @@ const TYPED_ARRAYS = new Set([
 const CHECKED = new Set(['number', 'bigint', 'string', 'boolean', 'undefined', 'null', 'SharedArrayBuffer', 'ArrayBuffer', ...TYPED_ARRAYS]);
 
 /**
+ * The wire form of a call that does not travel packed.
+ * @returns {import('./protocol.js').WireCall}
+ */
+const toWire = (call) => wireCall(call.id, call.fn, call.args, call.deadline, call.outputs);
+
+/**
  * A function's checks, made once from its manifest entry: how many arguments
  * it needs and one predicate per parameter (`compileType`).
  * @param {{ params: Array<{ name: string, type: string, optional?: boolean }> }} entry
  */
-function compileFunction(entry) {
+function compileFunction(entry, index) {
   const params = entry.params;
   return {
+    /** Its position in the `functions` of `init`, which names it in a packed call. */
+    index,
     params,
     required: params.filter((p) => !p.optional).length,
     checks: params.map((p) => compileType(String(p.type))),

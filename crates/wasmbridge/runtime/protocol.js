@@ -27,7 +27,7 @@ export const GUEST_ERROR_CODE = 'code';
 export const GUEST_ERROR_DATA = 'data';
 
 /** Message kinds, page → worker (the messages are the typedefs below). */
-export const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call' });
+export const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call', PACKED: 'packed' });
 
 /** Message kinds, worker → page (the messages are the typedefs below). */
 export const FROM_WORKER = Object.freeze({
@@ -38,6 +38,7 @@ export const FROM_WORKER = Object.freeze({
   RESULT: 'result',
   PROGRESS: 'progress',
   LANE_RESULT: 'lane-result',
+  PACKED_RESULTS: 'packed-results',
 });
 
 /**
@@ -46,6 +47,16 @@ export const FROM_WORKER = Object.freeze({
  * BroadcastChannel (`threadChannel` of the init message).
  */
 export const THREAD = Object.freeze({ START: 'thread-start', WAITING: 'thread-waiting', FAILED: 'thread-failed', TRAPPED: 'thread-trapped' });
+
+/**
+ * How a packed result (PackedResultsMessage) is told: NUMBER, its value is in
+ * `values`; VALUE, any other value, the next entry of `others`; ERROR, the
+ * next entry of `others` is its WireError.
+ */
+export const PACKED_STATUS = Object.freeze({ NUMBER: 0, VALUE: 1, ERROR: 2 });
+
+/** Float64 slots a packed call takes besides its arguments: id, function index, deadline, argument count. */
+export const PACKED_HEADER = 4;
 
 /**
  * One call on the wire. `deadline` is the `performance.timeOrigin + now()` in
@@ -92,6 +103,13 @@ export const THREAD = Object.freeze({ START: 'thread-start', WAITING: 'thread-wa
  * @typedef {WireResult & { wb: string, kind: 'result' }} ResultMessage one result's fields on the message itself, sent
  *   instead of `results` when a worker has exactly one result to report and is not retired
  * @typedef {{ wb: string, kind: 'progress', id: number, fraction: number }} ProgressMessage from `wasmbridge_guest::progress`
+ * @typedef {{ wb: string, kind: 'packed', calls: Float64Array }} PackedCallsMessage calls whose arguments are all
+ *   numbers, run in order like `calls`: each is PACKED_HEADER slots (id, the function's position in the
+ *   `functions` of `init`, deadline, argument count n) and then its n arguments; the buffer is transferred
+ * @typedef {{ wb: string, kind: 'packed-results', ids: Float64Array, status: Uint8Array, values: Float64Array,
+ *   others: unknown[] }} PackedResultsMessage results of packed calls, in the order they ran: `ids[i]`'s
+ *   result is told by `status[i]` (PACKED_STATUS); `values[i]` holds a number result, `others` in order
+ *   every other value and error. Buffers are transferred, those in `others` too
  * @typedef {{ wb: string, kind: 'lane-result', result: WireResult }} LaneResultMessage
  *   from a lane worker, for a lane call whose result does not fit the lane buffer
  * @typedef {{ wb: string, kind: 'thread-start', module: WebAssembly.Module, memory: WebAssembly.Memory, glue: string,
@@ -122,6 +140,8 @@ export const callMessage = (/** @type {number} */ id, /** @type {string} */ fn, 
 export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0, /** @type {number[] | null} */ outputs = null) => (outputs === null
   ? { id, fn, args, deadline }
   : { id, fn, args, deadline, outputs });
+/** @returns {PackedCallsMessage} */
+export const packedCallsMessage = (/** @type {Float64Array} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.PACKED, calls });
 /** @returns {AliveMessage} */
 export const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
 /** @returns {ReadyMessage} */
@@ -149,6 +169,10 @@ export const resultMessage = (result) => {
   message.kind = FROM_WORKER.RESULT;
   return message;
 };
+/** @returns {PackedResultsMessage} */
+export const packedResultsMessage = (/** @type {Float64Array} */ ids, /** @type {Uint8Array} */ status, /** @type {Float64Array} */ values, /** @type {unknown[]} */ others) => ({
+  wb: PROTOCOL, kind: FROM_WORKER.PACKED_RESULTS, ids, status, values, others,
+});
 /** @returns {ProgressMessage} */
 export const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
 /** @returns {LaneResultMessage} */

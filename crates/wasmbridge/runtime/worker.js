@@ -24,7 +24,7 @@ const HOST_PROGRESS = '__wasmbridge_progress';
 const GUEST_ERROR_MARKER = '__wasmbridgeError';
 const GUEST_ERROR_CODE = 'code';
 const GUEST_ERROR_DATA = 'data';
-const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call' });
+const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call', PACKED: 'packed' });
 const FROM_WORKER = Object.freeze({
   ALIVE: 'alive',
   READY: 'ready',
@@ -33,7 +33,10 @@ const FROM_WORKER = Object.freeze({
   RESULT: 'result',
   PROGRESS: 'progress',
   LANE_RESULT: 'lane-result',
+  PACKED_RESULTS: 'packed-results',
 });
+const PACKED_STATUS = Object.freeze({ NUMBER: 0, VALUE: 1, ERROR: 2 });
+const PACKED_HEADER = 4;
 const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
 const readyMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.READY });
 const initFailedMessage = (/** @type {WireError} */ error) => ({ wb: PROTOCOL, kind: FROM_WORKER.INIT_FAILED, error });
@@ -46,6 +49,9 @@ const resultMessage = (result) => {
   message.kind = FROM_WORKER.RESULT;
   return message;
 };
+const packedResultsMessage = (/** @type {Float64Array} */ ids, /** @type {Uint8Array} */ status, /** @type {Float64Array} */ values, /** @type {unknown[]} */ others) => ({
+  wb: PROTOCOL, kind: FROM_WORKER.PACKED_RESULTS, ids, status, values, others,
+});
 const progressMessage = (/** @type {number} */ id, /** @type {number} */ fraction) => ({ wb: PROTOCOL, kind: FROM_WORKER.PROGRESS, id, fraction });
 const okResult = (/** @type {number} */ id, /** @type {unknown} */ value) => ({ id, ok: true, value });
 const wireError = (/** @type {string} */ code, /** @type {string} */ message, /** @type {unknown} */ data = undefined) => (data === undefined ? { code, message } : { code, message, data });
@@ -89,6 +95,8 @@ let importedMemory = null;
 let glueUrl = '';
 /** @type {Set<string>} */
 let callable = new Set();
+/** The `functions` of `init`: a packed call names its function by its position here. */
+let functionNames = [];
 /** @type {Int32Array | null} */
 let control = null;
 let memoryLimit = 0;
@@ -108,6 +116,19 @@ let awaiting = false;
 let outbox = [];
 /** @type {Transferable[]} */
 let outboxTransfers = [];
+/**
+ * Results of packed calls wait here instead of the outbox, packed (see
+ * PackedResultsMessage); at most one of the two holds results at a time, so
+ * results leave in the order their calls ran.
+ */
+let packedIds = new Float64Array(1024);
+let packedStatus = new Uint8Array(1024);
+let packedValues = new Float64Array(1024);
+let packedCount = 0;
+/** @type {unknown[]} */
+let packedOthers = [];
+/** @type {Transferable[]} */
+let packedTransfers = [];
 /** When the outbox was last sent (performance.now()), read only with a control block. */
 let lastFlush = 0;
 /** With a control block, results wait at most this long for company before the next call starts. */
@@ -199,39 +220,77 @@ function describeThrow(err, fn) {
  */
 function flush(now) {
   const returned = retired ? takeInbox() : [];
-  if (outbox.length === 0 && returned.length === 0) return;
+  if (outbox.length === 0 && packedCount === 0 && returned.length === 0) return;
+  // Only the drain loop's check reads it, and only with a control block.
+  lastFlush = now ?? (control === null ? 0 : performance.now());
+  postPacked();
+  if (outbox.length > 0 || retired) postOutbox(retired ? returned : null);
+}
+
+/** Sends the outbox's results; with `returned` (after a trap), as the message that says the worker retired. */
+function postOutbox(returned) {
   const results = outbox;
   const transfers = outboxTransfers;
   outbox = [];
   outboxTransfers = [];
-  // Only the drain loop's check reads it, and only with a control block.
-  lastFlush = now ?? (control === null ? 0 : performance.now());
   try {
-    if (!retired && results.length === 1) {
+    if (returned === null && results.length === 1) {
       // One result goes flat: the result itself is the message.
       post(resultMessage(results[0]), transfers.length > 1 ? [...new Set(transfers)] : transfers);
       return;
     }
     // Calls of one message may share a buffer; a transfer list must name it once.
-    const moved = [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
-    post(resultsMessage(results, retired ? returned : null), moved);
+    const moved = returned === null ? [...new Set(transfers)] : [...new Set([...transfers, ...returned.flatMap((c) => c.transfer)])];
+    post(resultsMessage(results, returned), moved);
   } catch {
     // One value could not be cloned; send them one by one so only that call fails.
-    for (const r of results) {
-      try {
-        post(resultsMessage([r]), r.ok ? transfersFor(r.outputs ? [r.value, ...r.outputs] : r.value) : []);
-      } catch (e) {
-        const message = `the result cannot be sent to the page: ${messageOf(e)}`;
-        post(resultsMessage([errorResult(r.id, CODES.BAD_RESULT, message)]));
-      }
+    postEach(results);
+    if (returned !== null) post(resultsMessage([], returned), [...new Set(returned.flatMap((c) => c.transfer))]);
+  }
+}
+
+/** Sends results one message each, so a value that cannot be cloned fails only its own call. */
+function postEach(results) {
+  for (const r of results) {
+    try {
+      post(resultsMessage([r]), r.ok ? transfersFor(r.outputs ? [r.value, ...r.outputs] : r.value) : []);
+    } catch (e) {
+      const message = `the result cannot be sent to the page: ${messageOf(e)}`;
+      post(resultsMessage([errorResult(r.id, CODES.BAD_RESULT, message)]));
     }
-    if (retired) post(resultsMessage([], returned), [...new Set(returned.flatMap((c) => c.transfer))]);
+  }
+}
+
+/** Sends the packed results as one PackedResultsMessage, their typed arrays and the buffers of `others` transferred. */
+function postPacked() {
+  if (packedCount === 0) return;
+  const n = packedCount;
+  const ids = packedIds.slice(0, n);
+  const status = packedStatus.slice(0, n);
+  const values = packedValues.slice(0, n);
+  const others = packedOthers;
+  const transfers = packedTransfers;
+  packedCount = 0;
+  packedOthers = [];
+  packedTransfers = [];
+  try {
+    post(packedResultsMessage(ids, status, values, others), [ids.buffer, status.buffer, values.buffer, ...new Set(transfers)]);
+  } catch {
+    // A value in `others` cannot be cloned: unpack them all, so only that call fails.
+    const results = [];
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      if (status[i] === PACKED_STATUS.NUMBER) results.push(okResult(ids[i], values[i]));
+      else if (status[i] === PACKED_STATUS.VALUE) results.push(okResult(ids[i], others[k++]));
+      else results.push({ id: ids[i], ok: false, error: others[k++] });
+    }
+    postEach(results);
   }
 }
 
 /** The calls this worker has not started, each with the ArrayBuffers of its arguments to move back. */
 function takeInbox() {
-  const calls = inbox.slice(inboxHead).filter((c) => c !== undefined);
+  const calls = inbox.slice(inboxHead).filter((c) => c !== undefined).flatMap((c) => (c instanceof PackedChunk ? c.rest() : [c]));
   inbox.length = 0;
   inboxHead = 0;
   for (const c of calls) c.transfer = argBuffers(c.args);
@@ -321,10 +380,76 @@ async function runAlone(call) {
 
 /** Stores a call's result in the outbox, its buffers to be moved with it. */
 function keep(result) {
+  if (packedCount > 0) postPacked();
   outbox.push(result);
   if (result.ok) {
     transfersOf(result.value, outboxTransfers);
     if (result.outputs) transfersOf(result.outputs, outboxTransfers);
+  }
+}
+
+/** Stores a packed call's result with the packed results. */
+function keepPacked(result) {
+  if (outbox.length > 0) postOutbox(null);
+  const i = packedCount;
+  if (i === packedIds.length) {
+    const grow = (a) => { const b = new a.constructor(a.length * 2); b.set(a); return b; };
+    packedIds = grow(packedIds);
+    packedStatus = grow(packedStatus);
+    packedValues = grow(packedValues);
+  }
+  packedIds[i] = result.id;
+  if (!result.ok) {
+    packedStatus[i] = PACKED_STATUS.ERROR;
+    packedOthers.push(result.error);
+  } else if (typeof result.value === 'number') {
+    packedStatus[i] = PACKED_STATUS.NUMBER;
+    packedValues[i] = result.value;
+  } else {
+    packedStatus[i] = PACKED_STATUS.VALUE;
+    packedOthers.push(result.value);
+    transfersOf(result.value, packedTransfers);
+  }
+  packedCount = i + 1;
+}
+
+/**
+ * A PackedCallsMessage in the inbox, read call by call. `next()` fills one
+ * call record, reused for every call (the loop runs one call at a time and
+ * awaits a promise before the next), so a packed call allocates nothing here.
+ */
+class PackedChunk {
+  constructor(data) {
+    this.data = data;
+    this.at = 0;
+    this.call = { id: 0, fn: '', args: [], deadline: 0 };
+  }
+
+  get done() { return this.at >= this.data.length; }
+
+  next() {
+    const d = this.data;
+    const at = this.at;
+    const n = d[at + 3];
+    const call = this.call;
+    call.id = d[at];
+    call.fn = functionNames[d[at + 1]] ?? '';
+    call.deadline = d[at + 2];
+    const args = call.args;
+    args.length = n;
+    for (let j = 0; j < n; j++) args[j] = d[at + PACKED_HEADER + j];
+    this.at = at + PACKED_HEADER + n;
+    return call;
+  }
+
+  /** The calls not started yet, as wire calls to hand back. */
+  rest() {
+    const calls = [];
+    while (!this.done) {
+      const c = this.next();
+      calls.push({ id: c.id, fn: c.fn, args: [...c.args], deadline: c.deadline });
+    }
+    return calls;
   }
 }
 
@@ -337,12 +462,25 @@ function keep(result) {
 function drain() {
   if (awaiting) return;
   while (inboxHead < inbox.length && !retired) {
-    const call = inbox[inboxHead];
-    inbox[inboxHead] = undefined;
-    inboxHead += 1;
+    const entry = inbox[inboxHead];
+    let call = entry;
+    if (entry instanceof PackedChunk) {
+      if (entry.done) {
+        inbox[inboxHead] = undefined;
+        inboxHead += 1;
+        continue;
+      }
+      call = entry.next();
+    } else {
+      inbox[inboxHead] = undefined;
+      inboxHead += 1;
+    }
+    // Without a control block every result leaves before the next call
+    // starts (below), one at a time: then the flat `result` is the cheaper form.
+    const store = call === entry || control === null ? keep : keepPacked;
     // Without a control block the page learns which call runs only from the
     // results that came before it, so they must be out before it starts.
-    if (outbox.length > 0) {
+    if (outbox.length > 0 || packedCount > 0) {
       if (control === null) flush();
       else {
         const now = performance.now();
@@ -350,7 +488,7 @@ function drain() {
       }
     }
     if (call.deadline && performance.timeOrigin + performance.now() > call.deadline) {
-      keep(errorResult(call.id, CODES.TIMEOUT, `${call.fn} timed out before it started`));
+      store(errorResult(call.id, CODES.TIMEOUT, `${call.fn} timed out before it started`));
       continue;
     }
     const result = run(call);
@@ -358,12 +496,12 @@ function drain() {
       awaiting = true;
       result.then((r) => {
         awaiting = false;
-        keep(r);
+        store(r);
         drain();
       });
       return;
     }
-    keep(result);
+    store(result);
   }
   if (!retired) {
     inbox.length = 0;
@@ -381,6 +519,10 @@ self.onmessage = async (event) => {
     inbox.push(msg);
     if (retired) flush();
     else drain();
+  } else if (msg.kind === TO_WORKER.PACKED) {
+    inbox.push(new PackedChunk(msg.calls));
+    if (retired) flush();
+    else drain();
   } else if (msg.kind === TO_WORKER.CALLS) {
     for (const c of msg.calls) inbox.push(c);
     // Calls that crossed the retirement on their way here go straight back.
@@ -391,6 +533,7 @@ self.onmessage = async (event) => {
   } else if (msg.kind === TO_WORKER.INIT) {
     if (msg.module) moduleArrived(msg.module);
     glueUrl = msg.glue;
+    functionNames = msg.functions;
     control = msg.control ? new Int32Array(msg.control) : null;
     memoryLimit = msg.memoryLimit || 0;
     // Only the fast lane's worker needs its half of the lane; it loads alongside the rest.
