@@ -18,6 +18,12 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../runtime/wasmbridge.d.ts"),
     ),
     ("pool.js", include_str!("../runtime/pool.js")),
+    ("pool-call.js", include_str!("../runtime/pool-call.js")),
+    (
+        "pool-validate.js",
+        include_str!("../runtime/pool-validate.js"),
+    ),
+    ("pool-load.js", include_str!("../runtime/pool-load.js")),
     ("worker.js", include_str!("../runtime/worker.js")),
     ("protocol.js", include_str!("../runtime/protocol.js")),
     ("error.js", include_str!("../runtime/error.js")),
@@ -52,6 +58,9 @@ pub const GODOT_ADAPTER: &[&str] = &["godot.js", "godot-codec.js"];
 /// included): a bundle without them cannot work.
 pub const GODOT_NEEDS: &[&str] = &[
     "pool.js",
+    "pool-call.js",
+    "pool-validate.js",
+    "pool-load.js",
     "worker.js",
     "protocol.js",
     "error.js",

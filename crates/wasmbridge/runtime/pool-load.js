@@ -1,0 +1,90 @@
+// Loading a bundle: which of its modules runs, its manifest, and the
+// compiled module. Every failure is INIT_FAILED with what was expected and
+// what came instead.
+
+import { CODES } from './protocol.js';
+import { WasmBridgeError, messageOf } from './error.js';
+
+/**
+ * @typedef {{ kind: 'threaded' | 'plain', glue: string, wasm: string, threads: number, reason: string }} ModuleChoice
+ */
+
+/**
+ * Which module of the bundle a pool runs: the threaded one (`wasmbridge build
+ * --threads`) only when the bundle has one, the page is cross-origin isolated
+ * and the pool's `threads` option allows it ('auto': as many threads as
+ * `navigator.hardwareConcurrency` says; a count; false: the plain module).
+ * @param {{ glue: string, wasm: string, threads?: { glue: string, wasm: string } }} manifest
+ * @param {'auto' | number | false} option
+ * @param {boolean} isolated
+ * @returns {ModuleChoice}
+ */
+export function chooseModule(manifest, option, isolated) {
+  const plain = (/** @type {string} */ reason) => ({ kind: /** @type {const} */ ('plain'), glue: manifest.glue, wasm: manifest.wasm, threads: 0, reason });
+  const threaded = manifest.threads;
+  if (!threaded) return plain('the bundle has no threaded module (it was built without --threads)');
+  if (typeof threaded.glue !== 'string' || typeof threaded.wasm !== 'string') {
+    return plain('the manifest\'s threaded module has no glue or wasm file name');
+  }
+  if (option === false) return plain('the pool option threads is false');
+  if (!isolated) return plain('the page is not cross-origin isolated, so it cannot share wasm memory between workers');
+  const threads = option === 'auto' ? Math.max(1, globalThis.navigator?.hardwareConcurrency || 1) : option;
+  return { kind: 'threaded', glue: threaded.glue, wasm: threaded.wasm, threads, reason: 'the page is cross-origin isolated and the bundle has a threaded module' };
+}
+
+export async function fetchManifest(url) {
+  let response;
+  try {
+    response = await fetch(url, { cache: 'no-cache' });
+  } catch (err) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${messageOf(err)}`);
+  }
+  if (!response.ok) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${response.status} ${response.statusText}`.trim());
+  }
+  let manifest;
+  try {
+    manifest = await response.json();
+  } catch (err) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not valid JSON: ${messageOf(err)}`);
+  }
+  if (!manifest || typeof manifest.wasm !== 'string' || typeof manifest.glue !== 'string' || !Array.isArray(manifest.functions)) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a wasmbridge manifest: expected wasm, glue and functions fields`);
+  }
+  return manifest;
+}
+
+/** Fetches and compiles the guest once; reports bytes loaded when asked. */
+export async function compileModule(url, manifest, onLoadProgress) {
+  const integrity = manifest.files?.[manifest.wasm]?.integrity;
+  let response;
+  try {
+    response = await fetch(url, integrity ? { integrity } : {});
+  } catch (err) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${messageOf(err)}`);
+  }
+  if (!response.ok) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${response.status} ${response.statusText}`.trim());
+  }
+  const type = response.headers.get('content-type') ?? '';
+  if (!type.toLowerCase().startsWith('application/wasm')) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is served as ${JSON.stringify(type)}, expected "application/wasm": fix the server's MIME type`);
+  }
+  if (onLoadProgress && response.body) {
+    const total = manifest.files?.[manifest.wasm]?.size || Number(response.headers.get('content-length')) || 0;
+    let loaded = 0;
+    const counted = response.body.pipeThrough(new TransformStream({
+      transform(chunk, controller) {
+        loaded += chunk.byteLength;
+        try { onLoadProgress(loaded, total); } catch { /* a progress callback must not break loading */ }
+        controller.enqueue(chunk);
+      },
+    }));
+    response = new Response(counted, { headers: response.headers });
+  }
+  try {
+    return await WebAssembly.compileStreaming(response);
+  } catch (err) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a valid WebAssembly module: ${messageOf(err)}`);
+  }
+}
