@@ -25,7 +25,7 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 16] = [
+const BUNDLE_FILES: [(&str, &str); 19] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
