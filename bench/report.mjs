@@ -131,7 +131,7 @@ export function goals(r) {
   refGoal('matmulF32_512', 'matmul 512² f32 ≤ 0.8× TensorFlow.js wasm, same threads (1), kernel-only', 'kernel', (v) => v <= 0.8, 'our single-threaded f32 matmul against XNNPACK\'s packed GEMM');
   const m2 = rc('matmulF32_512_2threads');
   refGoal('matmulF32_512_2threads', 'matmul 512² f32 ≤ 0.8× TensorFlow.js wasm, 2 threads each (end to end)', 'endToEnd', (v) => v <= 0.8,
-    `our --threads module (rayon, 2 threads) against TensorFlow.js with 2 XNNPACK threads, both timed on the page with the inputs moved; outputs: max difference ${m2?.compare?.exact?.maxDiff ?? '–'} on the bench matrices, ${fmt(m2?.compare?.rounding?.maxDiff, 7)} of values up to ${fmt(m2?.compare?.rounding?.maxAbs, 2)} where f32 sums round`);
+    `our --threads module (rayon, 2 threads) against TensorFlow.js with 2 XNNPACK threads, both timed on the page with the inputs moved; outputs: max difference ${m2?.compare?.exact?.maxDiff ?? '–'} on the bench matrices, ${m2?.compare?.rounding?.maxDiff?.toExponential(1) ?? '–'} on values up to ${fmt(m2?.compare?.rounding?.maxAbs, 2)} where f32 sums round`);
   refGoal('grayscaleLuma', 'grayscale end to end (one-channel output, transferred input) ≤ 1.0× OpenCV.js', 'endToEnd', (v) => v <= 1.0, 'one move of 8 MB each way plus wasm-bindgen\'s copy into wasm memory');
   refGoal('box3', 'box blur r=3 ≤ 0.6× OpenCV.js, end to end', 'endToEnd', (v) => v <= 0.6, 'the running window is bound by memory traffic over the 8 MB image');
   const ga = rc('gaussian')?.ratios?.endToEnd;

@@ -471,7 +471,7 @@ async function references() {
         row.compare = { exact: await ev('compare', c.id, pair), rounding: await ev('compare', c.id, { ...pair, rounding: true }) };
       }
       out.cases.push(row);
-      log(`   ${row.id}: ` + names.map((n) => `${n} ${fmtMs(row.contenders[n].median)}`).join(', ') + `; ours / ${c.reference}: end to end ${fmt(row.ratios.endToEnd.median, 2)}×` + (row.ratios.kernel ? `, kernel ${fmt(row.ratios.kernel.median, 2)}×` : '') + (row.compare ? `; outputs: max difference ${row.compare.exact.maxDiff} (bench matrices), ${row.compare.rounding.maxDiff} of values up to ${fmt(row.compare.rounding.maxAbs, 2)} (rounding matrices)` : ''));
+      log(`   ${row.id}: ` + names.map((n) => `${n} ${fmtMs(row.contenders[n].median)}`).join(', ') + `; ours / ${c.reference}: end to end ${fmt(row.ratios.endToEnd.median, 2)}×` + (row.ratios.kernel ? `, kernel ${fmt(row.ratios.kernel.median, 2)}×` : '') + (row.compare ? `; outputs: max difference ${row.compare.exact.maxDiff} (bench matrices), ${row.compare.rounding.maxDiff.toExponential(1)} on values up to ${fmt(row.compare.rounding.maxAbs, 2)} (rounding matrices)` : ''));
     }
     await page.evaluate(() => window.references.close());
     if (errors.length) throw new Error(errors.join('; '));
