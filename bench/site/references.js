@@ -9,8 +9,8 @@
 //
 // Issue 17 compares matmul with the same number of threads on both sides, so
 // `setupThreads(n)` adds a second pair of contenders: our `--threads` module
-// (threads/, a pool of one worker whose guest runs n rayon threads) as
-// 'oursThreads', and a second TensorFlow.js worker with n XNNPACK threads as
+// (threads/, a pool of one worker whose guest runs n rayon threads; kernel-only
+// through kernel-worker.js, which starts the same threads) as 'oursThreads', and a second TensorFlow.js worker with n XNNPACK threads as
 // 'tfjsThreads' (a backend is set up once per worker, and the thread count
 // must be set before it is, so the 1-thread worker cannot be reused).
 
@@ -30,7 +30,7 @@ export const CASES = {
   matmulF32_512: { ours: 'matmulF32', args: ({ a, b }) => [a, b, N, N, N], reference: 'tfjs', make: () => data.matrices(N, Float32Array), flops: 2 * N ** 3 },
 };
 
-const env = { pool: null, ours: null, opencv: null, tfjs: null, oursThreads: null, tfjsThreads: null };
+const env = { pool: null, ours: null, opencv: null, tfjs: null, oursThreads: null, oursThreadsKernel: null, tfjsThreads: null };
 
 /** Starts every contender; resolves with what each one runs (versions, threads). */
 export async function setup({ tfjsThreads = 1 } = {}) {
@@ -51,6 +51,8 @@ export async function setupThreads(threads) {
   const { createPool: createThreadsPool } = await import('./threads/wasmbridge.js');
   env.tfjsThreads = workerClient('./reference-worker.js', { name: `tfjs-${threads}` }, { cmd: 'init', impl: 'tfjs', threads });
   env.oursThreads = await createThreadsPool({ size: 1, threads });
+  env.oursThreadsKernel = workerClient('./kernel-worker.js', { type: 'module', name: `kernels-threads-${threads}` }, { cmd: 'init', impl: 'threads', threads });
+  await env.oursThreadsKernel.ready;
   return { ours: env.oursThreads.stats().module, tfjs: await env.tfjsThreads.ready };
 }
 
@@ -66,6 +68,7 @@ const given = new Set();
 /** Kernel-only: `reps` samples (ms per call) timed inside the contender's worker. */
 export async function kernel(contender, id, reps) {
   if (contender === 'ours') return env.ours.ask({ cmd: 'run', kernel: id, reps, batch: 1 });
+  if (contender === 'oursThreads') return env.oursThreadsKernel.ask({ cmd: 'run', kernel: id, reps, batch: 1 });
   const client = referenceOf(contender);
   if (!given.has(`${contender}/${id}`)) {
     await client.ask({ cmd: 'input', kernel: id, input: inputOf(id) });
@@ -144,5 +147,5 @@ export async function compare(id, { ours: a = 'ours', theirs: b = CASES[id].refe
 export function close() {
   env.pool?.close();
   env.oursThreads?.close();
-  for (const k of ['ours', 'opencv', 'tfjs', 'tfjsThreads']) env[k]?.worker.terminate();
+  for (const k of ['ours', 'opencv', 'tfjs', 'oursThreadsKernel', 'tfjsThreads']) env[k]?.worker.terminate();
 }

@@ -52,6 +52,8 @@ test('the reference page loads OpenCV.js and TensorFlow.js, and their outputs ma
       out.tfjsSplit = await window.references.compare('matmulF32_512', { ours: 'tfjsThreads', theirs: 'tfjs', rounding: true });
       out.threadsEndToEnd = await window.references.endToEnd('oursThreads', 'matmulF32_512', 1);
       out.threadsKernel = await window.references.kernel('tfjsThreads', 'matmulF32_512', 1);
+      out.oursThreadsKernel = await window.references.kernel('oursThreads', 'matmulF32_512', 1);
+      out.oursOneThreadKernel = await window.references.kernel('ours', 'matmulF32_512', 1);
       window.references.close();
       return out;
     });
@@ -88,6 +90,9 @@ test('the reference page loads OpenCV.js and TensorFlow.js, and their outputs ma
     assert.ok(r.threadsRounding.maxDiff <= r.threadsRounding.maxAbs * 2 ** -17, JSON.stringify(r.threadsRounding));
     assert.equal(r.threadsEndToEnd.samples.length, 1);
     assert.equal(r.threadsKernel.samples.length, 1);
+    // The threaded kernel timed inside its own worker computes what the plain one does.
+    assert.equal(r.oursThreadsKernel.samples.length, 1);
+    assert.equal(r.oursThreadsKernel.check, r.oursOneThreadKernel.check);
     assert.equal(r.kernel.samples.length, 1);
     assert.equal(r.endToEnd.samples.length, 1);
     assert.deepEqual(errors, []);
