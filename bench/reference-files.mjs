@@ -1,5 +1,6 @@
 // What the reference page (bench/site/references.html) needs besides the
-// demo guest's simd128 bundle at simd/: its own files from bench/site, and the
+// demo guest's simd128 bundle at simd/ and its `--threads` bundle at threads/
+// (the 2-thread matmul pair): its own files from bench/site, and the
 // two libraries from the npm packages of js/ (pinned in js/package.json),
 // served under vendor/. bench/run.mjs lays them out for `cargo xtask bench`,
 // js/test/references.test.mjs for the browser test.

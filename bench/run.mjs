@@ -72,6 +72,10 @@ const REFERENCE_CASES = [
   { id: 'gaussian', label: 'gaussian σ=2 (13 taps), 1920×1080 RGBA vs OpenCV GaussianBlur 13×13, BORDER_REPLICATE', reference: 'opencv', bytes: IMAGE_BYTES },
   { id: 'box3', label: 'box blur r=3, 1920×1080 RGBA vs OpenCV blur 7×7, BORDER_REPLICATE', reference: 'opencv', bytes: IMAGE_BYTES },
   { id: 'matmulF32_512', label: 'matmul 512² f32 vs TensorFlow.js matMul (wasm backend, XNNPACK, 1 thread)', reference: 'tfjs', flops: 2 * 512 ** 3 },
+  // Issue 17's goal with the same number of threads on both sides: our --threads
+  // module (threads/) against a second TensorFlow.js worker, 2 threads each;
+  // ours kernel-only in kernel-worker.js, which starts the same rayon threads.
+  { id: 'matmulF32_512', key: 'matmulF32_512_2threads', threads: 2, label: 'matmul 512² f32, 2 threads each: our --threads module vs TensorFlow.js matMul (XNNPACK, 2 threads)', reference: 'tfjsThreads', flops: 2 * 512 ** 3 },
 ];
 
 // ---- set-up ----
@@ -430,10 +434,17 @@ async function references() {
     const info = await page.evaluate(() => window.references.setup({ tfjsThreads: 1 }));
     log(`   OpenCV.js build ${info.opencv.build}; TensorFlow.js ${info.tfjs.version} (${info.tfjs.backend}, ${info.tfjs.threads} thread(s), simd ${info.tfjs.simd}); isolated ${info.isolated}`);
     const ev = (f, ...a) => page.evaluate(([name, args]) => window.references[name](...args), [f, a]);
+    info.threads = await ev('setupThreads', 2);
+    if (info.threads.ours.kind !== 'threaded' || info.threads.ours.threads !== 2) throw new Error(`the 2-thread pool runs ${JSON.stringify(info.threads.ours)}, not the threaded module with 2 threads`);
+    if (info.threads.tfjs.threads !== 2) throw new Error(`TensorFlow.js runs ${info.threads.tfjs.threads} thread(s), not 2`);
+    log(`   2 threads each: ours ${info.threads.ours.kind} (${info.threads.ours.threads} threads), TensorFlow.js ${info.threads.tfjs.threads} threads`);
     const out = { rounds, info, cases: [] };
     for (const c of REFERENCE_CASES) {
-      const contenders = { oursEndToEnd: () => ev('endToEnd', 'ours', c.id, 1), referenceEndToEnd: () => ev('endToEnd', c.reference, c.id, 1), oursKernel: () => ev('kernel', 'ours', c.id, 1), referenceKernel: () => ev('kernel', c.reference, c.id, 1) };
-      if (native) contenders.native = async () => native(c.id);
+      const ours = c.threads ? 'oursThreads' : 'ours';
+      const contenders = { oursEndToEnd: () => ev('endToEnd', ours, c.id, 1), referenceEndToEnd: () => ev('endToEnd', c.reference, c.id, 1) };
+      contenders.oursKernel = () => ev('kernel', ours, c.id, 1);
+      contenders.referenceKernel = () => ev('kernel', c.reference, c.id, 1);
+      if (native && !c.threads) contenders.native = async () => native(c.id);
       const names = Object.keys(contenders);
       const samples = Object.fromEntries(names.map((n) => [n, []]));
       const checks = {};
@@ -447,12 +458,19 @@ async function references() {
       }
       const perRound = (a, b) => stats(samples[a].map((x, i) => x / samples[b][i]));
       const rate = (ms) => (c.flops ? c.flops / ms / 1e6 : c.bytes / MIB / (ms / 1000));
-      const row = { id: c.id, label: c.label, reference: c.reference, unit: c.flops ? 'GFLOP/s' : 'MiB/s', contenders: {}, checks };
+      const row = { id: c.key ?? c.id, label: c.label, reference: c.reference, threads: c.threads ?? 1, unit: c.flops ? 'GFLOP/s' : 'MiB/s', contenders: {}, checks };
       for (const n of names) row.contenders[n] = { ...stats(samples[n]), rate: stats(samples[n].map(rate)) };
-      row.ratios = { endToEnd: perRound('oursEndToEnd', 'referenceEndToEnd'), kernel: perRound('oursKernel', 'referenceKernel') };
-      if (native) row.ratios.oursKernelOverNative = perRound('oursKernel', 'native');
+      row.ratios = { endToEnd: perRound('oursEndToEnd', 'referenceEndToEnd') };
+      row.ratios.kernel = perRound('oursKernel', 'referenceKernel');
+      if (samples.native) row.ratios.oursKernelOverNative = perRound('oursKernel', 'native');
+      if (c.threads) {
+        // The two outputs, compared value by value on the bench's matrices (exact in f32
+        // in any summation order) and on matrices whose sums round.
+        const pair = { ours, theirs: c.reference };
+        row.compare = { exact: await ev('compare', c.id, pair), rounding: await ev('compare', c.id, { ...pair, rounding: true }) };
+      }
       out.cases.push(row);
-      log(`   ${c.id}: ` + names.map((n) => `${n} ${fmtMs(row.contenders[n].median)}`).join(', ') + `; ours / ${c.reference}: end to end ${fmt(row.ratios.endToEnd.median, 2)}×, kernel ${fmt(row.ratios.kernel.median, 2)}×`);
+      log(`   ${row.id}: ` + names.map((n) => `${n} ${fmtMs(row.contenders[n].median)}`).join(', ') + `; ours / ${c.reference}: end to end ${fmt(row.ratios.endToEnd.median, 2)}×, kernel ${fmt(row.ratios.kernel.median, 2)}×` + (row.compare ? `; outputs: max difference ${row.compare.exact.maxDiff} (bench matrices), ${row.compare.rounding.maxDiff.toExponential(1)} on values up to ${fmt(row.compare.rounding.maxAbs, 2)} (rounding matrices)` : ''));
     }
     await page.evaluate(() => window.references.close());
     if (errors.length) throw new Error(errors.join('; '));

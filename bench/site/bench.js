@@ -361,7 +361,7 @@ export async function threadsSample(contender, kase) {
   }
   if (kase === 'matmulF32_512') {
     const n = 512;
-    matrices ??= { a: Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 500 - 1), b: Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 1000) / 500 - 1) };
+    matrices ??= data.roundingMatrices(n);
     const a = matrices.a.slice();
     const b = matrices.b.slice();
     const t0 = performance.now();

@@ -15,6 +15,17 @@ export function matrices(n, Type = Float64Array) {
   return { a, b };
 }
 
+/**
+ * Row-major n×n f32 matrices in [-1, 1) whose products and sums round in f32
+ * (unlike matrices(), whose values are multiples of 1/4 and 1/2 and sum
+ * exactly), so two matmuls that add in different orders differ slightly.
+ */
+export function roundingMatrices(n) {
+  const a = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 500 - 1);
+  const b = Float32Array.from({ length: n * n }, (_, i) => ((i * 104729) % 1000) / 500 - 1);
+  return { a, b };
+}
+
 /** A w×h RGBA image of pseudo-random bytes: byte i is the top byte of i·2654435761 (mod 2³²). */
 export function image(w, h) {
   const px = new Uint8Array(w * h * 4);

@@ -1,6 +1,7 @@
 // Times compute kernels inside a worker, with no messaging in the timed
 // region: `{ cmd: 'init', impl }` with impl 'plain' | 'simd' (the Rust demo
-// guest's glue and module), 'js' (kernels.js) or 'go' (the seed's Go module),
+// guest's glue and module), 'threads' (its `--threads` module, with
+// `{ threads }` rayon threads), 'js' (kernels.js) or 'go' (the seed's Go module),
 // then `{ cmd: 'run', kernel, reps, batch, warmup }` answers `{ samples, check }`:
 // one sample per rep, the mean time of `batch` back-to-back calls in ms.
 // Inputs are built on a kernel's first run and kept for its later runs.
@@ -67,10 +68,33 @@ function goTable(go) {
   };
 }
 
-async function init(which) {
+/**
+ * The demo guest's `--threads` module (the site's threads/ bundle) with
+ * `count` rayon threads, started as a pool worker starts them (the runtime's
+ * threads.js: thread workers sharing the module and its memory), so its
+ * kernels are timed here like the others. The control block only serves
+ * cancellation, which nothing here asks for.
+ */
+async function loadThreadedGuest(count) {
+  const base = new URL('./threads/', import.meta.url);
+  const manifest = await (await fetch(new URL('manifest.json', base))).json();
+  const glueUrl = new URL(manifest.threads.glue, base).href;
+  const module = await WebAssembly.compileStreaming(fetch(new URL(manifest.threads.wasm, base)));
+  const glue = await import(glueUrl);
+  await glue.default({ module_or_path: module });
+  glue.__wasmbridge_init?.();
+  const { startThreads } = await import(new URL('threads.js', base).href);
+  const { CONTROL } = await import(new URL('protocol.js', base).href);
+  await startThreads({ glue, glueUrl, module, count, control: new SharedArrayBuffer(CONTROL.SLOTS * 4), channel: `kernel-worker-threads-${count}` });
+  return glue;
+}
+
+async function init(which, threads) {
   impl = which;
   if (which === 'plain' || which === 'simd') {
     table = rustTable(await loadGuest(which));
+  } else if (which === 'threads') {
+    table = rustTable(await loadThreadedGuest(threads));
   } else if (which === 'js') {
     table = jsTable();
   } else if (which === 'go') {
@@ -124,7 +148,7 @@ self.onmessage = async (e) => {
   const { id, cmd } = e.data;
   try {
     let value;
-    if (cmd === 'init') value = await init(e.data.impl);
+    if (cmd === 'init') value = await init(e.data.impl, e.data.threads);
     else if (cmd === 'run') value = run(e.data.kernel, e.data.reps, e.data.batch, e.data.warmup ?? true);
     self.postMessage({ id, ok: true, value });
   } catch (err) {

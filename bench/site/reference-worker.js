@@ -60,6 +60,14 @@ async function initTfjs(threads) {
   importScripts('./vendor/tf-core.min.js', './vendor/tf-backend-wasm.min.js');
   tf.wasm.setWasmPaths(new URL('./vendor/', self.location.href).href);
   tf.wasm.setThreadsCount(threads);
+  // 4.22's backend caps XNNPACK's threads at navigator.hardwareConcurrency / 2
+  // (init_with_threads_count in tfjs-backend-wasm/src/cc/backend.cc, read when
+  // the module starts), whatever setThreadsCount asks: 1 on 2 cores. To run
+  // the same number of threads as ours, this worker reports twice the threads
+  // asked for when that is more than the machine has; the threads still share
+  // the machine's real cores.
+  const reported = navigator.hardwareConcurrency;
+  if (threads * 2 > reported) Object.defineProperty(navigator, 'hardwareConcurrency', { value: threads * 2, configurable: true });
   await tf.setBackend('wasm');
   await tf.ready();
   const n = 512;
@@ -77,6 +85,8 @@ async function initTfjs(threads) {
     version: tf.version_core,
     backend: tf.getBackend(),
     threads: tf.wasm.getThreadsCount(),
+    hardwareConcurrency: reported,
+    hardwareConcurrencyShown: navigator.hardwareConcurrency,
     simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
     multithread: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
   };

@@ -6,6 +6,13 @@
 // with the copies into and out of the wasm heap) and end to end (timed on the
 // page: a call with its input transferred to the worker and its output
 // transferred back; ours through `pool.call` with `transfer: 'auto'`).
+//
+// Issue 17 compares matmul with the same number of threads on both sides, so
+// `setupThreads(n)` adds a second pair of contenders: our `--threads` module
+// (threads/, a pool of one worker whose guest runs n rayon threads; kernel-only
+// through kernel-worker.js, which starts the same threads) as 'oursThreads', and a second TensorFlow.js worker with n XNNPACK threads as
+// 'tfjsThreads' (a backend is set up once per worker, and the thread count
+// must be set before it is, so the 1-thread worker cannot be reused).
 
 import { createPool } from './simd/wasmbridge.js';
 import { workerClient } from './worker-client.js';
@@ -23,7 +30,7 @@ export const CASES = {
   matmulF32_512: { ours: 'matmulF32', args: ({ a, b }) => [a, b, N, N, N], reference: 'tfjs', make: () => data.matrices(N, Float32Array), flops: 2 * N ** 3 },
 };
 
-const env = { pool: null, ours: null, opencv: null, tfjs: null };
+const env = { pool: null, ours: null, opencv: null, tfjs: null, oursThreads: null, oursThreadsKernel: null, tfjsThreads: null };
 
 /** Starts every contender; resolves with what each one runs (versions, threads). */
 export async function setup({ tfjsThreads = 1 } = {}) {
@@ -35,15 +42,37 @@ export async function setup({ tfjsThreads = 1 } = {}) {
   return { isolated: globalThis.crossOriginIsolated === true, hardwareConcurrency: navigator.hardwareConcurrency, opencv, tfjs };
 }
 
+/**
+ * Starts the same-thread-count contenders: our `--threads` bundle with
+ * `threads` threads and TensorFlow.js with as many; resolves with what each
+ * one runs (our module's kind and threads, TensorFlow.js's info).
+ */
+export async function setupThreads(threads) {
+  const { createPool: createThreadsPool } = await import('./threads/wasmbridge.js');
+  env.tfjsThreads = workerClient('./reference-worker.js', { name: `tfjs-${threads}` }, { cmd: 'init', impl: 'tfjs', threads });
+  env.oursThreads = await createThreadsPool({ size: 1, threads });
+  env.oursThreadsKernel = workerClient('./kernel-worker.js', { type: 'module', name: `kernels-threads-${threads}` }, { cmd: 'init', impl: 'threads', threads });
+  await env.oursThreadsKernel.ready;
+  return { ours: env.oursThreads.stats().module, tfjs: await env.tfjsThreads.ready };
+}
+
+/** The worker client of a reference contender ('opencv', 'tfjs', 'tfjsThreads'). */
+function referenceOf(contender) {
+  const client = env[contender];
+  if (!client?.ask) throw new Error(`no reference contender ${contender}: call setup (and setupThreads for tfjsThreads) first`);
+  return client;
+}
+
 const given = new Set();
 
 /** Kernel-only: `reps` samples (ms per call) timed inside the contender's worker. */
 export async function kernel(contender, id, reps) {
   if (contender === 'ours') return env.ours.ask({ cmd: 'run', kernel: id, reps, batch: 1 });
-  const client = env[CASES[id].reference];
-  if (!given.has(id)) {
+  if (contender === 'oursThreads') return env.oursThreadsKernel.ask({ cmd: 'run', kernel: id, reps, batch: 1 });
+  const client = referenceOf(contender);
+  if (!given.has(`${contender}/${id}`)) {
     await client.ask({ cmd: 'input', kernel: id, input: inputOf(id) });
-    given.add(id);
+    given.add(`${contender}/${id}`);
   }
   return client.ask({ cmd: 'run', kernel: id, reps });
 }
@@ -60,7 +89,8 @@ function copyOf(x) {
 function callFrom(contender, id, x) {
   const c = CASES[id];
   if (contender === 'ours') return env.pool.call({ fn: c.ours, args: c.args(x), transfer: 'auto' });
-  return env[c.reference].ask({ cmd: 'call', kernel: id, input: x }, buffersOf(x));
+  if (contender === 'oursThreads') return env.oursThreads.call({ fn: c.ours, args: c.args(x), transfer: 'auto' });
+  return referenceOf(contender).ask({ cmd: 'call', kernel: id, input: x }, buffersOf(x));
 }
 
 const inputs = new Map();
@@ -84,30 +114,38 @@ export async function endToEnd(contender, id, reps) {
 }
 
 /**
- * How far the reference's output is from ours on the same input: the largest
- * difference and how many values differ, over every value for one-channel
- * outputs, over R, G and B for RGBA ones (OpenCV blurs alpha, we keep it).
+ * How far one contender's output is from another's on the same input (by
+ * default ours against the case's reference): the largest difference and how
+ * many values differ, over every value for one-channel outputs, over R, G and
+ * B for RGBA ones (OpenCV blurs alpha, we keep it), and the largest
+ * magnitude in the first output (the scale of the difference). `rounding: true` (matmul
+ * only) takes matrices whose products and sums round in f32
+ * (data.roundingMatrices), where the bench's own inputs are exact in any
+ * summation order, so the difference the order makes shows.
  */
-export async function compare(id) {
-  const x = inputOf(id);
-  const ours = await callFrom('ours', id, copyOf(x));
-  const theirs = await callFrom(CASES[id].reference, id, copyOf(x));
+export async function compare(id, { ours: a = 'ours', theirs: b = CASES[id].reference, rounding = false } = {}) {
+  const x = rounding ? data.roundingMatrices(N) : inputOf(id);
+  const ours = await callFrom(a, id, copyOf(x));
+  const theirs = await callFrom(b, id, copyOf(x));
   if (ours.length !== theirs.length) return { error: `lengths differ: ours ${ours.length}, reference ${theirs.length}` };
   const rgba = ours.length === W * H * 4;
   let maxDiff = 0;
   let differing = 0;
   let compared = 0;
+  let maxAbs = 0;
   for (let i = 0; i < ours.length; i++) {
     if (rgba && i % 4 === 3) continue;
     compared += 1;
     const d = Math.abs(ours[i] - theirs[i]);
     if (d > 0) differing += 1;
     if (d > maxDiff) maxDiff = d;
+    maxAbs = Math.max(maxAbs, Math.abs(ours[i]));
   }
-  return { maxDiff, differing, compared };
+  return { maxDiff, differing, compared, maxAbs };
 }
 
 export function close() {
   env.pool?.close();
-  for (const k of ['ours', 'opencv', 'tfjs']) env[k]?.worker.terminate();
+  env.oursThreads?.close();
+  for (const k of ['ours', 'opencv', 'tfjs', 'oursThreadsKernel', 'tfjsThreads']) env[k]?.worker.terminate();
 }

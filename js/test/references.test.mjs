@@ -2,8 +2,10 @@
 // Chromium: OpenCV.js and TensorFlow.js load from the npm packages, and on the
 // bench's own inputs they compute what the demo guest computes, within the
 // differences the README states (grayscale, box blur and matmul equal; OpenCV's
-// Gaussian rounds its own fixed-point kernel, off by at most 1). This keeps
-// the bench page from rotting; it times nothing.
+// Gaussian rounds its own fixed-point kernel, off by at most 1), and matmul
+// with 2 threads on each side (our --threads module, TensorFlow.js with 2
+// XNNPACK threads) is equal too, or within the stated bound where f32 sums
+// round. This keeps the bench page from rotting; it times nothing.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +20,9 @@ before(async () => {
   const files = {};
   for (const f of PAGE_FILES) files[f] = readFileSync(pageFile(f));
   for (const [f, from] of Object.entries(VENDOR_FILES)) files[f] = readFileSync(from);
-  server = await startServer(makeSite('references', { simd: bundle('demo-guest') }, files));
+  // The demo-guest bundle the browser tier builds carries the `--threads`
+  // module too: served as threads/ it is what the bench's threads/ is.
+  server = await startServer(makeSite('references', { simd: bundle('demo-guest'), threads: bundle('demo-guest') }, files));
   browser = await launchBrowser();
 });
 
@@ -38,6 +42,18 @@ test('the reference page loads OpenCV.js and TensorFlow.js, and their outputs ma
       // One timed call of each kind, so a broken path fails here rather than in the bench.
       out.kernel = await window.references.kernel('opencv', 'box3', 1);
       out.endToEnd = await window.references.endToEnd('tfjs', 'matmulF32_512', 1);
+      // Issue 17's same-thread-count pair: our --threads module and TensorFlow.js, 2 threads each.
+      out.threads = await window.references.setupThreads(2);
+      const pair = { ours: 'oursThreads', theirs: 'tfjsThreads' };
+      out.threadsExact = await window.references.compare('matmulF32_512', pair);
+      out.threadsRounding = await window.references.compare('matmulF32_512', { ...pair, rounding: true });
+      out.oneThreadRounding = await window.references.compare('matmulF32_512', { rounding: true });
+      out.oursSplit = await window.references.compare('matmulF32_512', { ours: 'oursThreads', theirs: 'ours', rounding: true });
+      out.tfjsSplit = await window.references.compare('matmulF32_512', { ours: 'tfjsThreads', theirs: 'tfjs', rounding: true });
+      out.threadsEndToEnd = await window.references.endToEnd('oursThreads', 'matmulF32_512', 1);
+      out.threadsKernel = await window.references.kernel('tfjsThreads', 'matmulF32_512', 1);
+      out.oursThreadsKernel = await window.references.kernel('oursThreads', 'matmulF32_512', 1);
+      out.oursOneThreadKernel = await window.references.kernel('ours', 'matmulF32_512', 1);
       window.references.close();
       return out;
     });
@@ -55,6 +71,28 @@ test('the reference page loads OpenCV.js and TensorFlow.js, and their outputs ma
     assert.ok(r.gaussian.differing < r.gaussian.compared / 4, JSON.stringify(r.gaussian));
     // The bench matrices hold multiples of 1/8 whose products and sums are exact in f32.
     assert.equal(r.matmulF32_512.maxDiff, 0, JSON.stringify(r.matmulF32_512));
+    // Two threads each: our --threads module really runs 2 rayon threads, and TensorFlow.js
+    // 2 XNNPACK threads (it would cap at hardwareConcurrency / 2 = 1 here unless told).
+    assert.deepEqual([r.threads.ours.kind, r.threads.ours.threads], ['threaded', 2], JSON.stringify(r.threads.ours));
+    assert.equal(r.threads.tfjs.threads, 2, JSON.stringify(r.threads.tfjs));
+    assert.equal(r.threads.tfjs.multithread, true);
+    // On the bench matrices the 2-thread outputs are equal, as the 1-thread ones are.
+    assert.equal(r.threadsExact.maxDiff, 0, JSON.stringify(r.threadsExact));
+    // Where f32 sums round, splitting over threads changes neither side's result (each
+    // output element is summed by one thread in the same order), so the 2-thread pair
+    // differs exactly as the 1-thread pair does: only by the kernels' own summation
+    // orders, measured at 9.3e-6 on values up to 9.31 (2^-20 of the largest); the bound
+    // is 2^-17 of the largest magnitude.
+    assert.equal(r.oursSplit.maxDiff, 0, JSON.stringify(r.oursSplit));
+    assert.equal(r.tfjsSplit.maxDiff, 0, JSON.stringify(r.tfjsSplit));
+    assert.equal(r.threadsRounding.maxDiff, r.oneThreadRounding.maxDiff, JSON.stringify([r.threadsRounding, r.oneThreadRounding]));
+    assert.ok(r.threadsRounding.maxDiff > 0, 'the rounding inputs round: the kernels sum in different orders');
+    assert.ok(r.threadsRounding.maxDiff <= r.threadsRounding.maxAbs * 2 ** -17, JSON.stringify(r.threadsRounding));
+    assert.equal(r.threadsEndToEnd.samples.length, 1);
+    assert.equal(r.threadsKernel.samples.length, 1);
+    // The threaded kernel timed inside its own worker computes what the plain one does.
+    assert.equal(r.oursThreadsKernel.samples.length, 1);
+    assert.equal(r.oursThreadsKernel.check, r.oursOneThreadKernel.check);
     assert.equal(r.kernel.samples.length, 1);
     assert.equal(r.endToEnd.samples.length, 1);
     assert.deepEqual(errors, []);
