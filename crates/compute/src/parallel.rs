@@ -10,14 +10,20 @@ use crate::matmul::{self, MatmulError};
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Bands per thread: a few more bands than threads lets a thread that finished
-/// early take over work from a slow one.
+/// Image bands per thread: a few more bands than threads lets a thread that
+/// finished early take over work from a slow one, at the cost of one halo per
+/// band.
 const BANDS_PER_THREAD: usize = 4;
 
-/// `len` items cut into about `threads × BANDS_PER_THREAD` bands of whole
+/// Product bands per thread: one, because every band packs all of B again
+/// (the serial product's blocking), which costs more than the balancing a
+/// finer split would buy.
+const PRODUCT_BANDS_PER_THREAD: usize = 1;
+
+/// `len` items cut into about `threads × per_thread` bands of whole
 /// multiples of `unit` (the last band takes the rest).
-fn bands(len: usize, unit: usize) -> Vec<Range<usize>> {
-    let wanted = rayon::current_num_threads().max(1) * BANDS_PER_THREAD;
+fn bands(len: usize, unit: usize, per_thread: usize) -> Vec<Range<usize>> {
+    let wanted = rayon::current_num_threads().max(1) * per_thread;
     let size = len.div_ceil(wanted).next_multiple_of(unit.max(1)).max(1);
     (0..len)
         .step_by(size)
@@ -29,7 +35,7 @@ fn bands(len: usize, unit: usize) -> Vec<Range<usize>> {
 pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
     // The empty band checks the image and the filter without computing anything.
     image::apply_band(filter, src, width, height, 0..0)?;
-    let parts = bands(height as usize, 1)
+    let parts = bands(height as usize, 1, BANDS_PER_THREAD)
         .into_par_iter()
         .map(|rows| {
             image::apply_band(
@@ -72,7 +78,7 @@ pub fn grayscale(
     if row == 0 || height == 0 {
         return Ok(());
     }
-    let band_rows = bands(height as usize, 1)
+    let band_rows = bands(height as usize, 1, BANDS_PER_THREAD)
         .first()
         .map_or(1, ExactSizeIterator::len);
     pixels
@@ -126,7 +132,7 @@ fn matmul_bands<T: Send + Sync + Copy>(
     if c.try_reserve_exact(m * n).is_err() {
         return Err(MatmulError::OutOfMemory { rows: m, cols: n });
     }
-    let parts = bands(m, ROW_UNIT)
+    let parts = bands(m, ROW_UNIT, PRODUCT_BANDS_PER_THREAD)
         .into_par_iter()
         .map(|rows| product(&a[rows.start * k..rows.end * k], b, rows.len(), k, n))
         .collect::<Result<Vec<_>, _>>()?;
