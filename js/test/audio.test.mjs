@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundle, makeSite, startServer, launchBrowser, runInPage } from './harness.mjs';
+import { bundle, runInPage, isolatedAndPlain } from './harness.mjs';
 
 let server;
 let plain;
@@ -20,17 +20,15 @@ const SONG = {
     [57, 60, 64], null, 45, null, { note: 76, length: 3 }, null, [52, 59], 64.5],
 };
 
+let fixture;
+
 before(async () => {
-  const site = makeSite('audio', { demo: bundle('demo-guest') });
-  server = await startServer(site);
-  plain = await startServer(site, { isolated: false });
-  browser = await launchBrowser();
+  fixture = await isolatedAndPlain('audio', { demo: bundle('demo-guest') });
+  ({ server, plain, browser } = fixture);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await plain?.close();
+  await fixture?.close();
 });
 
 const inPage = (fn, arg, at = server) => runInPage(browser, at.url, fn, arg);

@@ -85,6 +85,26 @@ export function launchBrowser() {
 }
 
 /**
+ * The usual fixture of a browser test file: the site `name` with `bundles`
+ * (see makeSite) served twice, cross-origin isolated (`server`) and not
+ * (`plain`), and one Chromium. `close()` stops all three.
+ */
+export async function isolatedAndPlain(name, bundles) {
+  const site = makeSite(name, bundles);
+  const server = await startServer(site);
+  const plain = await startServer(site, { isolated: false });
+  const browser = await launchBrowser();
+  return {
+    site, server, plain, browser,
+    close: async () => {
+      await browser.close();
+      await server.close();
+      await plain.close();
+    },
+  };
+}
+
+/**
  * Opens `url` in a fresh context. `errors` collects uncaught page errors and
  * console errors; tests assert it stays empty.
  */

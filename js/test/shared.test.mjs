@@ -7,23 +7,21 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundle, makeSite, startServer, launchBrowser, runInPage } from './harness.mjs';
+import { bundle, runInPage, isolatedAndPlain } from './harness.mjs';
 
 let server;
 let plain;
 let browser;
 
+let fixture;
+
 before(async () => {
-  const site = makeSite('shared', { demo: bundle('demo-guest'), guest: bundle('test-guest') });
-  server = await startServer(site);
-  plain = await startServer(site, { isolated: false });
-  browser = await launchBrowser();
+  fixture = await isolatedAndPlain('shared', { demo: bundle('demo-guest'), guest: bundle('test-guest') });
+  ({ server, plain, browser } = fixture);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await plain?.close();
+  await fixture?.close();
 });
 
 const inPage = (fn, arg, at = server) => runInPage(browser, at.url, fn, arg);

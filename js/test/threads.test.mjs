@@ -8,23 +8,21 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { bundle, makeSite, startServer, launchBrowser, openPage, runInPage } from './harness.mjs';
+import { bundle, openPage, runInPage, isolatedAndPlain } from './harness.mjs';
 
 let server;
 let plain;
 let browser;
 
+let fixture;
+
 before(async () => {
-  const site = makeSite('threads', { demo: bundle('demo-guest'), guest: bundle('test-guest') });
-  server = await startServer(site);
-  plain = await startServer(site, { isolated: false });
-  browser = await launchBrowser();
+  fixture = await isolatedAndPlain('threads', { demo: bundle('demo-guest'), guest: bundle('test-guest') });
+  ({ server, plain, browser } = fixture);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
-  await plain?.close();
+  await fixture?.close();
 });
 
 test('both bundles carry a threaded module next to the plain one', async () => {
