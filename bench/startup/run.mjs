@@ -42,12 +42,17 @@ mkdirSync(site, { recursive: true });
 cpSync(join(HERE, 'page.html'), join(site, 'index.html'));
 cpSync(join(REPO, 'bench', 'site', 'echo-worker.js'), join(site, 'echo-worker.js'));
 for (const [name, dir] of bundles) cpSync(resolve(dir), join(site, name), { recursive: true });
-// NAME+preload: the same bundle, on a page whose head carries the hints the README suggests.
-const PRELOADED = ['wasmbridge.js', 'pool.js', 'protocol.js', 'error.js', 'shared.js', 'audio-worklet.js'];
+// NAME+preload: the same bundle, on a page whose head carries the hints the
+// README suggests: the entry and every module it imports statically, and the
+// manifest for a runtime that fetches it (one without manifest.js).
 const page = readFileSync(join(HERE, 'page.html'), 'utf8');
-for (const [name] of bundles) {
-  const hints = [...PRELOADED.map((f) => `<link rel="modulepreload" href="./${name}/${f}">`), `<link rel="preload" as="fetch" crossorigin href="./${name}/manifest.json">`].join('\n');
-  writeFileSync(join(site, `${name}-preload.html`), page.replace('<link rel="icon" href="data:,">', `<link rel="icon" href="data:,">\n${hints}`));
+for (const [name, dir] of bundles) {
+  const entry = readFileSync(join(resolve(dir), 'wasmbridge.js'), 'utf8');
+  const imported = [...entry.matchAll(/^(?:import\s+|(?:import|export)\b[^;'(]*?from\s+)'\.\/([\w-]+\.js)'/gm)].map((m) => m[1]);
+  const modules = ['wasmbridge.js', ...new Set(imported)];
+  const hints = modules.map((f) => `<link rel="modulepreload" href="./${name}/${f}">`);
+  if (!modules.includes('manifest.js')) hints.push(`<link rel="preload" as="fetch" crossorigin href="./${name}/manifest.json">`);
+  writeFileSync(join(site, `${name}-preload.html`), page.replace('<link rel="icon" href="data:,">', `<link rel="icon" href="data:,">\n${hints.join('\n')}`));
 }
 // As a deployment would (and as `cargo xtask bench` does): FILE.gz next to
 // every compressible file, which `wasmbridge serve` sends instead of

@@ -121,6 +121,12 @@ test('a release build of the new crate is served and answers in Chromium', async
   const { manifest, bytes } = bundleWasm(join(hello, 'wasmbridge'));
   assert.deepEqual(manifest.functions.map((f) => f.name).sort(), ['mean', 'slowCount']);
   assert.equal(customSections(bytes).name, undefined, 'a plain release build keeps no name section');
+  // The manifest also as a module the runtime imports statically: the same
+  // data, not listed among the files it describes.
+  const inlined = readFileSync(join(hello, 'wasmbridge', 'manifest.js'), 'utf8');
+  assert.match(inlined, /^\/\/ .*\n(\/\/ .*\n)*\nexport default \{/);
+  assert.deepEqual(JSON.parse(inlined.slice(inlined.indexOf('export default ') + 15).replace(/;\s*$/, '')), manifest);
+  assert.ok(!('manifest.js' in manifest.files) && 'pool-load.js' in manifest.files);
 
   const server = await startServer(hello);
   try {
@@ -130,6 +136,9 @@ test('a release build of the new crate is served and answers in Chromium', async
       assert.equal(await page.locator('#mean').innerText(), '2.5');
       assert.equal(await page.locator('#error').innerText(), 'BAD_ARGUMENT: mean needs at least one value, got none');
       assert.deepEqual(errors, []);
+      const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+      assert.ok(fetched.includes('/wasmbridge/manifest.js') && fetched.includes(`/wasmbridge/${manifest.wasm}`), fetched.join(' '));
+      assert.ok(!fetched.includes('/wasmbridge/manifest.json'), 'the page started from the inlined manifest, without fetching manifest.json');
     } finally {
       await close();
     }

@@ -466,11 +466,13 @@ for (const isolated of [true, false]) {
       const unpacked = join(dir, 'project');
       execFileSync('python3', ['-m', 'zipfile', '-e', zip, unpacked]);
       const names = addonFiles(join(unpacked, 'addons', 'wasmbridge')).map(([name]) => name);
-      const web = ['error.js', 'godot-codec.js', 'godot.js', 'lane-codec.js', 'lane-worker.js', 'lane.js', 'pool-call.js', 'pool-load.js', 'pool-validate.js', 'pool.js', 'protocol.js', 'shared.js', 'thread-worker.js', 'threads.js', 'worker.js'];
+      const web = ['error.js', 'godot-codec.js', 'godot.js', 'lane-codec.js', 'lane-worker.js', 'lane.js', 'manifest.js', 'pool-call.js', 'pool-load.js', 'pool-validate.js', 'pool.js', 'protocol.js', 'shared.js', 'thread-worker.js', 'threads.js', 'worker.js'];
       assert.deepEqual(readdirSync(unpacked), ['addons']);
       assert.deepEqual(names.sort(), ['LICENSE', 'README.md', 'icon.svg', 'plugin.cfg', 'plugin.gd', 'wasmbridge.gd', ...web.map((f) => `web/${f}`)].map((f) => `addons/wasmbridge/${f}`).sort());
       for (const f of web) {
-        assert.equal(readFileSync(join(unpacked, 'addons', 'wasmbridge', 'web', f), 'utf8'), readFileSync(join(bundle('test-guest'), f), 'utf8'), `web/${f} is the runtime a bundle carries`);
+        // A bundle's manifest.js holds its build's manifest; the addon's is the runtime's, which holds none.
+        const expected = f === 'manifest.js' ? join(REPO, 'crates', 'wasmbridge', 'runtime', f) : join(bundle('test-guest'), f);
+        assert.equal(readFileSync(join(unpacked, 'addons', 'wasmbridge', 'web', f), 'utf8'), readFileSync(expected, 'utf8'), `web/${f} is the runtime a bundle carries`);
       }
       writeFileSync(join(site, 'fresh.zip'), runnerPack({ addonEntries: addonFiles(join(unpacked, 'addons', 'wasmbridge')) }));
       writeFileSync(join(site, 'fresh.html'), runnerHtml({ pack: 'fresh.zip' }));

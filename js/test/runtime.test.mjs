@@ -33,6 +33,21 @@ before(async () => {
   broken('mime', (m, dir) => { cpSync(join(dir, m.wasm), join(dir, 'module.bin')); m.wasm = 'module.bin'; delete m.files; });
   broken('tampered', (m, dir) => { writeFileSync(join(dir, m.glue), `${readFileSync(join(dir, m.glue), 'utf8')}\n// changed after the build\n`); });
   broken('throws', (m, dir) => { writeFileSync(join(dir, m.glue), 'export default async function () { throw new Error("guest start failed on purpose"); }\n'); delete m.files; });
+  // Bundles whose inlined manifest (manifest.js) is from another build than their files.
+  const stale = (dir, edit) => {
+    rmSync(join(site, dir), { recursive: true, force: true });
+    cpSync(bundle('test-guest'), join(site, dir), { recursive: true });
+    const path = join(site, dir, 'manifest.js');
+    const text = readFileSync(path, 'utf8');
+    const m = JSON.parse(text.slice(text.indexOf('export default ') + 15).replace(/;\s*$/, ''));
+    edit(m);
+    delete m.threads;
+    writeFileSync(path, `export default ${JSON.stringify(m)};\n`);
+  };
+  // A release build names its module by content hash: an old manifest names one that is gone.
+  stale('stale-name', (m) => { m.wasm = 'test_guest_bg.0123456789.wasm'; });
+  // A debug build keeps the name: an old manifest's hash no longer matches.
+  stale('stale-hash', (m) => { m.files[m.wasm].integrity = `sha256-${Buffer.alloc(32).toString('base64')}`; });
   const page = (csp) => `<!doctype html><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="${csp}"><body></body>\n`;
   writeFileSync(join(site, 'favicon.ico'), '');
   writeFileSync(join(site, 'csp.html'), page(CSP));
@@ -648,6 +663,93 @@ for (const [dir, pattern] of [
   });
 }
 
+/** Records, in the page, the order of the pool's requests and worker starts. */
+const RECORD_START = () => {
+  const order = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    order.push(`fetch ${new URL(String(input), location.href).pathname}`);
+    return realFetch(input, init);
+  };
+  const RealWorker = globalThis.Worker;
+  globalThis.Worker = class extends RealWorker {
+    constructor(url, options) {
+      order.push('worker');
+      super(url, options);
+    }
+  };
+  return order;
+};
+
+test('with the manifest inlined, the module is requested before any worker starts and manifest.json never; the runtime loads in one level', async () => {
+  const r = await inPage(async (record) => {
+    const order = (0, eval)(`(${record})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const inlined = await createPool({ size: 2 });
+    const sum = await inlined.call('add', 1, 2);
+    inlined.close();
+    const inlinedOrder = order.splice(0);
+    const fetched = await createPool({ size: 1, manifest: false });
+    const sum2 = await fetched.call('add', 2, 3);
+    fetched.close();
+    const entries = performance.getEntriesByType('resource').filter((e) => e.name.includes('/guest/'));
+    const at = (name) => entries.find((e) => new URL(e.name).pathname === `/guest/${name}`);
+    const modules = ['pool.js', 'pool-load.js', 'pool-validate.js', 'pool-call.js', 'manifest.js', 'protocol.js', 'error.js', 'shared.js'];
+    return {
+      sum, sum2, inlinedOrder, fetchedOrder: order,
+      // Requested side by side: every module's request went out before the first of them was in.
+      parallel: modules.every((m) => at(m) && at(m).startTime < Math.min(...modules.map((n) => at(n).responseEnd))),
+    };
+  }, RECORD_START.toString());
+  assert.equal(r.sum, 3);
+  assert.equal(r.sum2, 5);
+  // The test guest's bundle has a threaded module, which the isolated page runs.
+  assert.deepEqual(r.inlinedOrder, ['fetch /guest/threads/test_guest_bg.wasm', 'worker', 'worker']);
+  assert.deepEqual(r.fetchedOrder, ['fetch /guest/manifest.json', 'worker', 'fetch /guest/threads/test_guest_bg.wasm']);
+  assert.ok(r.parallel, 'the entry imports every module the pool starts with directly');
+});
+
+test('the manifest option starts a pool without a manifest request; a bad one fails clearly', async () => {
+  const r = await inPage(async (record) => {
+    const order = (0, eval)(`(${record})`)();
+    const manifest = await (await fetch('/guest/manifest.json')).json();
+    order.splice(0);
+    // The demo bundle's runtime, pointed at the test guest's bundle: its own inlined manifest does not apply there.
+    const { createPool } = await import('/demo/wasmbridge.js');
+    const pool = await createPool({ bundle: '/guest/', manifest, size: 1 });
+    manifest.functions.length = 0; // the pool copied the option
+    const echoed = await pool.call('echo', 'hi');
+    pool.close();
+    const used = order.splice(0);
+    const outcome = (options) => createPool(options).then(() => 'resolved', (e) => `${e.code}: ${e.message}`);
+    return {
+      echoed, used,
+      notAManifest: await outcome({ bundle: '/guest/', manifest: { wasm: 'x.wasm' } }),
+      notAnObject: await outcome({ bundle: '/guest/', manifest: 'manifest.json' }),
+      notData: await outcome({ bundle: '/guest/', manifest: { ...manifest, f: () => 1 } }),
+    };
+  }, RECORD_START.toString());
+  assert.equal(r.echoed, 'hi');
+  assert.deepEqual(r.used, ['fetch /guest/threads/test_guest_bg.wasm', 'worker']);
+  assert.equal(r.notAManifest, 'INIT_FAILED: the manifest option is not a wasmbridge manifest: expected wasm, glue and functions fields');
+  assert.equal(r.notAnObject, "BAD_ARGUMENT: pool option manifest must be the bundle's manifest (an object) or false, got a string");
+  assert.match(r.notData, /^BAD_ARGUMENT: pool option manifest must be plain data such as the parsed manifest\.json, got an object that cannot be copied/);
+});
+
+for (const [dir, pattern] of [
+  ['stale-name', /test_guest_bg\.0123456789\.wasm failed: 404 Not Found: is the manifest \(http:\/\/[^)]*\/stale-name\/manifest\.js\) from another build than the bundle's files\?$/],
+  ['stale-hash', /test_guest_bg\.wasm with the manifest's integrity sha256-A+=: .*: is the manifest \(http:\/\/[^)]*\/stale-hash\/manifest\.js\) from another build than the bundle's files\?$/],
+]) {
+  test(`an inlined manifest from another build rejects with INIT_FAILED saying so: ${dir}`, async () => {
+    const r = await inPage(async (d) => {
+      const { createPool } = await import(`/${d}/wasmbridge.js`);
+      return createPool({ size: 1 }).then(() => ({ code: 'resolved' }), (e) => ({ code: e.code, message: e.message }));
+    }, dir, /status of 404|integrity/);
+    assert.equal(r.code, 'INIT_FAILED', JSON.stringify(r));
+    assert.match(r.message, pattern);
+  });
+}
+
 test('QUEUE_FULL past maxQueue', async () => {
   const r = await inPage(async () => {
     const { createPool } = await import('/guest/wasmbridge.js');
@@ -793,7 +895,12 @@ test('the first workers start before the module is compiled: init without it, th
     const compile = WebAssembly.compileStreaming;
     WebAssembly.compileStreaming = (...a) => { events.push('compile'); return compile.apply(WebAssembly, a); };
     const { createPool } = await import('/guest/wasmbridge.js');
-    const pool = await createPool({ size: 2 });
+    // Without the inlined manifest the workers start first and get their init once manifest.json is in.
+    // The plain module: a threaded one's workers wait for threads.js too, which may come after the module.
+    const fetched = await createPool({ size: 2, manifest: false, threads: false });
+    fetched.close();
+    const withFetch = events.splice(0);
+    const pool = await createPool({ size: 2, threads: false });
     const start = events.splice(0);
     const panic = await pool.call('panicWith', 'boom').catch((e) => e.code);
     await new Promise((res) => setTimeout(res, 300));
@@ -801,9 +908,11 @@ test('the first workers start before the module is compiled: init without it, th
     pool.close();
     globalThis.Worker = Original;
     WebAssembly.compileStreaming = compile;
-    return { start, later: events, panic, sum };
+    return { withFetch, start, later: events, panic, sum };
   });
-  assert.deepEqual(r.start, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
+  assert.deepEqual(r.withFetch, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
+  // With it each worker gets its init as it starts, right after the module's request.
+  assert.deepEqual(r.start, ['worker', 'init', 'worker', 'init', 'compile', 'module', 'module']);
   assert.equal(r.panic, 'PANIC');
   assert.deepEqual(r.later, ['worker', 'init+module'], 'the worker replacing the trapped one');
   assert.equal(r.sum, 5);
@@ -887,7 +996,7 @@ test('the pool loads only the runtime modules it uses: the lane on an isolated p
   const plain = await startServer(site, { isolated: false });
   try {
     // The page's and its workers' requests alike (the worker's imports repeat some names).
-    const runtime = ['error.js', 'manifest.json', 'pool.js', 'pool-call.js', 'pool-validate.js', 'pool-load.js', 'protocol.js', 'shared.js', 'audio-worklet.js', 'wasmbridge.js', 'worker.js'];
+    const runtime = ['error.js', 'manifest.js', 'pool.js', 'pool-call.js', 'pool-validate.js', 'pool-load.js', 'protocol.js', 'shared.js', 'audio-worklet.js', 'wasmbridge.js', 'worker.js'];
     const isolated = await loaded(server.url);
     const notIsolated = await loaded(plain.url);
     for (const r of [isolated, notIsolated]) {

@@ -3,7 +3,8 @@
 //! with the files of `godot/addons/wasmbridge` (plugin.cfg, the scripts, the
 //! icon, LICENSE), `README.md` (godot/README.md) and `web/`: `godot.js` and
 //! every runtime module it imports, read from `crates/wasmbridge/runtime` by
-//! following its `import ... from './x.js'` and `import('./x.js')` lines.
+//! following its `import ... from './x.js'`, `import './x.js'` and
+//! `import('./x.js')` lines.
 //! Nothing else goes in.
 //! `cargo xtask dist` writes it too.
 
@@ -112,7 +113,13 @@ fn imports(source: &str) -> Vec<String> {
         if line.starts_with("//") || line.starts_with('*') || line.starts_with("/*") {
             continue;
         }
-        for pattern in [" from './", "import('./", "new URL('./", "new URL('"] {
+        for pattern in [
+            " from './",
+            "import './",
+            "import('./",
+            "new URL('./",
+            "new URL('",
+        ] {
             for rest in line.split(pattern).skip(1) {
                 let name = rest.split('\'').next().unwrap_or_default();
                 if name.ends_with(".js") && !name.contains('/') && !out.iter().any(|n| n == name) {

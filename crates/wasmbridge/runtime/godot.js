@@ -17,6 +17,13 @@
 // `{"id", "progress": fraction}` before the result. Values inside use the
 // markers and key escaping of godot-codec.js.
 
+// Every module the pool needs at start, imported here directly so they load
+// side by side (wasmbridge.js says why).
+import './pool-call.js';
+import './pool-validate.js';
+import './pool-load.js';
+import './manifest.js';
+import './shared.js';
 import { Pool } from './pool.js';
 import { WasmBridgeError, messageOf } from './error.js';
 import { CODES } from './protocol.js';

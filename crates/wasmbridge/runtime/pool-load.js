@@ -4,6 +4,7 @@
 
 import { CODES } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
+import inlined from './manifest.js';
 
 /**
  * @typedef {{ kind: 'threaded' | 'plain', glue: string, wasm: string, threads: number, reason: string }} ModuleChoice
@@ -32,6 +33,36 @@ export function chooseModule(manifest, option, isolated) {
   return { kind: 'threaded', glue: threaded.glue, wasm: threaded.wasm, threads, reason: 'the page is cross-origin isolated and the bundle has a threaded module' };
 }
 
+/**
+ * The manifest a pool has without a request, or null when it must fetch
+ * manifest.json: the `manifest` option (false: always fetch), else the one
+ * `wasmbridge build` inlined into manifest.js next to this file, when the
+ * pool's bundle is that directory (a `bundle` option naming another directory
+ * has a manifest of its own). Returns the manifest and where it came from, for
+ * error messages.
+ * @param {object | false | undefined} option
+ * @param {URL} bundle
+ * @returns {{ manifest: any, source: string } | null}
+ */
+export function knownManifest(option, bundle) {
+  if (option === false) return null;
+  if (option !== undefined) return { manifest: checkManifest(option, 'the manifest option'), source: 'the manifest option' };
+  // Through a variable: bundlers treat `new URL('<literal>', import.meta.url)`
+  // as a file to emit, and this is a directory.
+  const here = import.meta.url;
+  if (inlined === null || bundle.href !== new URL('./', here).href) return null;
+  const source = new URL('manifest.js', bundle).href;
+  return { manifest: checkManifest(inlined, source), source };
+}
+
+/** `manifest` itself when it has what a pool reads; else INIT_FAILED naming `source`. */
+function checkManifest(manifest, source) {
+  if (!manifest || typeof manifest.wasm !== 'string' || typeof manifest.glue !== 'string' || !Array.isArray(manifest.functions)) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, `${source} is not a wasmbridge manifest: expected wasm, glue and functions fields`);
+  }
+  return manifest;
+}
+
 export async function fetchManifest(url) {
   let response;
   try {
@@ -48,23 +79,28 @@ export async function fetchManifest(url) {
   } catch (err) {
     throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not valid JSON: ${messageOf(err)}`);
   }
-  if (!manifest || typeof manifest.wasm !== 'string' || typeof manifest.glue !== 'string' || !Array.isArray(manifest.functions)) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a wasmbridge manifest: expected wasm, glue and functions fields`);
-  }
-  return manifest;
+  return { manifest: checkManifest(manifest, String(url)), source: String(url) };
 }
 
-/** Fetches and compiles the guest once; reports bytes loaded when asked. */
-export async function compileModule(url, manifest, onLoadProgress) {
+/**
+ * Fetches and compiles the guest once; reports bytes loaded when asked.
+ * `source` says where the manifest came from: a manifest from another build
+ * than the files (an old inlined or passed manifest) shows as a missing file
+ * or one that fails its integrity check, and the message says so.
+ */
+export async function compileModule(url, manifest, source, onLoadProgress) {
   const integrity = manifest.files?.[manifest.wasm]?.integrity;
+  const stale = `: is the manifest (${source}) from another build than the bundle's files?`;
   let response;
   try {
     response = await fetch(url, integrity ? { integrity } : {});
   } catch (err) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}: ${messageOf(err)}`);
+    const checked = integrity ? ` with the manifest's integrity ${integrity}` : '';
+    throw new WasmBridgeError(CODES.INIT_FAILED, `could not fetch ${url}${checked}: ${messageOf(err)}${integrity ? stale : ''}`);
   }
   if (!response.ok) {
-    throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${response.status} ${response.statusText}`.trim());
+    const status = `${response.status} ${response.statusText}`.trim();
+    throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${status}${response.status === 404 ? stale : ''}`);
   }
   const type = response.headers.get('content-type') ?? '';
   if (!type.toLowerCase().startsWith('application/wasm')) {

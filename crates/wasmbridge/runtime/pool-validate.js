@@ -94,7 +94,7 @@ export function checkSignal(signal, what) {
 export function readPoolOptions(options) {
   const o = readOptions(options, 'pool options', [
     'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'windowBytes', 'cancelGrace',
-    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn', 'lane', 'threads',
+    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn', 'lane', 'threads', 'manifest',
   ]);
   const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
     if (v === undefined) return fallback;
@@ -126,6 +126,18 @@ export function readPoolOptions(options) {
   if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') {
     throw badArgument(`pool option onLoadProgress must be a function, got ${describeType(o.onLoadProgress)}`);
   }
+  if (o.manifest !== undefined && o.manifest !== false && (typeof o.manifest !== 'object' || o.manifest === null || Array.isArray(o.manifest))) {
+    throw badArgument(`pool option manifest must be the bundle's manifest (an object) or false, got ${describeType(o.manifest)}`);
+  }
+  let manifest = o.manifest;
+  // Copied, so that nothing the caller does to the object later reaches the pool.
+  if (manifest) {
+    try {
+      manifest = structuredClone(manifest);
+    } catch (err) {
+      throw badArgument(`pool option manifest must be plain data such as the parsed manifest.json, got an object that cannot be copied (${messageOf(err)})`);
+    }
+  }
   if (o.lane !== undefined && typeof o.lane !== 'boolean') {
     throw badArgument(`pool option lane must be true or false, got ${describeType(o.lane)}`);
   }
@@ -140,7 +152,7 @@ export function readPoolOptions(options) {
   }
   return {
     threads: o.threads ?? 'auto',
-    bundle: o.bundle, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all', lane: o.lane ?? true,
+    bundle: o.bundle, manifest, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all', lane: o.lane ?? true,
     window: count('window', o.window, DEFAULTS.window, { infinite: true }),
     windowBytes: bytes('windowBytes', o.windowBytes, DEFAULTS.windowBytes),
     cancelGrace,

@@ -12,7 +12,7 @@ import { CALL_BYTES, Call, settleable } from './pool-call.js';
 import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
 } from './pool-validate.js';
-import { chooseModule, fetchManifest, compileModule } from './pool-load.js';
+import { chooseModule, knownManifest, fetchManifest, compileModule } from './pool-load.js';
 
 const LATENCY_SAMPLES = 512;
 /** One call in this many of a function has its latency measured for `stats()`; the others never read the clock for it. */
@@ -1018,33 +1018,42 @@ export class Pool {
     try {
       const bundle = bundleUrl(this.#opts.bundle);
       this.#workerUrl = this.#opts.workerUrl ? new URL(this.#opts.workerUrl, globalThis.location?.href).href : '';
-      // The manifest's request goes out first: starting a worker takes the
-      // page a few milliseconds, a request almost none.
-      const manifestUrl = new URL('manifest.json', bundle);
-      const manifestFetch = fetchManifest(manifestUrl);
-      manifestFetch.catch(() => {}); // awaited below; until then a failure must not count as unhandled
+      // The manifest inlined with the runtime (or passed in) needs no request;
+      // else manifest.json's request goes out first: starting a worker takes
+      // the page a few milliseconds, a request almost none.
+      const known = knownManifest(this.#opts.manifest, bundle);
+      const manifestFetch = known ? null : fetchManifest(new URL('manifest.json', bundle));
+      manifestFetch?.catch(() => {}); // awaited below; until then a failure must not count as unhandled
       // The fast lane's page half is only needed on an isolated page; it loads
-      // while the guest does, so fastCall can use it from the first call.
+      // while the guest does, so fastCall can use it from the first call. Its
+      // codec is asked for alongside, not after lane.js arrives.
       const laneModule = this.#isolated ? import('./lane.js') : null;
       laneModule?.catch(() => {});
-      // The first workers start now: their script loads while the page fetches
-      // the manifest and compiles the guest. Each gets its init message when the
-      // manifest is in, and the module when it is compiled.
-      const first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
-      const manifest = await manifestFetch.catch((err) => {
+      if (laneModule) import('./lane-codec.js').catch(() => {}); // a failure shows through lane.js's own import
+      // Without the manifest, the first workers start now: their script loads
+      // while the page fetches the manifest and compiles the guest. Each gets
+      // its init message when the manifest is in, and the module when it is
+      // compiled. With it, they start below, right after the module's request.
+      let first = known ? [] : Array.from({ length: this.#opts.minSize }, () => this.#spawn());
+      const { manifest, source } = known ?? await /** @type {Promise<any>} */ (manifestFetch).catch((err) => {
         if (this.#opts.bundle !== undefined) throw err;
         throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
       });
       // From here on the manifest's glue and wasm are those of the module that runs.
       this.#choice = chooseModule(manifest, this.#opts.threads, this.#isolated);
-      // threads.js only when the threaded module runs: other pools never load it.
-      if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
       this.#manifest = { ...manifest, glue: this.#choice.glue, wasm: this.#choice.wasm };
       for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f, this.#functions.size));
       this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
-      // Workers take their locks, check and import the glue while the module compiles.
-      for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
-      this.#module = await compileModule(new URL(this.#manifest.wasm, bundle), this.#manifest, this.#opts.onLoadProgress);
+      const compiled = compileModule(new URL(this.#manifest.wasm, bundle), this.#manifest, source, this.#opts.onLoadProgress);
+      compiled.catch(() => {}); // awaited below
+      // threads.js only when the threaded module runs: other pools never load it.
+      if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
+      // Workers take their locks, check and import the glue while the module
+      // compiles; a worker started now gets its init message at once (#spawn).
+      if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
+      if (known) first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
+      else for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
+      this.#module = await compiled;
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
       for (const slot of this.#slots) {
         if (slot.state !== 'starting' || slot.hasModule) continue;

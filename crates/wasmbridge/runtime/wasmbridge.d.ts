@@ -99,6 +99,17 @@ export interface PoolOptions {
    */
   bundle?: string | URL;
   /**
+   * The bundle's manifest, so the pool needs no request for it and asks for
+   * the module at once: say, `import manifest from './wasm/manifest.json'`
+   * in an app whose bundler inlines JSON (it must be the manifest of the
+   * files at `bundle`: one from another build fails with INIT_FAILED saying
+   * so). Default: the manifest `wasmbridge build` inlined into the bundle's
+   * manifest.js, which the runtime imports with its own modules, when the
+   * pool's bundle is the directory the runtime was loaded from; else
+   * manifest.json, fetched. false: always fetch manifest.json.
+   */
+  manifest?: BundleManifest | false;
+  /**
    * The worker script. Default: worker.js next to pool.js, written as
    * `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`
    * so bundlers emit it; set this only when serving worker.js somewhere else.
@@ -218,6 +229,20 @@ export type BatchCall<G = AnyGuest> = {
 }[FunctionName<G>];
 
 export type BatchResult<T = unknown> = { ok: true; value: T } | { ok: false; error: WasmBridgeError };
+
+/** A bundle's manifest.json (and manifest.js), as `wasmbridge build` writes it. */
+export interface BundleManifest {
+  format: number;
+  name: string;
+  /** The glue and the module of the plain build, relative to the bundle. */
+  glue: string;
+  wasm: string;
+  /** Every other file of the bundle: its size, gzip size (the modules), SHA-256 and SRI value. */
+  files: Record<string, { size: number; gzip?: number; sha256: string; integrity: string }>;
+  functions: FunctionInfo[];
+  /** The threaded module of a `--threads` build. */
+  threads?: { glue: string; wasm: string };
+}
 
 export interface FunctionInfo {
   name: string;

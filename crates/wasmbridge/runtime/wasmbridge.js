@@ -3,10 +3,17 @@
 // sits in. Types: wasmbridge.d.ts.
 //
 // Start-up waits for every module this file imports statically, level by
-// level, so its imports are all one level deep and only what a pool needs:
-// the fast lane (lane.js) and the audio player (audio.js) are imported when
-// first used, and RingBuffer comes straight from the module that defines it.
+// level (the browser learns a module's imports only once it has that module),
+// so every module a pool needs at start is imported here directly, one level
+// deep, even those only pool.js uses: they all load side by side, the inlined
+// manifest (manifest.js) with them. Only what a pool needs is here: the fast
+// lane (lane.js) and the audio player (audio.js) are imported when first
+// used, and RingBuffer comes straight from the module that defines it.
 
+import './pool-call.js';
+import './pool-validate.js';
+import './pool-load.js';
+import './manifest.js';
 export { createPool, Pool } from './pool.js';
 export { WasmBridgeError } from './error.js';
 export { CODES } from './protocol.js';

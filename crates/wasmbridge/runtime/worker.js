@@ -540,19 +540,20 @@ self.onmessage = async (event) => {
     const laneHalf = msg.lane ? import('./lane-worker.js') : null;
     laneHalf?.catch(() => {}); // awaited below; a failure there is the init failure
     try {
-      // The lock and the glue's integrity check run side by side; the glue is
-      // imported (its code run) only once both are done, so `alive` still
-      // comes before any guest code. The page may still be compiling the module.
+      // The lock, and the glue's integrity check followed by its import, run
+      // side by side: importing the glue runs only wasm-bindgen's JavaScript,
+      // and the guest's code runs only once both are done, so `alive` still
+      // comes before any of it. The page may still be compiling the module.
       const locked = msg.lock && globalThis.navigator?.locks
         // Held until this context dies, however it dies: that is how the page
         // learns of a crash or an outside terminate(), which fire no event.
         ? new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }))
           .then(() => post(aliveMessage()))
         : null;
-      const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : null;
-      await Promise.all([locked, checked]);
+      const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : Promise.resolve();
       // The glue is the guest's, found at run time: bundlers must leave this import alone.
-      const g = await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl);
+      const imported = checked.then(() => import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl));
+      const [, g] = await Promise.all([locked, imported]);
       module = await moduleReady;
       await instantiate(g);
       if (msg.threads > 0) {

@@ -305,6 +305,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
+        // The manifest's own forms describe the other files, not themselves.
+        if rel == runtime::INLINED_MANIFEST {
+            continue;
+        }
         let bytes = io(std::fs::read(&path), "reading", &path)?;
         let mut info = FileInfo::of(&bytes);
         if rel == wasm || threads.as_ref().is_some_and(|t| t.wasm == rel) {
@@ -322,6 +326,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         threads,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(BuildError::Serialise)?;
+    let inlined = staging.join(runtime::INLINED_MANIFEST);
+    io(
+        std::fs::write(&inlined, inlined_manifest(&text)),
+        "writing",
+        &inlined,
+    )?;
     let manifest_path = staging.join("manifest.json");
     io(
         std::fs::write(&manifest_path, text),
@@ -357,6 +367,18 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         crate_dir: guest.dir,
         wasm_opt_skipped,
     })
+}
+
+/// The bundle's `manifest.js`: the manifest as an ES module, which the runtime
+/// imports statically, so a page gets it with the runtime's modules instead of
+/// fetching manifest.json after them. JSON is a JavaScript expression, so the
+/// text is the same as manifest.json's.
+fn inlined_manifest(json: &str) -> String {
+    format!(
+        "// This bundle's manifest (the same as manifest.json), written by `wasmbridge build`:\n\
+         // the runtime imports it statically, so it arrives with the runtime's modules.\n\n\
+         export default {json};\n"
+    )
 }
 
 /// Runs `cargo build` for one of the bundle's modules and returns the `.wasm`

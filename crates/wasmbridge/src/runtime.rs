@@ -24,6 +24,7 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../runtime/pool-validate.js"),
     ),
     ("pool-load.js", include_str!("../runtime/pool-load.js")),
+    ("manifest.js", include_str!("../runtime/manifest.js")),
     ("worker.js", include_str!("../runtime/worker.js")),
     ("protocol.js", include_str!("../runtime/protocol.js")),
     ("error.js", include_str!("../runtime/error.js")),
@@ -49,6 +50,11 @@ pub const FILES: &[(&str, &str)] = &[
     ("audio.d.ts", include_str!("../runtime/audio.d.ts")),
 ];
 
+/// The runtime file that holds the bundle's manifest: the runtime's copy (the
+/// npm package's) holds none, and `build` writes the manifest of each build
+/// into it, so it is not listed in the manifest's `files`.
+pub const INLINED_MANIFEST: &str = "manifest.js";
+
 /// The Godot adapter's own files: written from this program, all of them,
 /// into an export whose bundle lacks any (so `godot.js` never meets another
 /// version's codec).
@@ -61,6 +67,7 @@ pub const GODOT_NEEDS: &[&str] = &[
     "pool-call.js",
     "pool-validate.js",
     "pool-load.js",
+    "manifest.js",
     "worker.js",
     "protocol.js",
     "error.js",

@@ -72,6 +72,15 @@ fn every_runtime_file_is_in_the_one_list() {
     }
 }
 
+/// The text of the runtime file `name`, as the CLI embeds it.
+fn text(name: &str) -> &'static str {
+    runtime::FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
+        .unwrap_or_else(|| panic!("{name} is not in runtime::FILES"))
+}
+
 /// The runtime modules `source` refers to in code: static imports
 /// (`from './x.js'`) and URLs built from a name (`new URL('x.js', base)`).
 fn references(source: &str) -> BTreeSet<String> {
@@ -90,13 +99,6 @@ fn references(source: &str) -> BTreeSet<String> {
 
 #[test]
 fn the_godot_adapter_needs_what_its_imports_reach() {
-    let text = |name: &str| {
-        runtime::FILES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, t)| *t)
-            .unwrap()
-    };
     let mut reached = BTreeSet::new();
     let mut todo = vec!["godot.js".to_owned()];
     while let Some(module) = todo.pop() {
@@ -115,6 +117,63 @@ fn the_godot_adapter_needs_what_its_imports_reach() {
     assert_eq!(
         declared, reached,
         "runtime::GODOT_NEEDS and GODOT_ADAPTER must be what godot.js loads, directly or not"
+    );
+}
+
+/// The runtime modules `source` imports statically (`import './x.js'`,
+/// `import … from './x.js'`, `export … from './x.js'`): those the browser
+/// fetches before the module runs.
+fn static_imports(source: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for line in source
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| !is_comment(l))
+    {
+        let rest = line
+            .strip_prefix("import './")
+            .or_else(|| line.split(" from './").nth(1));
+        if let Some(name) = rest.and_then(|r| r.split('\'').next()) {
+            out.insert(name.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_entries_import_every_module_they_start_with_directly() {
+    // A module the entry reaches only through another module is fetched one
+    // round trip later: start-up waits for the deepest level.
+    for entry in ["wasmbridge.js", "godot.js"] {
+        let direct = static_imports(text(entry));
+        let mut reached = BTreeSet::new();
+        let mut todo: Vec<String> = direct.iter().cloned().collect();
+        while let Some(module) = todo.pop() {
+            if reached.insert(module.clone()) {
+                todo.extend(static_imports(text(&module)));
+            }
+        }
+        assert_eq!(
+            direct, reached,
+            "{entry} must import every module its static imports reach, directly"
+        );
+    }
+}
+
+#[test]
+fn the_readme_preload_hints_are_the_entry_and_its_imports() {
+    let mut expected = BTreeSet::from(["wasmbridge.js".to_owned()]);
+    expected.extend(static_imports(text("wasmbridge.js")));
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let hinted: BTreeSet<String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("<link rel=\"modulepreload\" href=\"/wasm/"))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        hinted, expected,
+        "README.md's modulepreload hints must name wasmbridge.js and every module it imports statically"
     );
 }
 
