@@ -161,20 +161,29 @@ fn the_entries_import_every_module_they_start_with_directly() {
 }
 
 #[test]
-fn the_readme_preload_hints_are_the_entry_and_its_imports() {
+fn the_preload_hints_are_the_entry_and_its_imports() {
     let mut expected = BTreeSet::from(["wasmbridge.js".to_owned()]);
     expected.extend(static_imports(text("wasmbridge.js")));
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let hinted: BTreeSet<String> = readme
-        .lines()
-        .filter_map(|l| l.strip_prefix("<link rel=\"modulepreload\" href=\"/wasm/"))
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect();
-    assert_eq!(
-        hinted, expected,
-        "README.md's modulepreload hints must name wasmbridge.js and every module it imports statically"
-    );
+    // README's example, and the page `wasmbridge new` writes.
+    for (file, prefix) in [
+        ("README.md", "<link rel=\"modulepreload\" href=\"/wasm/"),
+        (
+            "crates/wasmbridge/src/new.rs",
+            "<link rel=\"modulepreload\" href=\"./wasmbridge/",
+        ),
+    ] {
+        let source = std::fs::read_to_string(repo().join(file)).unwrap();
+        let hinted: BTreeSet<String> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            hinted, expected,
+            "{file}'s modulepreload hints must name wasmbridge.js and every module it imports statically"
+        );
+    }
 }
 
 #[test]
