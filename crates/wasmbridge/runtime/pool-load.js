@@ -124,3 +124,16 @@ export async function compileModule(url, manifest, source, onLoadProgress) {
     throw new WasmBridgeError(CODES.INIT_FAILED, `${url} is not a valid WebAssembly module: ${messageOf(err)}`);
   }
 }
+
+/**
+ * Starts the glue's download on the page, next to the module's: page and
+ * dedicated workers share the HTTP cache, so a worker's integrity check and
+ * import find the glue there instead of starting the download only once the
+ * worker runs. Only a download: the check stays the worker's, which reports
+ * any failure with its cause (so a tampered glue is reported once, there).
+ * @param {string} url
+ */
+export function prefetchGlue(url) {
+  // Read to the end, so that the cache holds the whole file.
+  fetch(url).then((response) => response.arrayBuffer()).catch(() => {});
+}

@@ -12,7 +12,7 @@ import { CALL_BYTES, Call, settleable } from './pool-call.js';
 import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
 } from './pool-validate.js';
-import { chooseModule, knownManifest, fetchManifest, compileModule } from './pool-load.js';
+import { chooseModule, knownManifest, fetchManifest, compileModule, prefetchGlue } from './pool-load.js';
 
 const LATENCY_SAMPLES = 512;
 /** One call in this many of a function has its latency measured for `stats()`; the others never read the clock for it. */
@@ -1046,6 +1046,7 @@ export class Pool {
       this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
       const compiled = compileModule(new URL(this.#manifest.wasm, bundle), this.#manifest, source, this.#opts.onLoadProgress);
       compiled.catch(() => {}); // awaited below
+      prefetchGlue(this.#glueUrl);
       // threads.js only when the threaded module runs: other pools never load it.
       if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
       // Workers take their locks, check and import the glue while the module
