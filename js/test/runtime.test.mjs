@@ -681,7 +681,7 @@ const RECORD_START = () => {
   return order;
 };
 
-test('with the manifest inlined, the module is requested before any worker starts and manifest.json never; the runtime loads in one level', async () => {
+test('with the manifest inlined, the module is requested as the workers start and manifest.json never; the runtime loads in one level', async () => {
   const r = await inPage(async (record) => {
     const order = (0, eval)(`(${record})`)();
     const { createPool } = await import('/guest/wasmbridge.js');
@@ -704,8 +704,9 @@ test('with the manifest inlined, the module is requested before any worker start
   assert.equal(r.sum, 3);
   assert.equal(r.sum2, 5);
   // The test guest's bundle has a threaded module, which the isolated page runs.
-  // The glue's download starts on the page too, so the workers' integrity checks find it in the cache.
-  assert.deepEqual(r.inlinedOrder, ['fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js', 'worker', 'worker']);
+  // Workers first (they take the longest to start), then the module, without waiting for any response; the
+  // glue's download starts on the page too, so the workers' integrity checks find it in the cache.
+  assert.deepEqual(r.inlinedOrder, ['worker', 'worker', 'fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js']);
   assert.deepEqual(r.fetchedOrder, ['fetch /guest/manifest.json', 'worker', 'fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js']);
   assert.ok(r.parallel, 'the entry imports every module the pool starts with directly');
 });
@@ -731,7 +732,7 @@ test('the manifest option starts a pool without a manifest request; a bad one fa
     };
   }, RECORD_START.toString());
   assert.equal(r.echoed, 'hi');
-  assert.deepEqual(r.used, ['fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js', 'worker']);
+  assert.deepEqual(r.used, ['worker', 'fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js']);
   assert.equal(r.notAManifest, 'INIT_FAILED: the manifest option is not a wasmbridge manifest: expected wasm, glue and functions fields');
   assert.equal(r.notAnObject, "BAD_ARGUMENT: pool option manifest must be the bundle's manifest (an object) or false, got a string");
   assert.match(r.notData, /^BAD_ARGUMENT: pool option manifest must be plain data such as the parsed manifest\.json, got an object that cannot be copied/);
@@ -896,7 +897,7 @@ test('the first workers start before the module is compiled: init without it, th
     const compile = WebAssembly.compileStreaming;
     WebAssembly.compileStreaming = (...a) => { events.push('compile'); return compile.apply(WebAssembly, a); };
     const { createPool } = await import('/guest/wasmbridge.js');
-    // Without the inlined manifest the workers start first and get their init once manifest.json is in.
+    // Without the inlined manifest the workers get their init once manifest.json is in.
     // The plain module: a threaded one's workers wait for threads.js too, which may come after the module.
     const fetched = await createPool({ size: 2, manifest: false, threads: false });
     fetched.close();
@@ -912,8 +913,8 @@ test('the first workers start before the module is compiled: init without it, th
     return { withFetch, start, later: events, panic, sum };
   });
   assert.deepEqual(r.withFetch, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
-  // With it each worker gets its init as it starts, right after the module's request.
-  assert.deepEqual(r.start, ['worker', 'init', 'worker', 'init', 'compile', 'module', 'module']);
+  // With it, the same order without waiting for a response before the inits.
+  assert.deepEqual(r.start, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
   assert.equal(r.panic, 'PANIC');
   assert.deepEqual(r.later, ['worker', 'init+module'], 'the worker replacing the trapped one');
   assert.equal(r.sum, 5);

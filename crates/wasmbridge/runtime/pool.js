@@ -1030,11 +1030,12 @@ export class Pool {
       const laneModule = this.#isolated ? import('./lane.js') : null;
       laneModule?.catch(() => {});
       if (laneModule) import('./lane-codec.js').catch(() => {}); // a failure shows through lane.js's own import
-      // Without the manifest, the first workers start now: their script loads
-      // while the page fetches the manifest and compiles the guest. Each gets
-      // its init message when the manifest is in, and the module when it is
-      // compiled. With it, they start below, right after the module's request.
-      let first = known ? [] : Array.from({ length: this.#opts.minSize }, () => this.#spawn());
+      // The first workers start now, before anything else: a worker takes
+      // the longest to start (a fresh thread and isolate, its script), and in
+      // a fresh context compiling the module beside it slows that down, so it
+      // gets a head start. Each gets its init message once the manifest is
+      // known (at once when it is inlined), and the module when it is compiled.
+      const first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
       const { manifest, source } = known ?? await /** @type {Promise<any>} */ (manifestFetch).catch((err) => {
         if (this.#opts.bundle !== undefined) throw err;
         throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
@@ -1049,11 +1050,9 @@ export class Pool {
       prefetchGlue(this.#glueUrl);
       // threads.js only when the threaded module runs: other pools never load it.
       if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
-      // Workers take their locks, check and import the glue while the module
-      // compiles; a worker started now gets its init message at once (#spawn).
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
-      if (known) first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
-      else for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
+      // Workers take their locks, check and import the glue while the module compiles.
+      for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
       this.#module = await compiled;
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
       for (const slot of this.#slots) {
