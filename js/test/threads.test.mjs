@@ -399,3 +399,27 @@ test('shared regions on the threaded module: calls that pass one run on the work
   assert.equal(r.refused[0], 'BAD_ARGUMENT');
   assert.match(r.refused[1], /^regionInfo: a shared region it was given lives in worker \d+, expected one of the pinned handle's worker \d+$/);
 });
+
+test('shared regions: a region call behind a stuck call on the region worker rejects with WORKER_LOST, and the region\'s bytes move into the replacement\'s memory', async () => {
+  const r = await runInPage(browser, server.url, async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const fnv = (bytes) => { let h = 0x811c9dc5; for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0; return h; };
+    const pool = await createPool({ size: 1, threads: 2, cancelGrace: 50 });
+    const region = pool.shared(300_000);
+    for (let i = 0; i < region.byteLength; i++) region.bytes[i] = (i * 13) & 255;
+    const want = fnv(region.bytes);
+    const before = region.byteOffset;
+    const stuck = pool.call({ fn: 'loopForever', args: [], timeout: 300 }).then(() => 'resolved', (e) => e.code);
+    const behind = pool.call('regionInfo', region).then(() => 'resolved', (e) => [e.code, e.message]);
+    const codes = [await stuck, await behind];
+    const after = Array.from(await pool.call('regionInfo', region));
+    const stats = pool.stats();
+    pool.close();
+    return { codes, after, want, offset: region.byteOffset, before, restarts: stats.workers[0].restarts, still: fnv(region.bytes) };
+  });
+  assert.equal(r.codes[0], 'TIMEOUT');
+  assert.equal(r.codes[1][0], 'WORKER_LOST');
+  assert.equal(r.restarts, 1);
+  assert.deepEqual(r.after.slice(0, 4), [1, r.offset, 300_000, r.want], 'in place in the replacement\'s memory, every byte kept');
+  assert.equal(r.still, r.want);
+});
