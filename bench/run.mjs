@@ -512,6 +512,11 @@ async function scaling(ev) {
  * order, timed on the page; every output's checksum must agree.
  */
 async function threads(ev) {
+  const labels = {
+    gaussian4k: 'gaussian σ=2, 3840×2160 RGBA',
+    gaussian4kShared: 'gaussian σ=2, 3840×2160 RGBA, input and output in shared regions (in place on the threaded module)',
+    matmulF32_512: 'matmul 512² f32',
+  };
   const contenders = ['plain', 1, 2];
   const rounds = QUICK ? 5 : 9;
   const load = [loadavg()[0]];
@@ -521,7 +526,7 @@ async function threads(ev) {
   }
   const out = { rounds, modules, cases: [] };
   try {
-    for (const kase of ['gaussian4k', 'matmulF32_512']) {
+    for (const kase of ['gaussian4k', 'gaussian4kShared', 'matmulF32_512']) {
       for (const c of contenders) await ev('threadsSample', c, kase); // warm-up, not counted
       const samples = Object.fromEntries(contenders.map((c) => [c, []]));
       const checks = new Set();
@@ -529,13 +534,14 @@ async function threads(ev) {
         for (let j = 0; j < contenders.length; j++) {
           const c = contenders[(j + r) % contenders.length];
           const res = await ev('threadsSample', c, kase);
+          if (kase === 'gaussian4kShared' && c !== 'plain' && res.inGuestMemory !== true) throw new Error(`${kase}: the ${c}-thread pool's regions are not in the guest memory`);
           samples[c].push(res.ms);
           checks.add(res.check);
         }
       }
       const perRound = (a, b) => stats(samples[a].map((x, i) => x / samples[b][i]));
       const row = {
-        id: kase, label: kase === 'gaussian4k' ? 'gaussian σ=2, 3840×2160 RGBA' : 'matmul 512² f32',
+        id: kase, label: labels[kase],
         contenders: Object.fromEntries(contenders.map((c) => [c, stats(samples[c])])),
         // Speed-ups: how many times faster 2 threads are than 1, and than the plain module.
         speedup: { twoOverOne: perRound(1, 2), twoOverPlain: perRound('plain', 2), oneOverPlain: perRound('plain', 1) },

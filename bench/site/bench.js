@@ -329,6 +329,8 @@ export function closeRingWorker() {
 
 /** One pool of one worker per contender: 'plain' (threads: false) or a thread count. */
 const threadPools = new Map();
+/** Per contender of the threads section: the input and output regions of `gaussian4kShared`, made once. */
+const threadRegions = new Map();
 let matrices = null;
 
 /** Starts every contender's pool; says which module each one runs. */
@@ -359,6 +361,24 @@ export async function threadsSample(contender, kase) {
     const out = await pool.call({ fn: 'gaussianBlur', args: [input, w, h, 2], transfer: 'auto' });
     return { ms: performance.now() - t0, check: data.checksum(out) };
   }
+  if (kase === 'gaussian4kShared') {
+    // The regions are made and filled once per pool: the one copy into shared
+    // memory. On the threaded module they live in the guest memory and the
+    // call reads and writes them in place; on the plain one the guest copies
+    // the input in and the output back (SharedBytes, SharedBytesMut).
+    const w = 3840;
+    const h = 2160;
+    bigImage ??= data.image(w, h);
+    let regions = threadRegions.get(String(contender));
+    if (!regions) {
+      regions = { src: pool.shared(bigImage.length), dst: pool.shared(bigImage.length) };
+      regions.src.bytes.set(bigImage);
+      threadRegions.set(String(contender), regions);
+    }
+    const t0 = performance.now();
+    await pool.call('gaussianBlurShared', regions.src, w, h, 2, regions.dst);
+    return { ms: performance.now() - t0, check: data.checksum(regions.dst.bytes), inGuestMemory: regions.src.inGuestMemory };
+  }
   if (kase === 'matmulF32_512') {
     const n = 512;
     matrices ??= data.roundingMatrices(n);
@@ -374,4 +394,5 @@ export async function threadsSample(contender, kase) {
 export function threadsClose() {
   for (const pool of threadPools.values()) pool.close();
   threadPools.clear();
+  threadRegions.clear();
 }

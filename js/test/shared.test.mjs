@@ -442,9 +442,11 @@ test('shared regions: a blur split by row bands across all workers into one shar
 
     const equal = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
     const result = {};
-    // Correctness: several filters, 4 workers, uneven bands, a window view.
+    // Correctness: several filters, 4 workers, uneven bands, a window view. The
+    // plain module: splitting one image across workers is its pattern (on the
+    // threaded module regions live in one worker's memory and rayon splits).
     {
-      const pool = await createPool({ size: 4 });
+      const pool = await createPool({ size: 4, threads: false });
       const [w, h] = [193, 157];
       const pixels = image(w, h);
       for (const [filter, params, whole] of [
@@ -472,13 +474,13 @@ test('shared regions: a blur split by row bands across all workers into one shar
       const [w, h] = [3840, 2160];
       const pixels = image(w, h);
       const params = '{"sigma": 3}';
-      const one = await createPool({ size: 1 });
+      const one = await createPool({ size: 1, threads: false });
       await one.call('filterBandInto', 'gaussianBlur', params, new Uint8Array(4), 1, 1, 0, 1, new Uint8Array(4)); // warm up
       const a = await split(one, pixels, w, h, 'gaussianBlur', params, 1);
       const a2 = await split(one, pixels, w, h, 'gaussianBlur', params, 1);
       const reference = await one.call('gaussianBlur', pixels, w, h, 3);
       one.close();
-      const two = await createPool({ size: 2 });
+      const two = await createPool({ size: 2, threads: false });
       await Promise.all([0, 1].map(() => two.call('filterBandInto', 'gaussianBlur', params, new Uint8Array(4), 1, 1, 0, 1, new Uint8Array(4))));
       const b = await split(two, pixels, w, h, 'gaussianBlur', params, 2);
       const b2 = await split(two, pixels, w, h, 'gaussianBlur', params, 2);

@@ -33,6 +33,13 @@ test('both bundles carry a threaded module next to the plain one', async () => {
     assert.ok(manifest.files[manifest.threads.wasm].integrity.startsWith('sha256-'));
     assert.notEqual(manifest.threads.wasm, manifest.wasm);
   }
+  // A SharedBytes / SharedBytesMut parameter is a Uint8Array to the manifest, the .d.ts and the checks.
+  const { readFileSync } = await import('node:fs');
+  const manifest = JSON.parse(readFileSync(`${bundle('test-guest')}/manifest.json`, 'utf8'));
+  const fill = manifest.functions.find((f) => f.name === 'regionFill');
+  assert.deepEqual(fill.params.map((p) => p.type), ['Uint8Array', 'number', 'string']);
+  const dts = readFileSync(`${bundle('test-guest')}/test_guest.d.ts`, 'utf8');
+  assert.match(dts, /export function regionCopy\(src: Uint8Array, out: Uint8Array\): number;/);
 });
 
 /**
@@ -213,4 +220,206 @@ test('a timeout stops a parallel kernel that ignores cancel, with its threads; c
   } finally {
     await close();
   }
+});
+
+/**
+ * The demo guest's `…Shared` filters over regions, for several sizes, in one
+ * pool per setting of `threads`: the digests of their outputs next to those
+ * of the copying functions (`gaussianBlur`, `boxBlur`, `grayscale`) on the
+ * same pixels, and whether the regions lived in the guest's memory.
+ */
+async function sharedDigests(settings) {
+  const { createPool } = await import('/demo/wasmbridge.js');
+  const digest = async (bytes) => {
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes.slice()));
+    return Array.from(hash.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+  };
+  const image = (w, h, seed) => {
+    const px = new Uint8Array(w * h * 4);
+    let x = seed;
+    for (let i = 0; i < px.length; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; px[i] = x & 255; }
+    return px;
+  };
+  const out = {};
+  for (const threads of settings) {
+    const pool = await createPool({ size: 1, threads });
+    const shared = [];
+    const copied = [];
+    const placed = new Set();
+    for (const [w, h, seed] of [[1, 1, 5], [17, 9, 77], [64, 37, 2463534242], [320, 241, 99], [1023, 65, 1234]]) {
+      const px = image(w, h, seed);
+      const src = pool.shared(px.length);
+      const dst = pool.shared(px.length);
+      placed.add(src.inGuestMemory);
+      src.bytes.set(px);
+      await pool.call('gaussianBlurShared', src, w, h, 2, dst);
+      shared.push(await digest(dst.bytes));
+      await pool.call('boxBlurShared', src, w, h, 3, dst);
+      shared.push(await digest(dst.bytes));
+      await pool.call('grayscaleShared', src, w, h, 'rec709');
+      shared.push(await digest(src.bytes));
+      copied.push(await digest(await pool.call('gaussianBlur', px, w, h, 2)));
+      copied.push(await digest(await pool.call('boxBlur', px, w, h, 3)));
+      copied.push(await digest(await pool.call('grayscale', px, w, h, 'rec709')));
+      src.close();
+      dst.close();
+    }
+    out[String(threads)] = { module: pool.stats().module.kind, shared, copied, placed: [...placed] };
+    pool.close();
+  }
+  return out;
+}
+
+test('shared regions: the …Shared filters read and write regions, byte-identical to the copying path, on the threaded and the plain module', async () => {
+  const r = await runInPage(browser, server.url, sharedDigests, [false, 1, 2]);
+  assert.equal(r.false.module, 'plain');
+  assert.deepEqual(r.false.placed, [false], 'on the plain module a region is a buffer of its own');
+  for (const threads of [1, 2]) {
+    assert.equal(r[threads].module, 'threaded');
+    assert.deepEqual(r[threads].placed, [true], 'on the threaded module a region lives in the guest memory');
+    assert.deepEqual(r[threads].shared, r[threads].copied, `${threads} threads`);
+    assert.deepEqual(r[threads].shared, r.false.shared, `${threads} threads against the plain module`);
+  }
+  assert.deepEqual(r.false.shared, r.false.copied);
+  assert.equal(r.false.shared.length, 15);
+});
+
+test('shared regions on the threaded module: the guest reads them in place at the region\'s address, without growing its memory by their size', async () => {
+  const r = await runInPage(browser, server.url, async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const fnv = (bytes) => { let h = 0x811c9dc5; for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0; return h; };
+    const out = {};
+    for (const threads of [2, false]) {
+      const pool = await createPool({ size: 1, threads });
+      const big = pool.shared(8 << 20);
+      for (let i = 0; i < big.byteLength; i += 4096) big.bytes[i] = (i >>> 12) & 255;
+      const memoryAtAllocation = big.buffer.byteLength;
+      const checksum = fnv(big.bytes);
+      const first = Array.from(await pool.call('regionInfo', big));
+      const second = Array.from(await pool.call('regionInfo', big.view(4096, 100)));
+      const small = pool.shared(3);
+      small.bytes.set([1, 2, 3]);
+      const fill = Array.from(await pool.call('regionFill', small, 0x1ff, ''));
+      const copy = await pool.call('regionCopy', small, big.view(0, 5));
+      out[threads] = {
+        inGuestMemory: big.inGuestMemory, byteOffset: big.byteOffset, memoryAtAllocation, first, second, checksum,
+        small: Array.from(small.bytes), copy, copied: Array.from(big.bytes.subarray(0, 5)), fill,
+      };
+      pool.close();
+    }
+    return out;
+  });
+  const threaded = r[2];
+  assert.equal(threaded.inGuestMemory, true);
+  assert.deepEqual(threaded.first.slice(0, 3), [1, threaded.byteOffset, 8 << 20], 'in place, at the region\'s address');
+  assert.deepEqual(threaded.second.slice(0, 3), [1, threaded.byteOffset + 4096, 100], 'a window is in place too');
+  assert.ok(threaded.first[4] < threaded.memoryAtAllocation + (8 << 20), `the guest memory grew from ${threaded.memoryAtAllocation} to ${threaded.first[4]} bytes: the region was copied`);
+  assert.equal(threaded.second[4], threaded.first[4]);
+  assert.deepEqual(threaded.small, [255, 255, 255], 'SharedBytesMut wrote the region in place');
+  assert.deepEqual(threaded.fill, [1, threaded.fill[1]]);
+  assert.deepEqual(threaded.copied, [255, 255, 255, 0, 0]);
+  const plain = r.false;
+  assert.equal(plain.inGuestMemory, false);
+  assert.equal(plain.first[0], 0, 'the plain module copies');
+  assert.equal(plain.first[3], plain.checksum);
+  assert.equal(threaded.first[3], threaded.checksum);
+  assert.deepEqual(plain.small, [255, 255, 255], 'the copy of a SharedBytesMut went back into the region');
+  assert.deepEqual(plain.copied, [255, 255, 255, 0, 0]);
+  assert.equal(plain.copy, threaded.copy);
+});
+
+test('shared regions: a panic keeps the regions\' bytes and the next call reads them in the new worker\'s memory; close() frees a range for the next region', async () => {
+  const r = await runInPage(browser, server.url, async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const fnv = (bytes) => { let h = 0x811c9dc5; for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0; return h; };
+    const out = {};
+    for (const threads of [2, false]) {
+      const pool = await createPool({ size: 1, threads });
+      // close() frees the range: the next region of that size takes it, and the memory does not grow.
+      const a = pool.shared(100_000);
+      const at = a.byteOffset;
+      const size = a.buffer.byteLength;
+      a.close();
+      const closed = await pool.call('regionInfo', a).then(() => null, (e) => e.code);
+      const b = pool.shared(100_000);
+      const reused = b.inGuestMemory ? b.byteOffset === at && b.buffer.byteLength === size : null;
+      const kept = pool.shared(1 << 20);
+      for (let i = 0; i < kept.byteLength; i++) kept.bytes[i] = (i * 7) & 255;
+      const want = fnv(kept.bytes);
+      const target = pool.shared(64);
+      target.bytes.fill(9);
+      const oldBuffer = kept.buffer;
+      const panic = await pool.call('regionFill', target, 1, 'stopped halfway').then(() => null, (e) => [e.code, e.message]);
+      const after = Array.from(await pool.call('regionInfo', kept));
+      const restarts = pool.stats().workers[0].restarts;
+      const twice = await pool.call('regionCopy', kept, kept).then(() => null, (e) => [e.code, e.message]);
+      const o = {
+        panic, want, after, keptOffset: kept.byteOffset, moved: kept.buffer !== oldBuffer, target: Array.from(target.bytes.subarray(0, 4)),
+        restarts, twice, closed, reused,
+      };
+      pool.close();
+      out[threads] = o;
+    }
+    return out;
+  }, null, /stopped halfway|same shared region twice/);
+  const threaded = r[2];
+  assert.equal(threaded.panic[0], 'PANIC');
+  assert.match(threaded.panic[1], /^regionFill panicked: stopped halfway at crates\/test-guest\/src\/regions\.rs:\d+:\d+$/);
+  assert.equal(threaded.restarts, 1);
+  assert.equal(threaded.moved, true, 'the region moved into the new worker\'s memory');
+  assert.deepEqual(threaded.after.slice(0, 4), [1, threaded.keptOffset, 1 << 20, threaded.want], 'in place in the new memory, every byte kept');
+  assert.deepEqual(threaded.target, [1, 1, 1, 1], 'in place, the writes made before the panic are in the region');
+  assert.equal(threaded.twice[0], 'PANIC');
+  assert.match(threaded.twice[1], /same shared region twice, once as SharedBytesMut/);
+  assert.equal(threaded.closed, 'BAD_ARGUMENT');
+  assert.equal(threaded.reused, true);
+  const plain = r.false;
+  assert.equal(plain.panic[0], 'PANIC');
+  assert.deepEqual(plain.target, [9, 9, 9, 9], 'a copy is not written back after a panic');
+  assert.deepEqual(plain.after.slice(2, 4), [1 << 20, plain.want]);
+  assert.equal(plain.twice, null, 'copies never alias');
+  assert.equal(plain.closed, 'BAD_ARGUMENT');
+});
+
+test('shared regions on the threaded module: calls that pass one run on the worker that holds it; another pinned worker is refused', async () => {
+  const r = await runInPage(browser, server.url, async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2, threads: 1 });
+    const region = pool.shared(16);
+    const infos = await Promise.all(Array.from({ length: 6 }, () => pool.call('regionInfo', region).then((i) => Array.from(i))));
+    const busy = pool.stats().workers.map((w) => w.calls);
+    // A worker of its own, with a memory of its own.
+    const other = await pool.pin({ exclusive: true });
+    const refused = await other.call('regionInfo', region).then(() => null, (e) => [e.code, e.message]);
+    pool.close();
+    return { inPlace: infos.map((i) => i[0]), busy, refused };
+  });
+  assert.deepEqual(r.inPlace, [1, 1, 1, 1, 1, 1]);
+  assert.equal(r.busy.filter((n) => n > 0).length, 1, `every region call ran on one worker: ${r.busy}`);
+  assert.equal(r.refused[0], 'BAD_ARGUMENT');
+  assert.match(r.refused[1], /^regionInfo: a shared region it was given lives in worker \d+, expected one of the pinned handle's worker \d+$/);
+});
+
+test('shared regions: a region call behind a stuck call on the region worker rejects with WORKER_LOST, and the region\'s bytes move into the replacement\'s memory', async () => {
+  const r = await runInPage(browser, server.url, async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const fnv = (bytes) => { let h = 0x811c9dc5; for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0; return h; };
+    const pool = await createPool({ size: 1, threads: 2, cancelGrace: 50 });
+    const region = pool.shared(300_000);
+    for (let i = 0; i < region.byteLength; i++) region.bytes[i] = (i * 13) & 255;
+    const want = fnv(region.bytes);
+    const before = region.byteOffset;
+    const stuck = pool.call({ fn: 'loopForever', args: [], timeout: 300 }).then(() => 'resolved', (e) => e.code);
+    const behind = pool.call('regionInfo', region).then(() => 'resolved', (e) => [e.code, e.message]);
+    const codes = [await stuck, await behind];
+    const after = Array.from(await pool.call('regionInfo', region));
+    const stats = pool.stats();
+    pool.close();
+    return { codes, after, want, offset: region.byteOffset, before, restarts: stats.workers[0].restarts, still: fnv(region.bytes) };
+  });
+  assert.equal(r.codes[0], 'TIMEOUT');
+  assert.equal(r.codes[1][0], 'WORKER_LOST');
+  assert.equal(r.restarts, 1);
+  assert.deepEqual(r.after.slice(0, 4), [1, r.offset, 300_000, r.want], 'in place in the replacement\'s memory, every byte kept');
+  assert.equal(r.still, r.want);
 });

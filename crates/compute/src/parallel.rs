@@ -31,6 +31,14 @@ fn bands(len: usize, unit: usize, per_thread: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Rows per band of an image `height` rows high, for splitting a whole output
+/// buffer into bands with `par_chunks_mut` (the last band takes the rest).
+fn image_band_rows(height: u32) -> usize {
+    bands(height as usize, 1, BANDS_PER_THREAD)
+        .first()
+        .map_or(1, ExactSizeIterator::len)
+}
+
 /// [`image::apply`] on rayon's threads.
 pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
     // The empty band checks the image and the filter without computing anything.
@@ -48,6 +56,41 @@ pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(parts.concat())
+}
+
+/// [`image::apply`] on rayon's threads, written into `out` (as long as
+/// `src`) instead of a new vector: each band of output rows is computed from
+/// the whole `src` and lands in its own rows of `out`, so `src` and `out` can
+/// be shared regions the guest reads and writes in place.
+pub fn apply_into(
+    filter: &Filter,
+    src: &[u8],
+    width: u32,
+    height: u32,
+    out: &mut [u8],
+) -> Result<(), ImageError> {
+    image::apply_band(filter, src, width, height, 0..0)?;
+    if out.len() != src.len() {
+        return Err(ImageError::LengthMismatch {
+            width,
+            height,
+            expected: src.len(),
+            got: out.len(),
+        });
+    }
+    let row = width as usize * 4;
+    if row == 0 || height == 0 {
+        return Ok(());
+    }
+    let band_rows = image_band_rows(height);
+    out.par_chunks_mut(band_rows * row)
+        .enumerate()
+        .try_for_each(|(i, chunk)| {
+            let start = (i * band_rows) as u32;
+            let rows = start..start + (chunk.len() / row) as u32;
+            chunk.copy_from_slice(&image::apply_band(filter, src, width, height, rows)?);
+            Ok(())
+        })
 }
 
 /// [`image::gaussian_blur`] on rayon's threads.
@@ -78,11 +121,8 @@ pub fn grayscale(
     if row == 0 || height == 0 {
         return Ok(());
     }
-    let band_rows = bands(height as usize, 1, BANDS_PER_THREAD)
-        .first()
-        .map_or(1, ExactSizeIterator::len);
     pixels
-        .par_chunks_mut(band_rows * row)
+        .par_chunks_mut(image_band_rows(height) * row)
         .try_for_each(|band| image::grayscale(band, width, (band.len() / row) as u32, standard))
 }
 
@@ -167,6 +207,11 @@ mod tests {
                 .map(|i| (u64::from(i).wrapping_mul(seed | 1) >> 7) as u8)
                 .collect();
             pool(threads).install(|| {
+                for filter in [Filter::GaussianBlur { sigma }, Filter::BoxBlur { radius }] {
+                    let mut out = vec![7; src.len()];
+                    prop_assert_eq!(apply_into(&filter, &src, w, h, &mut out), Ok(()));
+                    prop_assert_eq!(Ok(out), image::apply(&filter, &src, w, h));
+                }
                 prop_assert_eq!(gaussian_blur(&src, w, h, sigma), image::gaussian_blur(&src, w, h, sigma));
                 prop_assert_eq!(box_blur(&src, w, h, radius), image::box_blur(&src, w, h, radius));
                 let (mut par, mut serial) = (src.clone(), src.clone());
@@ -197,6 +242,24 @@ mod tests {
                 Ok(())
             })?;
         }
+    }
+
+    #[test]
+    fn apply_into_refuses_an_output_of_another_size() {
+        let filter = Filter::BoxBlur { radius: 1 };
+        assert_eq!(
+            apply_into(&filter, &[0; 16], 2, 2, &mut [0; 12]),
+            Err(ImageError::LengthMismatch {
+                width: 2,
+                height: 2,
+                expected: 16,
+                got: 12
+            })
+        );
+        assert_eq!(
+            apply_into(&filter, &[0; 12], 2, 2, &mut [0; 12]),
+            image::apply(&filter, &[0; 12], 2, 2).map(drop)
+        );
     }
 
     #[test]

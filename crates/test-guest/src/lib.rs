@@ -3,6 +3,7 @@
 //! every failure the pool must survive.
 
 pub mod parallel;
+pub mod regions;
 
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::prelude::*;

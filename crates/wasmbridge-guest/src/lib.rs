@@ -23,6 +23,7 @@ mod error;
 mod panic;
 pub mod protocol;
 pub mod ring;
+mod shared;
 #[cfg(all(
     feature = "threads",
     target_arch = "wasm32",
@@ -32,6 +33,7 @@ mod threads;
 
 pub use error::{Error, Result};
 pub use panic::describe_panic;
+pub use shared::{SharedBytes, SharedBytesMut};
 
 use wasm_bindgen::prelude::*;
 
@@ -75,7 +77,7 @@ pub fn progress(fraction: f64) {
 mod host {
     #[cfg(target_arch = "wasm32")]
     mod imp {
-        use crate::protocol::{HOST_CANCELLED, HOST_PANIC, HOST_PROGRESS};
+        use crate::protocol::{HOST_CANCELLED, HOST_IN_PLACE, HOST_PANIC, HOST_PROGRESS};
         use wasm_bindgen::{JsCast, JsValue};
 
         /// Calls a function the worker put on `globalThis`; `None` when it is
@@ -98,6 +100,10 @@ mod host {
         pub fn report_panic(text: &str) {
             call(HOST_PANIC, &JsValue::from_str(text));
         }
+
+        pub fn in_place(view: &JsValue) -> bool {
+            call(HOST_IN_PLACE, view).is_some_and(|v| v.is_truthy())
+        }
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -109,6 +115,10 @@ mod host {
         pub fn progress(_fraction: f64) {}
 
         pub fn report_panic(_text: &str) {}
+
+        pub fn in_place(_view: &wasm_bindgen::JsValue) -> bool {
+            false
+        }
     }
 
     pub use imp::*;

@@ -27,6 +27,10 @@ pub const HOST_PANIC: &str = "__wasmbridge_panic";
 pub const HOST_CANCELLED: &str = "__wasmbridge_cancelled";
 /// Global function the worker installs; takes a fraction in `[0, 1]`.
 pub const HOST_PROGRESS: &str = "__wasmbridge_progress";
+/// Global function the worker installs; takes a `Uint8Array` and returns
+/// `true` only for a view the worker made of a region in the instance's own
+/// memory (`SharedBytes` reads those in place).
+pub const HOST_IN_PLACE: &str = "__wasmbridge_in_place";
 
 /// Error codes a guest can produce. The runtime adds its own (`TIMEOUT`,
 /// `WORKER_LOST`, …), listed in `crates/wasmbridge/runtime/protocol.js`.

@@ -69,6 +69,7 @@ fn every_rust_constant_has_its_js_twin() {
         ("HOST_PANIC", protocol::HOST_PANIC.to_owned()),
         ("HOST_CANCELLED", protocol::HOST_CANCELLED.to_owned()),
         ("HOST_PROGRESS", protocol::HOST_PROGRESS.to_owned()),
+        ("HOST_IN_PLACE", protocol::HOST_IN_PLACE.to_owned()),
     ];
     for (name, value) in &rust {
         assert_eq!(
@@ -107,6 +108,7 @@ fn every_rust_constant_is_listed_here() {
             "HOST_PANIC",
             "HOST_CANCELLED",
             "HOST_PROGRESS",
+            "HOST_IN_PLACE",
         ]
     );
 }

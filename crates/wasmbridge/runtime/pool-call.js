@@ -11,7 +11,7 @@ export const CALL_BYTES = 32;
  * caller's part; the rest is the pool's.
  */
 export class Call {
-  constructor(fn, args, timeout, signal, aborted, transfer, onProgress, outputs = null) {
+  constructor(fn, args, timeout, signal, aborted, transfer, onProgress, outputs = null, regions = null) {
     this.fn = fn;
     this.args = args;
     this.timeout = timeout;
@@ -21,6 +21,8 @@ export class Call {
     this.onProgress = onProgress;
     /** Positions of arguments the guest writes into, moved to the worker and back (`outputs`); null for most calls. */
     this.outputs = outputs;
+    /** Its arguments that are regions living in a guest memory (shared.js's RegionRef); null for most calls. */
+    this.regions = regions;
     this.id = 0;
     this.resolve = null;
     this.reject = null;

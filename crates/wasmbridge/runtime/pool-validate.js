@@ -6,7 +6,7 @@
 
 import { CODES } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
-import { regionArgs } from './shared.js';
+import { guestRegions, regionArgs } from './shared.js';
 import { Call } from './pool-call.js';
 
 /** The pool options' defaults; see wasmbridge.d.ts. */
@@ -186,7 +186,8 @@ export function readCall(spec, defaults, poolTimeout, restArgs) {
       if (err instanceof WasmBridgeError) throw err;
       throw badArgument(`the arguments of ${spec} could not be read: ${messageOf(err)}`);
     }
-    return new Call(spec, args, poolTimeout, null, false, null, null);
+    // Only a call that passed a region pays for the second look.
+    return new Call(spec, args, poolTimeout, null, false, null, null, null, args === restArgs ? null : guestRegions(restArgs));
   }
   if (spec === null || typeof spec !== 'object') {
     throw badArgument(`a call needs a function name or an options object, got ${describeType(spec)}`);
@@ -195,13 +196,16 @@ export function readCall(spec, defaults, poolTimeout, restArgs) {
   const { fn } = o;
   if (typeof fn !== 'string' || fn.length === 0) throw badArgument(`a call needs a function name, got ${describeType(fn)}`);
   let args = [];
+  let regions = null;
   if (o.args !== undefined) {
     if (!Array.isArray(o.args)) throw badArgument(`args of ${fn} must be an array, got ${describeType(o.args)}`);
     const list = o.args;
     const n = guarded(() => list.length, `args of ${fn}`);
     args = new Array(n);
     for (let i = 0; i < n; i++) args[i] = guarded(() => list[i], `argument ${i + 1} of ${fn}`);
-    args = guarded(() => regionArgs(args), `the arguments of ${fn}`);
+    const given = args;
+    args = guarded(() => regionArgs(given), `the arguments of ${fn}`);
+    if (args !== given) regions = guestRegions(given);
   }
   const timeoutValue = o.timeout ?? defaults.timeout;
   const timeout = timeoutValue === undefined || timeoutValue === null ? poolTimeout : duration(`timeout of ${fn}`, timeoutValue);
@@ -222,7 +226,7 @@ export function readCall(spec, defaults, poolTimeout, restArgs) {
   if (onProgress !== null && typeof onProgress !== 'function') {
     throw badArgument(`onProgress of ${fn} must be a function, got ${describeType(onProgress)}`);
   }
-  return new Call(fn, args, timeout, signal, aborted, transfer, onProgress, outputs);
+  return new Call(fn, args, timeout, signal, aborted, transfer, onProgress, outputs, regions);
 }
 
 /** An explicit `transfer` list: the distinct ArrayBuffers it names, or null for none. */

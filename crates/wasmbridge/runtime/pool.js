@@ -7,7 +7,9 @@ import {
   PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, PACKED_STATUS, PACKED_HEADER, initMessage, moduleMessage, callsMessage, callMessage, packedCallsMessage, wireCall,
 } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
-import { SharedRegion } from './shared.js';
+import {
+  RegionHeap, SharedRegion, moveRegion, regionIn, regionPlace, useRegion,
+} from './shared.js';
 import { CALL_BYTES, Call, settleable } from './pool-call.js';
 import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
@@ -119,6 +121,8 @@ export class Pool {
   #choice = null;
   /** @type {typeof import('./threads.js') | null} threads.js, imported only when the threaded module runs */
   #threadsModule = null;
+  /** @type {WeakMap<object, RegionHeap>} a threaded pool worker's memory, where its regions live (shared.js) */
+  #regionHeaps = new WeakMap();
 
   /**
    * Starts loading at once; calls made before it is ready are queued.
@@ -172,14 +176,23 @@ export class Pool {
   }
 
   /**
-   * A SharedArrayBuffer region that calls read and write without copying it
-   * through postMessage: pass the region, or `region.view(offset, length)`,
-   * as an argument and the guest receives a Uint8Array view of it. Throws
-   * NOT_ISOLATED when the page is not cross-origin isolated. See shared.js.
+   * A shared region that calls read and write without copying it through
+   * postMessage: pass the region, or `region.view(offset, length)`, as an
+   * argument and the guest receives a Uint8Array view of it. On a ready pool
+   * running the threaded module it lives inside the guest's memory (in the
+   * first ready worker, where calls that pass it then run), so a
+   * `SharedBytes` parameter reads it in place; otherwise it is a
+   * SharedArrayBuffer of its own. Throws NOT_ISOLATED when the page is not
+   * cross-origin isolated, MEMORY_LIMIT when the guest memory cannot grow
+   * enough. See shared.js.
    * @param {number} byteLength
    */
   shared(byteLength) {
     this.#checkOpen();
+    for (const s of this.#slots) {
+      const heap = s.state === 'ready' && !s.exclusive ? this.#regionHeaps.get(s) : undefined;
+      if (heap) return regionIn(byteLength, heap, s, this);
+    }
     return new SharedRegion(byteLength);
   }
 
@@ -356,10 +369,22 @@ export class Pool {
       const problem = this.#validate(call);
       if (problem) return this.#refuse(call, problem);
     }
+    if (call.regions !== null) {
+      // A call that passes regions in a guest memory runs where they live, as a pin.
+      const home = this.#regionRoute(call, pinned);
+      if (home instanceof WasmBridgeError) return this.#refuse(call, home);
+      if (home !== null) call.pinned = pinned = home;
+    }
     if (!pinned && this.#queue.length >= this.#opts.maxQueue) {
       return Promise.reject(new WasmBridgeError(CODES.QUEUE_FULL, `the queue holds ${this.#queue.length} calls, its limit (maxQueue) is ${this.#opts.maxQueue}`, { functionName: fn }));
     }
     const promise = settleable(call);
+    if (call.regions !== null) {
+      // A region closed meanwhile keeps its range until this call has settled.
+      for (const r of call.regions) useRegion(r.region, 1);
+      const done = () => { for (const r of call.regions) useRegion(r.region, -1); };
+      promise.then(done, done);
+    }
     this.#pending.set(call.id, call);
     if (call.timeout > 0) {
       call.deadline = performance.timeOrigin + performance.now() + call.timeout;
@@ -369,7 +394,7 @@ export class Pool {
       call.abort = () => this.#cancel(call);
       ADD_LISTENER.call(call.signal, 'abort', call.abort, { once: true });
     }
-    const fits = (lane || this.#autoLane) && this.#laneModule !== null && this.#started && !call.transfer && call.outputs === null && !call.onProgress && this.#lane?.usable !== false;
+    const fits = (lane || this.#autoLane) && this.#laneModule !== null && this.#started && !call.transfer && call.outputs === null && call.regions === null && !call.onProgress && this.#lane?.usable !== false;
     let laneSize = -1;
     if (fits && lane) laneSize = this.#laneModule.laneRequestSize(fn, call.args);
     else if (fits && !pinned && call.stats?.fast && this.#queue.length === 0) laneSize = this.#autoLaneSize(call);
@@ -416,6 +441,60 @@ export class Pool {
     this.#laneMisses = 0;
     this.#laneProbeEvery = Math.min(this.#laneProbeEvery * 2, LANE_PROBE_MAX);
     return size;
+  }
+
+  /**
+   * The worker a call that passes regions must run on: the live worker whose
+   * memory holds them (a trapped worker's successor inherits its regions), or,
+   * for regions whose worker was stopped, the pinned handle's worker or the
+   * first live one, into whose memory they move when the call is sent
+   * (`#regionWire`). Null when none of its regions is this pool's (another
+   * pool's region travels as a view and is copied). BAD_ARGUMENT when its
+   * regions live in two live workers, or in another worker than the pinned
+   * handle's: a region in use cannot move.
+   */
+  #regionRoute(call, pinned) {
+    const own = call.regions.filter((r) => regionPlace(r.region)?.owner === this);
+    call.regions = own.length === 0 ? null : own;
+    if (call.regions === null) return null;
+    let home = null;
+    for (const r of own) {
+      let s = regionPlace(r.region)?.home;
+      while (s.successor) s = s.successor;
+      if (s.state === 'dead') continue;
+      if (home !== null && s !== home) {
+        return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: its shared regions live in the memories of two workers (${home.id} and ${s.id}), expected regions of one worker`, { functionName: call.fn, callId: call.id });
+      }
+      home = s;
+    }
+    if (pinned) {
+      if (home !== null && home !== pinned) {
+        return new WasmBridgeError(CODES.BAD_ARGUMENT, `${call.fn}: a shared region it was given lives in worker ${home.id}, expected one of the pinned handle's worker ${pinned.id}`, { functionName: call.fn, callId: call.id });
+      }
+      return pinned;
+    }
+    if (home !== null) return home;
+    const live = this.#slots.find((s) => s.state === 'ready' && !s.exclusive) ?? this.#slots.find((s) => s.state === 'starting' && !s.exclusive);
+    return live ?? new WasmBridgeError(CODES.WORKER_LOST, `${call.fn}: no live worker to hold its shared regions`, { functionName: call.fn, callId: call.id });
+  }
+
+  /**
+   * The wire form of a call that passes regions, for `slot`: each region is
+   * moved into the slot's memory when it lives elsewhere (only ever off a
+   * stopped worker), and the wire call names the arguments that are views of
+   * the worker's own memory (`regions`).
+   */
+  #regionWire(call, slot) {
+    const heap = this.#regionHeaps.get(slot);
+    if (!heap) return toWire(call);
+    const args = call.args.slice();
+    const at = [];
+    for (const r of call.regions) {
+      if (regionPlace(r.region)?.home !== slot) moveRegion(r.region, heap, slot, this);
+      args[r.at] = r.region.toView(r.offset, r.length);
+      at.push(r.at);
+    }
+    return wireCall(call.id, call.fn, args, call.deadline, call.outputs, at);
   }
 
   /** Rejects a call that never ran; counted for functions the guest has. */
@@ -547,7 +626,7 @@ export class Pool {
    */
   #dispatch(call, slot, fresh = false) {
     call.slot = slot;
-    const idle = fresh && !call.transfer && call.outputs === null && slot.inflight.size === 0 && slot.outbox.length === 0;
+    const idle = fresh && !call.transfer && call.outputs === null && call.regions === null && slot.inflight.size === 0 && slot.outbox.length === 0;
     slot.inflight.set(call.id, call);
     slot.bytes += call.bytes;
     if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
@@ -556,7 +635,9 @@ export class Pool {
       return;
     }
     // A call of numbers only waits as itself: #flush packs it (#postPacked) instead of making a wire object.
-    slot.outbox.push(call.packedFn >= 0 && !call.transfer && call.outputs === null ? call : toWire(call));
+    // A region call's wire form is made once the worker is ready: its regions move into that worker's memory.
+    if (call.regions !== null) slot.outbox.push(slot.state === 'ready' ? this.#regionWire(call, slot) : toWire(call));
+    else slot.outbox.push(call.packedFn >= 0 && !call.transfer && call.outputs === null ? call : toWire(call));
     // Calls handed back after a trap may share a buffer; a transfer list must name it once.
     if (call.transfer) for (const t of call.transfer) if (!slot.transfers.includes(t)) slot.transfers.push(t);
     if (slot.state === 'ready') this.#scheduleFlush();
@@ -728,6 +809,14 @@ export class Pool {
       case FROM_WORKER.READY:
         if (slot.state !== 'starting') break;
         slot.state = 'ready';
+        if (msg.memory) {
+          this.#regionHeaps.set(slot, new RegionHeap(msg.memory, this.#opts.memoryLimit));
+          // Region calls held while it started: their regions move into its memory now.
+          slot.outbox = slot.outbox.map((wire) => {
+            const call = slot.inflight.get(wire.id);
+            return call?.regions ? this.#regionWire(call, slot) : wire;
+          });
+        }
         this.#respawnFailures = 0;
         slot.onReady?.();
         this.#sendHeld(slot);

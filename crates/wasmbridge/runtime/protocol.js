@@ -18,6 +18,7 @@ export const GUEST_ABI = 1;
 export const HOST_PANIC = '__wasmbridge_panic';
 export const HOST_CANCELLED = '__wasmbridge_cancelled';
 export const HOST_PROGRESS = '__wasmbridge_progress';
+export const HOST_IN_PLACE = '__wasmbridge_in_place';
 
 /** Property set on errors thrown by `wasmbridge_guest::Error`. */
 export const GUEST_ERROR_MARKER = '__wasmbridgeError';
@@ -63,7 +64,11 @@ export const PACKED_HEADER = 4;
  * ms after which the worker fails the call with TIMEOUT instead of starting it
  * (0: none). `outputs` (only on calls that have them): positions of arguments
  * the guest writes into, which the worker sends back with the result.
- * @typedef {{ id: number, fn: string, args: unknown[], deadline: number, outputs?: number[] }} WireCall
+ * `regions` (only on calls that have them): positions of arguments that are
+ * views of regions the pool allocated in this worker's own (shared) memory;
+ * the worker vouches for exactly those views to the guest (HOST_IN_PLACE), so
+ * `SharedBytes` reads them in place.
+ * @typedef {{ id: number, fn: string, args: unknown[], deadline: number, outputs?: number[], regions?: number[] }} WireCall
  * @typedef {WireCall & { transfer: ArrayBuffer[] }} ReturnedCall a call a retired worker hands back, with the
  *   ArrayBuffers of its arguments, moved back
  * @typedef {{ code: string, message: string, data?: unknown }} WireError
@@ -93,7 +98,8 @@ export const PACKED_HEADER = 4;
  * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
  * @typedef {WireCall & { wb: string, kind: 'call' }} CallMessage one call's fields on the message itself, sent to an idle worker
  * @typedef {{ wb: string, kind: 'alive' }} AliveMessage the worker holds its lock; from now on its death is noticed
- * @typedef {{ wb: string, kind: 'ready' }} ReadyMessage the guest is instantiated
+ * @typedef {{ wb: string, kind: 'ready', memory: WebAssembly.Memory | null }} ReadyMessage the guest is instantiated;
+ *   a threaded module's pool worker sends its shared memory, in which the page allocates regions
  * @typedef {{ wb: string, kind: 'init-failed', error: WireError }} InitFailedMessage the worker is useless and is terminated
  * @typedef {{ wb: string, kind: 'results', results: WireResult[], retired?: true, returned?: ReturnedCall[] }} ResultsMessage
  *   buffers in values are transferred. `retired`: a call trapped (panic, memory limit), the instance is
@@ -137,15 +143,17 @@ export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL
 /** @returns {CallMessage} */
 export const callMessage = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ wb: PROTOCOL, kind: TO_WORKER.CALL, id, fn, args, deadline });
 /** @returns {WireCall} */
-export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0, /** @type {number[] | null} */ outputs = null) => (outputs === null
-  ? { id, fn, args, deadline }
-  : { id, fn, args, deadline, outputs });
+export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0, /** @type {number[] | null} */ outputs = null, /** @type {number[] | null} */ regions = null) => {
+  const call = outputs === null ? { id, fn, args, deadline } : { id, fn, args, deadline, outputs };
+  if (regions !== null) call.regions = regions;
+  return call;
+};
 /** @returns {PackedCallsMessage} */
 export const packedCallsMessage = (/** @type {Float64Array} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.PACKED, calls });
 /** @returns {AliveMessage} */
 export const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
 /** @returns {ReadyMessage} */
-export const readyMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.READY });
+export const readyMessage = (/** @type {WebAssembly.Memory | null} */ memory = null) => ({ wb: PROTOCOL, kind: FROM_WORKER.READY, memory });
 /** @returns {InitFailedMessage} */
 export const initFailedMessage = (/** @type {WireError} */ error) => ({ wb: PROTOCOL, kind: FROM_WORKER.INIT_FAILED, error });
 /**

@@ -321,7 +321,13 @@ export declare class Pool<G = AnyGuest> {
   fastCall<K extends FunctionName<G>>(fn: K, ...args: GuestArgs<G, K>): Promise<GuestResult<G, K>>;
   fastCall<K extends FunctionName<G>>(options: CallOptionsWithOutputs<G, K>): Promise<CallWithOutputs<GuestResult<G, K>>>;
   fastCall<K extends FunctionName<G>>(options: CallOptions<G, K>): Promise<GuestResult<G, K>>;
-  /** A shared region calls read and write without postMessage copies; throws NOT_ISOLATED when not isolated. */
+  /**
+   * A shared region calls read and write without postMessage copies. On a ready pool that
+   * runs the threaded module it lives inside the guest's shared memory (a `SharedBytes`
+   * parameter then reads it in place, and calls that pass it run on the worker that holds
+   * it); otherwise a SharedArrayBuffer of its own. Throws NOT_ISOLATED when not isolated,
+   * MEMORY_LIMIT when the guest memory cannot grow by `byteLength`.
+   */
   shared(byteLength: number): SharedRegion;
   stats(): PoolStats;
   close(): void;
@@ -345,15 +351,23 @@ export declare const rowBands: RowBands;
 export declare const SharedRegion: new (byteLength: number) => SharedRegion;
 
 /**
- * A SharedArrayBuffer that calls read and write without a postMessage copy (shared.js).
+ * Shared bytes that calls read and write without a postMessage copy (shared.js).
  * Pass it, or `region.view(offset, length)`, as an argument: the guest receives a
- * `Uint8Array` view. A guest parameter `&[u8]` still copies the view into wasm memory
- * (stable wasm memory is not shared); a `js_sys::Uint8Array` parameter copies only what it reads.
+ * `Uint8Array` view. A guest parameter `wasmbridge_guest::SharedBytes` / `SharedBytesMut`
+ * is a slice of the region itself when it lives in the guest's memory (`inGuestMemory`,
+ * threaded module) and a copy in (and back, for the mutable kind) otherwise; `&[u8]`
+ * always copies; a `js_sys::Uint8Array` parameter copies only what it reads.
  */
 export interface SharedRegion {
+  /** The SharedArrayBuffer holding it: the whole guest memory when `inGuestMemory`, from `byteOffset`. */
   readonly buffer: SharedArrayBuffer;
+  /** The region's bytes; read it again after a worker was replaced (the region may have moved). */
   readonly bytes: Uint8Array;
   readonly byteLength: number;
+  /** Where the region starts in `buffer` (its address in the guest memory when `inGuestMemory`). */
+  readonly byteOffset: number;
+  /** True when it lives inside a threaded guest's shared memory. */
+  readonly inGuestMemory: boolean;
   readonly closed: boolean;
   view(offset: number, length?: number): SharedRegionView;
   close(): void;

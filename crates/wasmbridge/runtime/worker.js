@@ -21,6 +21,7 @@ const GUEST_ABI = 1;
 const HOST_PANIC = '__wasmbridge_panic';
 const HOST_CANCELLED = '__wasmbridge_cancelled';
 const HOST_PROGRESS = '__wasmbridge_progress';
+const HOST_IN_PLACE = '__wasmbridge_in_place';
 const GUEST_ERROR_MARKER = '__wasmbridgeError';
 const GUEST_ERROR_CODE = 'code';
 const GUEST_ERROR_DATA = 'data';
@@ -38,7 +39,7 @@ const FROM_WORKER = Object.freeze({
 const PACKED_STATUS = Object.freeze({ NUMBER: 0, VALUE: 1, ERROR: 2 });
 const PACKED_HEADER = 4;
 const aliveMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.ALIVE });
-const readyMessage = () => ({ wb: PROTOCOL, kind: FROM_WORKER.READY });
+const readyMessage = (/** @type {WebAssembly.Memory | null} */ memory = null) => ({ wb: PROTOCOL, kind: FROM_WORKER.READY, memory });
 const initFailedMessage = (/** @type {WireError} */ error) => ({ wb: PROTOCOL, kind: FROM_WORKER.INIT_FAILED, error });
 const resultsMessage = (results, returned = null) => (returned === null
   ? { wb: PROTOCOL, kind: FROM_WORKER.RESULTS, results }
@@ -139,6 +140,15 @@ const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 globalThis[HOST_PANIC] = (text) => { lastPanic = String(text); };
 globalThis[HOST_CANCELLED] = () =>
   control !== null && runningId !== 0 && Atomics.load(control, CONTROL.CANCEL) === runningId;
+/**
+ * The views of this instance's own memory that the pool sent as regions
+ * (a wire call's `regions`): only these are read in place by `SharedBytes`;
+ * an argument a caller made can never be in it (a WeakSet holds what this
+ * worker put there, nothing that arrived by message).
+ * @type {WeakSet<object>}
+ */
+const inPlace = new WeakSet();
+globalThis[HOST_IN_PLACE] = (view) => inPlace.has(view);
 globalThis[HOST_PROGRESS] = (fraction) => {
   const now = performance.now();
   if (fraction < 1 && now - lastProgressAt < 16) return;
@@ -333,6 +343,7 @@ function run(call) {
   }
   runningId = id;
   if (control !== null) Atomics.store(control, CONTROL.RUNNING, id);
+  if (call.regions && importedMemory !== null) for (const at of call.regions) inPlace.add(call.args[at]);
   let value;
   try {
     value = glue[fn](...call.args);
@@ -567,7 +578,8 @@ self.onmessage = async (event) => {
         throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
       }
       const lane = laneHalf ? await laneHalf : null;
-      post(readyMessage());
+      // A threaded pool worker's memory goes to the page, which allocates shared regions in it.
+      post(readyMessage(msg.threads > 0 ? importedMemory : null));
       // The fast lane's dedicated worker: from now on it only serves the lane buffer.
       // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
       // After a trap the lane half answers, tells the page, and returns: then this worker closes.
