@@ -93,8 +93,10 @@ let module = null;
 /** @type {WebAssembly.Memory | null} a threaded module's shared memory */
 let importedMemory = null;
 let glueUrl = '';
-/** @type {Set<string>} */
-let callable = new Set();
+/** @type {Map<string, Function>} the guest's functions the manifest lists, by name */
+let callable = new Map();
+/** @type {Array<Function | null>} the same by position in the `functions` of `init`, as packed calls name them */
+let callableAt = [];
 /** The `functions` of `init`: a packed call names its function by its position here. */
 let functionNames = [];
 /** @type {Int32Array | null} */
@@ -328,14 +330,24 @@ function transfersFor(value) {
 function run(call) {
   const id = call.id;
   const fn = call.fn;
-  if (!callable.has(fn) || typeof glue[fn] !== 'function') {
+  // A packed call found its function by position (PackedChunk); a wire call looks it up by name.
+  const f = call.f ?? callable.get(fn);
+  if (f === undefined || f === null) {
     return errorResult(id, CODES.UNKNOWN_FUNCTION, `no function named ${JSON.stringify(fn)} in this guest`);
   }
   runningId = id;
   if (control !== null) Atomics.store(control, CONTROL.RUNNING, id);
   let value;
+  const args = call.args;
   try {
-    value = glue[fn](...call.args);
+    // Up to three arguments without a spread, which costs more than the call of a small function.
+    switch (args.length) {
+      case 0: value = f(); break;
+      case 1: value = f(args[0]); break;
+      case 2: value = f(args[0], args[1]); break;
+      case 3: value = f(args[0], args[1], args[2]); break;
+      default: value = f(...args);
+    }
   } catch (err) {
     runningId = 0;
     return failure(id, fn, err);
@@ -422,7 +434,7 @@ class PackedChunk {
   constructor(data) {
     this.data = data;
     this.at = 0;
-    this.call = { id: 0, fn: '', args: [], deadline: 0 };
+    this.call = { id: 0, fn: '', f: null, args: [], deadline: 0 };
   }
 
   get done() { return this.at >= this.data.length; }
@@ -434,6 +446,7 @@ class PackedChunk {
     const call = this.call;
     call.id = d[at];
     call.fn = functionNames[d[at + 1]] ?? '';
+    call.f = callableAt[d[at + 1]] ?? null;
     call.deadline = d[at + 2];
     const args = call.args;
     args.length = n;
@@ -560,7 +573,8 @@ self.onmessage = async (event) => {
         const { startThreads } = await import('./threads.js');
         await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
       }
-      callable = new Set(msg.functions.filter((f) => typeof glue[f] === 'function'));
+      callable = new Map(msg.functions.filter((f) => typeof glue[f] === 'function').map((f) => [f, glue[f]]));
+      callableAt = msg.functions.map((f) => callable.get(f) ?? null);
       const missing = msg.functions.filter((f) => !callable.has(f));
       if (missing.length > 0) {
         throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
