@@ -8,7 +8,7 @@ function rawClient() {
   return { add: (a, b) => new Promise((resolve) => { const id = next++; pending.set(id, resolve); worker.postMessage({ id, a, b }); }), close: () => worker.terminate() };
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-export async function run({ kinds, section, rounds, withRaw = true, n, chunk }) {
+export async function run({ kinds, section, rounds, withRaw = true, keepOpen = false, n, chunk }) {
   const raw = rawClient();
   const contenders = withRaw ? { raw } : {};
   const pools = {};
@@ -45,7 +45,9 @@ export async function run({ kinds, section, rounds, withRaw = true, n, chunk }) 
       }
     }
   }
-  for (const p of Object.values(pools)) p.close();
-  raw.close();
+  const close = () => { for (const p of Object.values(pools)) p.close(); raw.close(); };
+  // A profiled run ends its workers only once their profiles are in (run.mjs calls closeAll).
+  if (keepOpen) globalThis.closeAll = close;
+  else close();
   return out;
 }

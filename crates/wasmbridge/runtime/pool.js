@@ -35,6 +35,11 @@ const LANE_PROBE_MAX = 1024;
 /** `Lane.availability()` values (lane.js's AVAILABILITY), here because lane.js loads later. */
 const LANE_AWAKE = 1;
 const LANE_ASLEEP = 2;
+/**
+ * Calls per Batch (#submitBatched): a longer burst fills several, so a batch
+ * stays small enough to grow cheaply and is freed once its calls are answered.
+ */
+const BATCH_CALLS = 4096;
 /** A batch's defaults when there is no batch. */
 const NO_DEFAULTS = Object.freeze({});
 
@@ -444,7 +449,7 @@ export class Pool {
       if (slot !== null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0) return null;
     }
     let batch = this.#open;
-    if (batch === null) {
+    if (batch === null || batch.count === BATCH_CALLS) {
       batch = new Batch();
       this.#open = batch;
       this.#queue.push(batch);

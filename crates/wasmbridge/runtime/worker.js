@@ -131,7 +131,7 @@ let packedCount = 0;
 let packedOthers = [];
 /** @type {Transferable[]} */
 let packedTransfers = [];
-/** When the outbox was last sent (performance.now()), read only with a control block. */
+/** When the outbox was last sent (Date.now()), read only with a control block. */
 let lastFlush = 0;
 /** With a control block, results wait at most this long for company before the next call starts. */
 const FLUSH_AFTER_MS = 1;
@@ -224,7 +224,7 @@ function flush(now) {
   const returned = retired ? takeInbox() : [];
   if (outbox.length === 0 && packedCount === 0 && returned.length === 0) return;
   // Only the drain loop's check reads it, and only with a control block.
-  lastFlush = now ?? (control === null ? 0 : performance.now());
+  lastFlush = now ?? (control === null ? 0 : Date.now());
   postPacked();
   if (outbox.length > 0 || retired) postOutbox(retired ? returned : null);
 }
@@ -449,7 +449,8 @@ class PackedChunk {
     call.f = callableAt[d[at + 1]] ?? null;
     call.deadline = d[at + 2];
     const args = call.args;
-    args.length = n;
+    // Setting an array's length is a call into the engine: only when it changes.
+    if (args.length !== n) args.length = n;
     for (let j = 0; j < n; j++) args[j] = d[at + PACKED_HEADER + j];
     this.at = at + PACKED_HEADER + n;
     return call;
@@ -496,8 +497,11 @@ function drain() {
     if (outbox.length > 0 || packedCount > 0) {
       if (control === null) flush();
       else {
-        const now = performance.now();
-        if (now - lastFlush >= FLUSH_AFTER_MS) flush(now);
+        // Date.now(), a V8 builtin, costs a fraction of performance.now() (a call
+        // into the browser) and its millisecond is the step wanted here; a
+        // clock set back flushes at once instead of waiting for it.
+        const now = Date.now();
+        if (now - lastFlush >= FLUSH_AFTER_MS || now < lastFlush) flush(now);
       }
     }
     if (call.deadline && performance.timeOrigin + performance.now() > call.deadline) {
