@@ -219,7 +219,7 @@ async function latency(ev) {
       const res = await ev('latencyRound', name, n, r === 0 ? 300 : 100);
       per[name].push(res);
     }
-    log(`   round ${r + 1}/${rounds}: ` + names.map((k) => `${k} p50 ${fmt(per[k][r].p50)} µs`).join(', '));
+    log(`   round ${r + 1}/${rounds}: ` + names.map((k) => `${k} p50 ${fmt(per[k][r].p50)} µs (grouped ${fmt(per[k][r].grouped)})`).join(', '));
   }
   const out = { rounds, callsPerRound: n, contenders: {} };
   for (const name of names) {
@@ -227,12 +227,14 @@ async function latency(ev) {
     out.contenders[name] = {
       p50: stats(rs.map((x) => x.p50)), p90: stats(rs.map((x) => x.p90)), p99: stats(rs.map((x) => x.p99)),
       mean: stats(rs.map((x) => x.mean)),
+      grouped: stats(rs.map((x) => x.grouped)),
       samples: rs.flatMap((x) => x.samples),
     };
   }
   const ratio = (a, b, key = 'p50') => stats(per[a].map((x, i) => x[key] / per[b][i][key]));
   out.ratios = {
     wasmbridgeOverFloor: ratio('wasmbridge', 'postMessage'),
+    wasmbridgeOverFloorGrouped: ratio('wasmbridge', 'postMessage', 'grouped'),
     comlinkOverWasmbridge: ratio('comlink', 'wasmbridge'),
   };
   if (per.fastCall) out.ratios.fastCallOverFloor = ratio('fastCall', 'postMessage');
@@ -279,13 +281,19 @@ async function latencyPinned() {
         const name = names[(i + r) % names.length];
         per[name].push(await ev('latencyRound', name, n, r === 0 ? 300 : 100));
       }
-      log(`   pinned round ${r + 1}/${rounds}: ` + names.map((k) => `${k} p50 ${fmt(per[k][r].p50)} µs`).join(', '));
+      log(`   pinned round ${r + 1}/${rounds}: ` + names.map((k) => `${k} p50 ${fmt(per[k][r].p50)} µs (grouped ${fmt(per[k][r].grouped)})`).join(', '));
     }
-    const ratio = (a, b) => stats(per[a].map((x, i) => x.p50 / per[b][i].p50));
+    const ratio = (a, b, key = 'p50') => stats(per[a].map((x, i) => x[key] / per[b][i][key]));
     return {
       rounds, callsPerRound: n, pinned: 'taskset -c 0 (every Chromium process)',
-      contenders: Object.fromEntries(names.map((k) => [k, { p50: stats(per[k].map((x) => x.p50)), p90: stats(per[k].map((x) => x.p90)), mean: stats(per[k].map((x) => x.mean)) }])),
-      ratios: { wasmbridgeOverFloor: ratio('wasmbridge', 'postMessage'), comlinkOverWasmbridge: ratio('comlink', 'wasmbridge') },
+      contenders: Object.fromEntries(names.map((k) => [k, {
+        p50: stats(per[k].map((x) => x.p50)), p90: stats(per[k].map((x) => x.p90)), mean: stats(per[k].map((x) => x.mean)), grouped: stats(per[k].map((x) => x.grouped)),
+      }])),
+      ratios: {
+        wasmbridgeOverFloor: ratio('wasmbridge', 'postMessage'),
+        wasmbridgeOverFloorGrouped: ratio('wasmbridge', 'postMessage', 'grouped'),
+        comlinkOverWasmbridge: ratio('comlink', 'wasmbridge'),
+      },
     };
   } finally {
     await pinned.close();

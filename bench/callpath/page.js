@@ -8,18 +8,19 @@ function rawClient() {
   return { add: (a, b) => new Promise((resolve) => { const id = next++; pending.set(id, resolve); worker.postMessage({ id, a, b }); }), close: () => worker.terminate() };
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-export async function run({ kinds, section, rounds, n, chunk }) {
-  const contenders = { raw: rawClient() };
+export async function run({ kinds, section, rounds, withRaw = true, keepOpen = false, n, chunk }) {
+  const raw = rawClient();
+  const contenders = withRaw ? { raw } : {};
   const pools = {};
   for (const k of kinds) {
     const { createPool } = await import(`/${k}/wasmbridge.js`);
     pools[k] = await createPool({ size: 1, bundle: `/${k}/` });
     contenders[k] = pools[k];
   }
-  await contenders.raw.add(1, 2);
+  await raw.add(1, 2);
   const names = Object.keys(contenders);
   const out = Object.fromEntries(names.map((k) => [k, []]));
-  const one = (name) => (name === 'raw' ? (i) => contenders.raw.add(i, 1) : (i) => contenders[name].call('add', i, 1));
+  const one = (name) => (name === 'raw' ? (i) => raw.add(i, 1) : (i) => contenders[name].call('add', i, 1));
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
@@ -44,7 +45,9 @@ export async function run({ kinds, section, rounds, n, chunk }) {
       }
     }
   }
-  for (const p of Object.values(pools)) p.close();
-  contenders.raw.close();
+  const close = () => { for (const p of Object.values(pools)) p.close(); raw.close(); };
+  // A profiled run ends its workers only once their profiles are in (run.mjs calls closeAll).
+  if (keepOpen) globalThis.closeAll = close;
+  else close();
   return out;
 }

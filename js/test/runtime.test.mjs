@@ -612,6 +612,89 @@ test('a burst of packed and other calls settles each call once, in order, with i
   assert.ok(r.received.some((k) => k.startsWith('packed-results×')), `packed results came back: ${r.received.join(' ')}`);
 });
 
+test('calls kept per batch: spans over a small window, with a cancel, a timeout, a guest error and a panic among them, each settle once in order', async () => {
+  const r = await inPage(async (record) => {
+    const log = (0, eval)(`(${record})`)();
+    const { createPool } = await import('/guest/wasmbridge.js');
+    // 48 bytes per call of two numbers: about 8 calls per window, so the burst waits in the queue and leaves in spans.
+    const pool = await createPool({ size: 1, windowBytes: 400, breakerThreshold: Infinity });
+    const first = pool.call('busy', 30);
+    const outcomes = [];
+    const settlements = [];
+    const order = [];
+    const track = (i, kind, p) => p.then(
+      (value) => { settlements.push(i); outcomes[i] = { kind, ok: true, value }; if (kind === 'add') order.push(i); },
+      (e) => { settlements.push(i); outcomes[i] = { kind, ok: false, code: e.code }; },
+    );
+    const ac = new AbortController();
+    const promises = [];
+    for (let i = 0; i < 300; i++) {
+      if (i === 40) promises.push(track(i, 'cancel', pool.call({ fn: 'add', args: [i, 1], signal: ac.signal })));
+      else if (i === 120) promises.push(track(i, 'timeout', pool.call({ fn: 'busy', args: [5000], timeout: 50 })));
+      else if (i === 150) promises.push(track(i, 'error', pool.call('checkedDivide', i, 0)));
+      else if (i === 200) promises.push(track(i, 'panic', pool.call('checkedDivide', i, -1)));
+      else promises.push(track(i, 'add', pool.call('add', i, 1)));
+    }
+    const during = pool.stats();
+    ac.abort();
+    await first;
+    await Promise.all(promises);
+    await new Promise((res) => setTimeout(res, 200));
+    const s = pool.stats();
+    pool.close();
+    return {
+      outcomes, order, settlements: settlements.length, distinct: new Set(settlements).size, sent: log.sent,
+      during: { queued: during.queued, inFlight: during.inFlight, worker: during.workers[0].inFlight },
+      after: { inFlight: s.inFlight, queued: s.queued, restarts: s.workers.reduce((n, w) => n + w.restarts, 0) },
+      count: s.functions.add.count + s.functions.checkedDivide.count + s.functions.busy.count,
+    };
+  }, RECORD_MESSAGES.toString());
+  assert.equal(r.settlements, 300, 'every call settled');
+  assert.equal(r.distinct, 300, 'no call settled twice');
+  for (const [i, o] of r.outcomes.entries()) {
+    if (o.kind === 'add') assert.deepEqual([o.ok, o.value], [true, i + 1], `call ${i} got ${JSON.stringify(o)}`);
+  }
+  assert.deepEqual([r.outcomes[40].ok, r.outcomes[40].code], [false, 'CANCELLED']);
+  assert.deepEqual([r.outcomes[120].ok, r.outcomes[120].code], [false, 'TIMEOUT']);
+  assert.deepEqual([r.outcomes[150].ok, r.outcomes[150].code], [false, 'DIVIDE_BY_ZERO']);
+  assert.deepEqual([r.outcomes[200].ok, r.outcomes[200].code], [false, 'PANIC']);
+  assert.deepEqual(r.order, [...r.order].sort((a, b) => a - b), 'one worker answers in the order the calls were made, across the restart');
+  assert.equal(r.order.length, 296);
+  // The first call went flat; the burst waited in the queue and left in several packed messages of at most 8 calls.
+  assert.equal(r.sent[0], 'call');
+  const packed = r.sent.filter((k) => k.startsWith('packed×')).map((k) => Number(k.slice(7)));
+  assert.ok(packed.length >= 30 && packed.every((n) => n <= 8), `packed messages: ${packed.join(' ')}`);
+  assert.equal(r.during.inFlight, 301, 'calls kept per batch count as in flight');
+  assert.equal(r.during.queued + r.during.worker, 301, `each call is queued or given to the worker: ${JSON.stringify(r.during)}`);
+  assert.ok(r.during.worker <= 9, 'the worker holds no more than its window');
+  assert.equal(r.count, 301, 'every call was counted once in its function\'s figures');
+  assert.deepEqual([r.after.inFlight, r.after.queued], [0, 0]);
+  // The panic replaced the worker; the timed-out busy call replaces it again if it had started.
+  assert.ok(r.after.restarts >= 1 && r.after.restarts <= 2, `restarts: ${r.after.restarts}`);
+});
+
+test('close() rejects each call kept per batch once with POOL_CLOSED, those given to the worker and those still queued', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, windowBytes: 4096 });
+    const first = pool.call('busy', 300).catch((e) => e.code);
+    let settled = 0;
+    const calls = Array.from({ length: 500 }, (_, i) => pool.call('add', i, 1).then(() => 'resolved', (e) => e.code).finally(() => { settled += 1; }));
+    await new Promise((res) => setTimeout(res, 20));
+    const before = pool.stats();
+    pool.close();
+    const codes = await Promise.all(calls);
+    await new Promise((res) => setTimeout(res, 50));
+    return { first: await first, codes, settled, before: { queued: before.queued, inFlight: before.inFlight, busy: before.workers[0].inFlight }, after: pool.stats().inFlight };
+  });
+  assert.equal(r.first, 'POOL_CLOSED');
+  assert.ok(r.before.queued > 0 && r.before.busy > 1, `some calls were given to the worker, some waited: ${JSON.stringify(r.before)}`);
+  assert.equal(r.before.inFlight, 501);
+  assert.deepEqual(r.codes, Array(500).fill('POOL_CLOSED'));
+  assert.equal(r.settled, 500);
+  assert.equal(r.after, 0);
+});
+
 test('a packed call whose worker traps past the memory limit fails alone; the rest of its chunk runs on a fresh worker', async () => {
   const r = await inPage(async (record) => {
     const log = (0, eval)(`(${record})`)();

@@ -1,6 +1,8 @@
 // The pool's call record: one fixed shape for every call the pool
 // registers, and its promise. Made by pool-validate.js's readCall, filled in
-// and settled by pool.js.
+// and settled by pool.js; and the per-batch form of calls that travel packed.
+
+import { PACKED_HEADER } from './protocol.js';
 
 /** What one call adds to a worker's window besides its arguments: its id, name and framing, roughly. */
 export const CALL_BYTES = 32;
@@ -60,4 +62,86 @@ export function settleable(call) {
   call.resolve = capturedResolve;
   call.reject = capturedReject;
   return promise;
+}
+
+/**
+ * Calls kept per batch instead of per call (issue 14): a burst of
+ * `call(name, ...numbers)` with no options, made while the workers are busy,
+ * is stored here in the packed wire layout (PackedCallsMessage: id, function
+ * index, deadline 0, argument count, arguments) with its resolvers in two
+ * arrays, so a call costs its promise and a few slots in typed arrays rather
+ * than a record, two map entries and an arguments array that live until it is
+ * answered. The pool gives a worker a range of it at a time (a `Span`); when
+ * anything out of the ordinary happens to a worker holding spans (a trap, a
+ * loss, a stuck call), their calls become `Call` records again and take the
+ * ordinary path.
+ */
+export class Batch {
+  constructor() {
+    /** The calls, back to back in the packed wire layout. */
+    this.data = new Float64Array(1024);
+    /** Where each call starts in `data`; `at[count]` is where the next one goes. */
+    this.at = new Int32Array(256);
+    /** Settle functions by position; both null once the call settled. */
+    this.resolves = [];
+    this.rejects = [];
+    this.count = 0;
+    /** The first call still waiting for a worker. */
+    this.from = 0;
+    /** The one call of the batch whose latency is sampled for `stats()`, and when it was made; -1 for none. */
+    this.sample = -1;
+    this.t0 = 0;
+  }
+
+  /** Appends a call of numbers only; its promise. */
+  add(id, fnIndex, args) {
+    const k = this.count;
+    const n = args.length;
+    if (k + 1 >= this.at.length) this.at = grown(this.at, k + 2);
+    let at = this.at[k];
+    if (at + PACKED_HEADER + n > this.data.length) this.data = grown(this.data, at + PACKED_HEADER + n);
+    const d = this.data;
+    d[at] = id;
+    d[at + 1] = fnIndex;
+    d[at + 2] = 0;
+    d[at + 3] = n;
+    at += PACKED_HEADER;
+    for (let j = 0; j < n; j++) d[at + j] = args[j];
+    this.at[k + 1] = at + n;
+    this.count = k + 1;
+    const promise = new Promise(capture);
+    this.resolves.push(capturedResolve);
+    this.rejects.push(capturedReject);
+    return promise;
+  }
+
+  idOf(k) { return this.data[this.at[k]]; }
+  fnOf(k) { return this.data[this.at[k] + 1]; }
+  /** A call's weight in a worker's window, as `Call.bytes` counts it for numbers. */
+  bytesOf(k) { return CALL_BYTES + 8 * this.data[this.at[k] + 3]; }
+  argsOf(k) {
+    const at = this.at[k] + PACKED_HEADER;
+    return Array.from(this.data.subarray(at, at + this.data[at - 1]));
+  }
+
+  /** The id of the first call still waiting: the queue orders calls by id. */
+  get id() { return this.idOf(this.from); }
+  /** The weight of the first call still waiting, for the queue's `#leastBusy` check. */
+  get bytes() { return this.bytesOf(this.from); }
+}
+
+/** The calls `lo` to `hi` of a batch given to one worker, answered in order from `next`. */
+export class Span {
+  constructor(batch, lo, hi) {
+    this.batch = batch;
+    this.lo = lo;
+    this.hi = hi;
+    this.next = lo;
+  }
+}
+
+function grown(a, atLeast) {
+  const b = new a.constructor(Math.max(a.length * 2, atLeast));
+  b.set(a);
+  return b;
 }

@@ -351,11 +351,12 @@ const CHECKED = new Set(['number', 'bigint', 'string', 'boolean', 'undefined', '
 /**
  * A function's checks, made once from its manifest entry: how many arguments
  * it needs and one predicate per parameter (`compileType`).
- * @param {{ params: Array<{ name: string, type: string, optional?: boolean }> }} entry
+ * @param {{ name: string, params: Array<{ name: string, type: string, optional?: boolean }> }} entry
  */
 export function compileFunction(entry, index) {
   const params = entry.params;
   return {
+    name: entry.name,
     /** Its position in the `functions` of `init`, which names it in a packed call. */
     index,
     params,

@@ -10,7 +10,7 @@ import { WasmBridgeError, messageOf } from './error.js';
 import {
   RegionHeap, SharedRegion, moveRegion, regionIn, regionPlace, useRegion,
 } from './shared.js';
-import { CALL_BYTES, Call, settleable } from './pool-call.js';
+import { CALL_BYTES, Call, Batch, Span, settleable } from './pool-call.js';
 import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
 } from './pool-validate.js';
@@ -37,15 +37,27 @@ const LANE_PROBE_MAX = 1024;
 /** `Lane.availability()` values (lane.js's AVAILABILITY), here because lane.js loads later. */
 const LANE_AWAKE = 1;
 const LANE_ASLEEP = 2;
+/**
+ * Calls per Batch (#submitBatched): a longer burst fills several, so a batch
+ * stays small enough to grow cheaply and is freed once its calls are answered.
+ */
+const BATCH_CALLS = 4096;
 /** A batch's defaults when there is no batch. */
 const NO_DEFAULTS = Object.freeze({});
 
 /** Options for one call; see wasmbridge.d.ts. @typedef {import('./wasmbridge.d.ts').CallOptions} CallOptions */
 
+/**
+ * The queue: calls, and batches of calls (pool-call.js's Batch) each of
+ * which counts as the calls it still holds.
+ */
 class Deque {
-  constructor() { this.items = []; this.head = 0; }
-  get length() { return this.items.length - this.head; }
-  push(x) { this.items.push(x); }
+  constructor() { this.items = []; this.head = 0; this.calls = 0; }
+  /** How many calls wait, those of batches included. */
+  get length() { return this.calls; }
+  push(x) { this.items.push(x); this.calls += x instanceof Batch ? x.count - x.from : 1; }
+  /** `n` more (or, negative, fewer) calls wait in a batch already in the queue. */
+  grow(n) { this.calls += n; }
   /**
    * Puts calls back, in id order, ahead of every waiting call made after
    * them: a trapped worker hands back the calls of each message that reaches
@@ -53,6 +65,7 @@ class Deque {
    * earlier ones still waiting here.
    */
   putBack(calls) {
+    this.calls += calls.length;
     let at = this.head;
     while (at < this.items.length && this.items[at].id < calls[0].id) at++;
     if (at === this.head && this.head >= calls.length) {
@@ -67,6 +80,7 @@ class Deque {
     if (this.head >= this.items.length) return undefined;
     const x = this.items[this.head];
     this.items[this.head++] = undefined;
+    this.calls -= x instanceof Batch ? x.count - x.from : 1;
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
@@ -75,10 +89,10 @@ class Deque {
   }
   remove(x) {
     const i = this.items.indexOf(x, this.head);
-    if (i >= 0) this.items.splice(i, 1);
+    if (i >= 0) { this.items.splice(i, 1); this.calls -= 1; }
   }
   *[Symbol.iterator]() { for (let i = this.head; i < this.items.length; i++) yield this.items[i]; }
-  clear() { this.items = []; this.head = 0; }
+  clear() { this.items = []; this.head = 0; this.calls = 0; }
 }
 
 export class Pool {
@@ -94,6 +108,12 @@ export class Pool {
   #retiring = new Set();
   #queue = new Deque();
   /** @type {Map<number, any>} */ #pending = new Map();
+  /** Unsettled calls kept in batches (#submitBatched): with `#pending`, the calls in flight. */
+  #batched = 0;
+  /** @type {Batch | null} the batch this tick's calls join: the queue's last entry while it has one */
+  #open = null;
+  /** @type {any[]} the manifest's functions' entries (compileFunction), by index */
+  #entries = [];
   #nextId = 1;
   #poolId = Math.random().toString(36).slice(2);
   #nextWorkerId = 1;
@@ -158,6 +178,10 @@ export class Pool {
    * @returns {Promise<any>}
    */
   call(nameOrOptions, ...args) {
+    if (typeof nameOrOptions === 'string') {
+      const promise = this.#submitBatched(nameOrOptions, args);
+      if (promise !== null) return promise;
+    }
     return this.#submit(nameOrOptions, null, NO_DEFAULTS, false, args);
   }
 
@@ -302,7 +326,7 @@ export class Pool {
   /** Live figures: per worker and per function. */
   stats() {
     const workers = this.#slots.map((s) => ({
-      id: s.id, state: s.state, busy: s.inflight.size > 0, inFlight: s.inflight.size,
+      id: s.id, state: s.state, busy: s.inflight.size + s.batched > 0, inFlight: s.inflight.size + s.batched,
       calls: s.calls, failures: s.failures, restarts: s.restarts, pinned: s.pins > 0,
     }));
     const functions = {};
@@ -316,7 +340,7 @@ export class Pool {
       };
     }
     return {
-      workers, functions, queued: this.#queue.length, inFlight: this.#pending.size, closed: this.#closed, isolated: this.#isolated,
+      workers, functions, queued: this.#queue.length, inFlight: this.#pending.size + this.#batched, closed: this.#closed, isolated: this.#isolated,
       lane: this.#lane ? { ...this.#lane.stats(), auto: this.#autoLane, wakeIn: this.#laneProbeEvery - this.#laneMisses } : null,
       module: this.#choice ? { kind: this.#choice.kind, threads: this.#choice.threads, reason: this.#choice.reason } : null,
     };
@@ -330,6 +354,8 @@ export class Pool {
     this.#abortReady?.(closed);
     this.#abortReady = null;
     const error = (c) => new WasmBridgeError(CODES.POOL_CLOSED, `the pool was closed before ${c.fn} finished`, { functionName: c.fn, callId: c.id });
+    for (const s of [...this.#slots, ...this.#retiring]) this.#unbatch(s);
+    this.#unbatchQueue();
     for (const c of [...this.#pending.values()]) this.#settle(c, false, error(c));
     this.#queue.clear();
     this.#stopAll(new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while a worker started'));
@@ -407,13 +433,62 @@ export class Pool {
     } else if (this.#started && this.#queue.length === 0) {
       // Nothing waits ahead of it: straight to a worker, without a trip through the queue.
       const slot = this.#leastBusy(call.bytes);
-      if (!slot || slot.inflight.size > 0) this.#grow();
+      if (!slot || slot.inflight.size + slot.batched > 0) this.#grow();
       if (slot) this.#dispatch(call, slot, true);
-      else this.#queue.push(call);
+      else this.#enqueue(call);
     } else {
-      this.#queue.push(call);
+      this.#enqueue(call);
       this.#pump();
     }
+    return promise;
+  }
+
+  /**
+   * The way in for `call(name, ...numbers)` while the workers are busy: the
+   * call joins this tick's batch (pool-call.js's Batch) in the queue, with no
+   * record of its own, and workers take ranges of the batch as their windows
+   * allow (#giveSpan). Null, and the call takes `#submit`, for any call this
+   * path does not keep every promise of the pool for: before the pool is
+   * ready or after it failed, with a pool timeout (a batched call has no timer)
+   * or a finite `maxQueue`, a function whose circuit is not closed or whose
+   * calls may take the fast lane, arguments that are not all numbers or do
+   * not fit (`#validate` then says why), and a call that finds a worker idle
+   * (it goes at once, flat).
+   */
+  #submitBatched(fn, args) {
+    const opts = this.#opts;
+    if (!this.#started || this.#closed || this.#failed !== null || opts.timeout !== 0 || opts.maxQueue !== Infinity) return null;
+    const entry = this.#functions.get(fn);
+    if (entry === undefined) return null;
+    const f = entry.stats ??= this.#statsFor(fn);
+    if (f.openUntil !== 0 || (this.#autoLane && f.fast)) return null;
+    const n = args.length;
+    if (n < entry.required || n > entry.checks.length || 8 * n > opts.maxArgBytes) return null;
+    const checks = entry.checks;
+    for (let i = 0; i < n; i++) {
+      const v = args[i];
+      if (typeof v !== 'number' || !checks[i](v)) return null;
+    }
+    if (this.#queue.length === 0) {
+      const slot = this.#leastBusy(CALL_BYTES + 8 * n);
+      if (slot !== null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0) return null;
+    }
+    let batch = this.#open;
+    if (batch === null || batch.count === BATCH_CALLS) {
+      batch = new Batch();
+      this.#open = batch;
+      this.#queue.push(batch);
+    }
+    const k = batch.count;
+    // Latency is a sample: one call of a batch at most, when its function's turn comes.
+    if (f.submitted++ % SAMPLE_EVERY === 0 && batch.sample < 0) {
+      batch.sample = k;
+      batch.t0 = performance.now();
+    }
+    const promise = batch.add(this.#nextId++, entry.index, args);
+    this.#queue.grow(1);
+    this.#batched += 1;
+    this.#scheduleFlush();
     return promise;
   }
 
@@ -586,7 +661,7 @@ export class Pool {
     const { window, windowBytes } = this.#opts;
     for (const s of this.#slots) {
       if (s.state !== 'ready' || s.exclusive) continue;
-      const n = s.inflight.size;
+      const n = s.inflight.size + s.batched;
       if (bytes >= 0 && n > 0) {
         if (s.full) {
           if (s.bytes > windowBytes / 2) continue;
@@ -597,7 +672,7 @@ export class Pool {
           continue;
         }
       }
-      if (!best || n < best.inflight.size) best = s;
+      if (!best || n < best.inflight.size + best.batched) best = s;
     }
     return best;
   }
@@ -605,12 +680,54 @@ export class Pool {
   #pump() {
     if (!this.#started) return;
     while (this.#queue.length > 0) {
-      const slot = this.#leastBusy(this.#queue.peek().bytes);
-      if (!slot || slot.inflight.size > 0) this.#grow();
+      const head = this.#queue.peek();
+      const slot = this.#leastBusy(head.bytes);
+      if (!slot || slot.inflight.size + slot.batched > 0) this.#grow();
       if (!slot) return;
+      if (head instanceof Batch) {
+        this.#giveSpan(head, slot);
+        continue;
+      }
       const call = this.#queue.shift();
       if (!call.settled) this.#dispatch(call, slot);
     }
+  }
+
+  /** A regular call joins the queue; this tick's batch, which it follows, takes no more calls. */
+  #enqueue(call) {
+    this.#open = null;
+    this.#queue.push(call);
+  }
+
+  /**
+   * Gives a worker the waiting calls at the head of a batch, as many as its
+   * window takes (at least one: `#leastBusy` found room for that), as one
+   * Span; it leaves with the worker's other calls of this tick (#flush).
+   */
+  #giveSpan(batch, slot) {
+    const { window, windowBytes } = this.#opts;
+    const lo = batch.from;
+    let k = lo;
+    let bytes = batch.bytesOf(k);
+    let load = slot.inflight.size + slot.batched + 1;
+    for (k += 1; k < batch.count && load < window; k++, load++) {
+      const next = batch.bytesOf(k);
+      if (slot.bytes + bytes + next > windowBytes) break;
+      bytes += next;
+    }
+    this.#queue.grow(lo - k);
+    batch.from = k;
+    if (k === batch.count) {
+      this.#queue.shift();
+      if (this.#open === batch) this.#open = null;
+    }
+    const span = new Span(batch, lo, k);
+    slot.spans.push(span);
+    slot.batched += k - lo;
+    slot.bytes += bytes;
+    if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
+    slot.outbox.push(span);
+    if (slot.state === 'ready') this.#scheduleFlush();
   }
 
   /**
@@ -626,7 +743,7 @@ export class Pool {
    */
   #dispatch(call, slot, fresh = false) {
     call.slot = slot;
-    const idle = fresh && !call.transfer && call.outputs === null && call.regions === null && slot.inflight.size === 0 && slot.outbox.length === 0;
+    const idle = fresh && !call.transfer && call.outputs === null && call.regions === null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0;
     slot.inflight.set(call.id, call);
     slot.bytes += call.bytes;
     if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
@@ -660,13 +777,16 @@ export class Pool {
   }
 
   /**
-   * Sends each worker's calls of this tick: runs of calls of numbers only
-   * packed into one Float64Array each (`packed`), the others as one `calls`
+   * Sends each worker's calls of this tick, after giving the workers spans
+   * of the batches this tick's calls joined: runs of calls of numbers only
+   * and spans packed into one Float64Array each (`packed`), the others as one `calls`
    * message per run, in their order. With transferred buffers in the tick
    * every call goes as a wire object in one message, as calls that came back
    * from a trapped worker may share a buffer that only one message can carry.
    */
   #flush() {
+    // Batches this tick's calls joined (#submitBatched) go to the workers now, as spans.
+    if (this.#open !== null) this.#pump();
     this.#flushQueued = false;
     for (const slot of this.#slots) {
       if (slot.outbox.length === 0 || slot.state !== 'ready') continue;
@@ -675,14 +795,14 @@ export class Pool {
       slot.outbox = [];
       slot.transfers = [];
       if (transfers.length > 0) {
-        this.#postCalls(slot, items.map((c) => (c instanceof Call ? toWire(c) : c)), transfers);
+        this.#postCalls(slot, items.flatMap((c) => (c instanceof Call ? [toWire(c)] : c instanceof Span ? this.#spanWire(c) : [c])), transfers);
         continue;
       }
       let from = 0;
       for (let i = 1; i <= items.length; i++) {
-        if (i < items.length && (items[i] instanceof Call) === (items[from] instanceof Call)) continue;
+        if (i < items.length && packs(items[i]) === packs(items[from])) continue;
         const run = from === 0 && i === items.length ? items : items.slice(from, i);
-        if (items[from] instanceof Call) this.#postPacked(slot, run);
+        if (packs(items[from])) this.#postPacked(slot, run);
         else this.#postCalls(slot, run, transfers);
         from = i;
       }
@@ -700,14 +820,26 @@ export class Pool {
     }
   }
 
-  /** Sends calls of numbers only as one transferred Float64Array (PackedCallsMessage). */
+  /**
+   * Sends calls of numbers only, and spans of batches (already in the packed
+   * layout), as one transferred Float64Array (PackedCallsMessage).
+   */
   #postPacked(slot, calls) {
     let length = 0;
-    for (let i = 0; i < calls.length; i++) length += PACKED_HEADER + calls[i].args.length;
+    for (let i = 0; i < calls.length; i++) {
+      const c = calls[i];
+      length += c instanceof Span ? c.batch.at[c.hi] - c.batch.at[c.lo] : PACKED_HEADER + c.args.length;
+    }
     const data = new Float64Array(length);
     let at = 0;
     for (let i = 0; i < calls.length; i++) {
       const call = calls[i];
+      if (call instanceof Span) {
+        const { at: offsets, data: from } = call.batch;
+        data.set(from.subarray(offsets[call.lo], offsets[call.hi]), at);
+        at += offsets[call.hi] - offsets[call.lo];
+        continue;
+      }
       const args = call.args;
       const n = args.length;
       data[at] = call.id;
@@ -719,6 +851,14 @@ export class Pool {
       at += n;
     }
     slot.worker.postMessage(packedCallsMessage(data), [data.buffer]);
+  }
+
+  /** A span's calls as wire calls, for a message that must carry transferred buffers too. */
+  #spanWire(span) {
+    const b = span.batch;
+    const wires = [];
+    for (let k = span.lo; k < span.hi; k++) wires.push(wireCall(b.idOf(k), this.#entries[b.fnOf(k)].name, b.argsOf(k), 0, null));
+    return wires;
   }
 
   /**
@@ -768,7 +908,7 @@ export class Pool {
         // One call's result, sent flat by a worker that had nothing else to report.
         this.#onResult(slot, msg);
         this.#watch(slot);
-        if (slot.inflight.size === 0) this.#maybeIdle(slot);
+        if (slot.inflight.size + slot.batched === 0) this.#maybeIdle(slot);
         if (this.#queue.length > 0) this.#pump();
         break;
       case FROM_WORKER.PACKED_RESULTS: {
@@ -776,11 +916,12 @@ export class Pool {
         let k = 0;
         for (let i = 0; i < ids.length; i++) {
           const s = status[i];
-          if (s === PACKED_STATUS.NUMBER) this.#answer(slot, ids[i], true, values[i], undefined);
-          else this.#answer(slot, ids[i], s === PACKED_STATUS.VALUE, others[k++], undefined);
+          const ok = s !== PACKED_STATUS.ERROR;
+          const value = s === PACKED_STATUS.NUMBER ? values[i] : others[k++];
+          if (!this.#answerBatched(slot, ids[i], ok, value)) this.#answer(slot, ids[i], ok, value, undefined);
         }
         this.#watch(slot);
-        if (slot.inflight.size === 0) this.#maybeIdle(slot);
+        if (slot.inflight.size + slot.batched === 0) this.#maybeIdle(slot);
         if (this.#queue.length > 0) this.#pump();
         break;
       }
@@ -790,7 +931,7 @@ export class Pool {
           this.#onRetired(slot, msg.returned ?? []);
         } else {
           this.#watch(slot);
-          if (slot.inflight.size === 0) this.#maybeIdle(slot);
+          if (slot.inflight.size + slot.batched === 0) this.#maybeIdle(slot);
         }
         this.#pump();
         break;
@@ -833,7 +974,7 @@ export class Pool {
   /** Takes a call out of what a worker holds, and out of its window. */
   #unwind(slot, call) {
     slot.inflight.delete(call.id);
-    slot.bytes = slot.inflight.size === 0 ? 0 : slot.bytes - call.bytes;
+    slot.bytes = slot.inflight.size + slot.batched === 0 ? 0 : slot.bytes - call.bytes;
   }
 
   #onResult(slot, r) {
@@ -847,7 +988,10 @@ export class Pool {
    */
   #answer(slot, id, ok, value, outputs) {
     const call = slot.inflight.get(id);
-    if (!call) return;
+    if (!call) {
+      this.#answerBatched(slot, id, ok, value);
+      return;
+    }
     this.#unwind(slot, call);
     slot.calls += 1;
     if (!ok) slot.failures += 1;
@@ -856,15 +1000,62 @@ export class Pool {
     else this.#settle(call, false, new WasmBridgeError(value.code, value.message, { functionName: call.fn, data: value.data, callId: call.id }));
   }
 
+  /**
+   * A worker's answer to the next call of its first span (the worker runs
+   * what it was given in order); false when `id` is not that call.
+   */
+  #answerBatched(slot, id, ok, value) {
+    const span = slot.spans.length > 0 ? slot.spans[0] : null;
+    if (span === null) return false;
+    const batch = span.batch;
+    const k = span.next;
+    if (batch.idOf(k) !== id) return false;
+    span.next = k + 1;
+    if (span.next === span.hi) slot.spans.shift();
+    slot.batched -= 1;
+    slot.bytes = slot.inflight.size + slot.batched === 0 ? 0 : slot.bytes - batch.bytesOf(k);
+    slot.calls += 1;
+    if (ok) {
+      this.#settleBatched(batch, k, true, value);
+    } else {
+      slot.failures += 1;
+      const fn = this.#entries[batch.fnOf(k)].name;
+      this.#settleBatched(batch, k, false, new WasmBridgeError(value.code, value.message, { functionName: fn, data: value.data, callId: id }));
+    }
+    return true;
+  }
+
+  /** Settles call `k` of a batch, once, counted in its function's figures as `#settle` counts a call. */
+  #settleBatched(batch, k, ok, value) {
+    const resolve = batch.resolves[k];
+    if (resolve === null) return;
+    const reject = batch.rejects[k];
+    batch.resolves[k] = null;
+    batch.rejects[k] = null;
+    this.#batched -= 1;
+    this.#count(this.#entries[batch.fnOf(k)].stats, ok, value, batch.sample === k ? batch.t0 : -1);
+    if (ok) resolve(value);
+    else reject(value);
+  }
+
   #settle(call, ok, value) {
     if (call.settled) return;
     call.settled = true;
     this.#pending.delete(call.id);
     if (call.timer) clearTimeout(call.timer);
     if (call.abort) REMOVE_LISTENER.call(call.signal, 'abort', call.abort);
-    const f = call.stats ?? this.#statsFor(call.fn);
-    if (call.t0 >= 0) {
-      const latency = performance.now() - call.t0;
+    this.#count(call.stats ?? this.#statsFor(call.fn), ok, value, call.t0);
+    if (ok) call.resolve(value);
+    else call.reject(value);
+  }
+
+  /**
+   * Counts a settled call in its function's figures `f`: its latency when it
+   * was sampled (`t0` ≥ 0), its error, and the circuit breaker's streak.
+   */
+  #count(f, ok, value, t0) {
+    if (t0 >= 0) {
+      const latency = performance.now() - t0;
       f.latencies[f.sampled % LATENCY_SAMPLES] = latency;
       f.sampled += 1;
       f.fast = latency < FAST_CALL_MS;
@@ -872,7 +1063,6 @@ export class Pool {
     f.count += 1;
     if (ok) {
       f.streak = 0;
-      call.resolve(value);
       return;
     }
     f.errors[value.code] = (f.errors[value.code] ?? 0) + 1;
@@ -882,7 +1072,6 @@ export class Pool {
     } else if (value.code !== CODES.CIRCUIT_OPEN) {
       f.streak = 0;
     }
-    call.reject(value);
   }
 
   #statsFor(fn) {
@@ -947,7 +1136,9 @@ export class Pool {
       slot.watchTimer = 0;
       return false;
     }
-    const runningId = slot.control ? Atomics.load(slot.control, CONTROL.RUNNING) : slot.inflight.keys().next().value;
+    let runningId = slot.control ? Atomics.load(slot.control, CONTROL.RUNNING) : slot.inflight.keys().next().value;
+    // Without a control block, an unanswered batched call older than every call in `inflight` is the one running.
+    if (!slot.control && slot.spans.length > 0 && slot.spans[0].batch.idOf(slot.spans[0].next) < runningId) runningId = 0;
     const running = slot.inflight.get(runningId);
     if (!running?.settled) {
       slot.suspect = 0;
@@ -966,6 +1157,7 @@ export class Pool {
 
   /** Stops a worker stuck in an abandoned call; calls queued behind it run elsewhere. */
   #recycle(slot, culprit) {
+    this.#unbatch(slot);
     const behind = [...slot.inflight.values()].filter((c) => c !== culprit && !c.settled);
     this.#stopSlot(slot);
     this.#requeue(behind, slot, null);
@@ -997,6 +1189,69 @@ export class Pool {
     if (back.length > 0) this.#queue.putBack(back);
   }
 
+  /**
+   * Turns the unanswered calls of a worker's spans into Call records in its
+   * `inflight`, in id order with the calls there, before anything out of the
+   * ordinary (a trap, a loss, a stuck call, close) walks what the worker
+   * holds: from then on they take the ordinary path, with every promise it
+   * keeps. A span still in the outbox goes as its calls.
+   */
+  #unbatch(slot) {
+    if (slot.spans.length === 0) return;
+    const calls = [...slot.inflight.values()];
+    for (const span of slot.spans) {
+      for (let k = span.next; k < span.hi; k++) {
+        const call = this.#callOf(span.batch, k);
+        if (call === null) continue;
+        call.slot = slot;
+        calls.push(call);
+      }
+    }
+    slot.spans = [];
+    slot.batched = 0;
+    calls.sort((a, b) => a.id - b.id);
+    slot.inflight = new Map(calls.map((c) => [c.id, c]));
+    slot.outbox = slot.outbox.flatMap((item) => (item instanceof Span ? this.#spanWire(item) : [item]));
+  }
+
+  /** The same for the batches waiting in the queue: their calls wait there as Call records. */
+  #unbatchQueue() {
+    this.#open = null;
+    const waiting = [...this.#queue];
+    if (!waiting.some((x) => x instanceof Batch)) return;
+    this.#queue.clear();
+    for (const item of waiting) {
+      if (!(item instanceof Batch)) {
+        this.#queue.push(item);
+        continue;
+      }
+      for (let k = item.from; k < item.count; k++) {
+        const call = this.#callOf(item, k);
+        if (call !== null) this.#queue.push(call);
+      }
+    }
+  }
+
+  /** Call `k` of a batch as a Call record with its settle functions, registered in `#pending`; null once settled. */
+  #callOf(batch, k) {
+    const resolve = batch.resolves[k];
+    if (resolve === null) return null;
+    const entry = this.#entries[batch.fnOf(k)];
+    const call = new Call(entry.name, batch.argsOf(k), 0, null, false, null, null);
+    call.id = batch.idOf(k);
+    call.resolve = resolve;
+    call.reject = batch.rejects[k];
+    batch.resolves[k] = null;
+    batch.rejects[k] = null;
+    call.stats = entry.stats;
+    call.packedFn = entry.index;
+    call.bytes = batch.bytesOf(k);
+    if (batch.sample === k) call.t0 = batch.t0;
+    this.#batched -= 1;
+    this.#pending.set(call.id, call);
+    return call;
+  }
+
   #lostError(call, slot) {
     return new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was lost while ${call.fn} was in flight`, { functionName: call.fn, callId: call.id });
   }
@@ -1009,6 +1264,7 @@ export class Pool {
    * nothing it was given is unaccounted for.
    */
   #onRetired(slot, returned) {
+    this.#unbatch(slot);
     let successor = slot.successor ?? null;
     if (slot.state === 'ready') {
       slot.state = 'retiring';
@@ -1056,6 +1312,7 @@ export class Pool {
       return;
     }
     const retiring = slot.state === 'retiring';
+    this.#unbatch(slot);
     const calls = [...slot.inflight.values()];
     this.#stopSlot(slot);
     if (retiring) {
@@ -1132,7 +1389,11 @@ export class Pool {
       // From here on the manifest's glue and wasm are those of the module that runs.
       this.#choice = chooseModule(manifest, this.#opts.threads, this.#isolated);
       this.#manifest = { ...manifest, glue: this.#choice.glue, wasm: this.#choice.wasm };
-      for (const f of manifest.functions) this.#functions.set(f.name, compileFunction(f, this.#functions.size));
+      for (const f of manifest.functions) {
+        const entry = compileFunction(f, this.#entries.length);
+        this.#functions.set(f.name, entry);
+        this.#entries.push(entry);
+      }
       this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
       const compiled = compileModule(new URL(this.#manifest.wasm, bundle), this.#manifest, source, this.#opts.onLoadProgress);
       compiled.catch(() => {}); // awaited below
@@ -1173,6 +1434,7 @@ export class Pool {
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed before it was ready');
       this.#failed = err instanceof WasmBridgeError && err.code === CODES.INIT_FAILED
         ? err : new WasmBridgeError(CODES.INIT_FAILED, `the pool failed to start: ${messageOf(err)}`);
+      this.#unbatchQueue();
       for (const c of [...this.#pending.values()]) this.#settle(c, false, this.#failed);
       this.#queue.clear();
       this.#stopAll(this.#failed);
@@ -1202,7 +1464,7 @@ export class Pool {
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
       id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
-      outbox: [], transfers: [], bytes: 0, full: false, abandoned: false, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
+      outbox: [], transfers: [], spans: [], batched: 0, bytes: 0, full: false, abandoned: false, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
       watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {}, threads: null,
     };
     const locks = Boolean(globalThis.navigator?.locks);
@@ -1266,6 +1528,7 @@ export class Pool {
       if (this.#respawnFailures >= this.#opts.maxRespawnFailures) {
         if (at >= 0) this.#slots.splice(at, 1);
         this.#failed = new WasmBridgeError(CODES.INIT_FAILED, `workers keep failing to start (${err.message}); the pool gave up`);
+        this.#unbatchQueue();
         for (const c of [...this.#pending.values()]) if (!c.slot && !c.lane) this.#settle(c, false, this.#failed);
         this.#queue.clear();
         return;
@@ -1322,6 +1585,7 @@ export class Pool {
       slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `the guest failed to start: it ${why}`));
       return;
     }
+    this.#unbatch(slot);
     const running = slot.control ? slot.inflight.get(Atomics.load(slot.control, CONTROL.RUNNING)) : undefined;
     slot.failures += 1;
     if (running && !running.settled) {
@@ -1379,7 +1643,7 @@ export class Pool {
       },
       settle: (call, ok, value) => this.#settle(call, ok, value),
       // The lane could not start: run the call the normal way.
-      fallback: (call) => { call.lane = null; this.#queue.push(call); this.#pump(); },
+      fallback: (call) => { call.lane = null; this.#enqueue(call); this.#pump(); },
       lockPrefix: `wasmbridge/${this.#poolId}/lane`,
       cancelGrace: this.#opts.cancelGrace,
       initTimeout: this.#opts.initTimeout,
@@ -1392,7 +1656,7 @@ export class Pool {
     clearTimeout(slot.idleTimer);
     slot.idleTimer = setTimeout(() => {
       const live = this.#slots.filter((s) => s.state === 'ready' && !s.exclusive).length;
-      if (slot.inflight.size === 0 && slot.pins === 0 && live > this.#opts.minSize && slot.state === 'ready') {
+      if (slot.inflight.size + slot.batched === 0 && slot.pins === 0 && live > this.#opts.minSize && slot.state === 'ready') {
         this.#stopSlot(slot);
         this.#slots.splice(this.#slots.indexOf(slot), 1);
       }
@@ -1443,6 +1707,9 @@ export async function createPool(options) {
     throw err;
   }
 }
+
+/** Whether #flush sends an item of a worker's outbox packed: a call of numbers only, or a span of a batch. */
+const packs = (item) => item instanceof Call || item instanceof Span;
 
 /**
  * The wire form of a call that does not travel packed.
