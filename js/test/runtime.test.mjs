@@ -764,7 +764,7 @@ const RECORD_START = () => {
   return order;
 };
 
-test('with the manifest inlined, the module is requested as the workers start and manifest.json never; the runtime loads in one level', async () => {
+test('with the manifest inlined, the module is requested as the workers start and manifest.json never', async () => {
   const r = await inPage(async (record) => {
     const order = (0, eval)(`(${record})`)();
     const { createPool } = await import('/guest/wasmbridge.js');
@@ -775,13 +775,8 @@ test('with the manifest inlined, the module is requested as the workers start an
     const fetched = await createPool({ size: 1, manifest: false });
     const sum2 = await fetched.call('add', 2, 3);
     fetched.close();
-    const entries = performance.getEntriesByType('resource').filter((e) => e.name.includes('/guest/'));
-    const at = (name) => entries.find((e) => new URL(e.name).pathname === `/guest/${name}`);
-    const modules = ['pool.js', 'pool-load.js', 'pool-validate.js', 'pool-call.js', 'manifest.js', 'protocol.js', 'error.js', 'shared.js'];
     return {
       sum, sum2, inlinedOrder, fetchedOrder: order,
-      // Requested side by side: every module's request went out before the first of them was in.
-      parallel: modules.every((m) => at(m) && at(m).startTime < Math.min(...modules.map((n) => at(n).responseEnd))),
     };
   }, RECORD_START.toString());
   assert.equal(r.sum, 3);
@@ -791,7 +786,8 @@ test('with the manifest inlined, the module is requested as the workers start an
   // glue's download starts on the page too, so the workers' integrity checks find it in the cache.
   assert.deepEqual(r.inlinedOrder, ['worker', 'worker', 'fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js']);
   assert.deepEqual(r.fetchedOrder, ['fetch /guest/manifest.json', 'worker', 'fetch /guest/threads/test_guest_bg.wasm', 'fetch /guest/threads/test_guest.js']);
-  assert.ok(r.parallel, 'the entry imports every module the pool starts with directly');
+  // That the entry imports every start-up module directly (one level of requests) is a property of the
+  // source, checked by tests/tidy.rs; when the requests go out depends on the machine's load.
 });
 
 test('the manifest option starts a pool without a manifest request; a bad one fails clearly', async () => {
