@@ -355,3 +355,11 @@ test('fast lane: its worker is supervised as the pool\'s are: a stuck call gets 
     pool.close();
   }
 });
+
+test('createWorker: a value that is not a function is BAD_ARGUMENT; a factory that throws fails the start with INIT_FAILED', { timeout: 30_000 }, async () => {
+  assert.throws(() => new Pool({ bundle: server.url, createWorker: 'worker.js' }), {
+    code: 'BAD_ARGUMENT', message: 'pool option createWorker must be a function, got a string',
+  });
+  const r = await outcome(startPool({ bundle: server.url, size: 1, createWorker: () => { throw new Error('no workers here'); } }));
+  assert.deepEqual(r, { code: 'INIT_FAILED', message: 'a worker could not be created: no workers here' });
+});
