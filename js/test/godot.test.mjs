@@ -466,7 +466,7 @@ for (const isolated of [true, false]) {
       const unpacked = join(dir, 'project');
       execFileSync('python3', ['-m', 'zipfile', '-e', zip, unpacked]);
       const names = addonFiles(join(unpacked, 'addons', 'wasmbridge')).map(([name]) => name);
-      const web = ['error.js', 'godot-codec.js', 'godot.js', 'lane-codec.js', 'lane-worker.js', 'lane.js', 'manifest.js', 'pool-call.js', 'pool-load.js', 'pool-validate.js', 'pool.js', 'protocol.js', 'shared.js', 'thread-worker.js', 'threads.js', 'worker.js'];
+      const web = ['error.js', 'godot-codec.js', 'godot.js', 'lane-codec.js', 'lane-worker.js', 'lane.js', 'manifest.js', 'pool-call.js', 'pool-load.js', 'pool-validate.js', 'pool.js', 'protocol.js', 'shared.js', 'supervisor.js', 'thread-worker.js', 'threads.js', 'worker.js'];
       assert.deepEqual(readdirSync(unpacked), ['addons']);
       assert.deepEqual(names.sort(), ['LICENSE', 'README.md', 'icon.svg', 'plugin.cfg', 'plugin.gd', 'wasmbridge.gd', ...web.map((f) => `web/${f}`)].map((f) => `addons/wasmbridge/${f}`).sort());
       for (const f of web) {

@@ -1077,7 +1077,7 @@ test('the pool loads only the runtime modules it uses: the lane on an isolated p
   const plain = await startServer(site, { isolated: false });
   try {
     // The page's and its workers' requests alike (the worker's imports repeat some names).
-    const runtime = ['error.js', 'manifest.js', 'pool.js', 'pool-call.js', 'pool-validate.js', 'pool-load.js', 'protocol.js', 'shared.js', 'audio-worklet.js', 'wasmbridge.js', 'worker.js'];
+    const runtime = ['error.js', 'manifest.js', 'pool.js', 'pool-call.js', 'pool-validate.js', 'pool-load.js', 'supervisor.js', 'protocol.js', 'shared.js', 'audio-worklet.js', 'wasmbridge.js', 'worker.js'];
     const isolated = await loaded(server.url);
     const notIsolated = await loaded(plain.url);
     for (const r of [isolated, notIsolated]) {

@@ -1,7 +1,9 @@
 // The fast call lane, page half: small calls to a dedicated worker through a
 // SharedArrayBuffer instead of postMessage. `Lane` is created and owned by
-// pool.js, which gives it its worker; the worker half is lane-worker.js and
-// the buffer's layout and codec are lane-codec.js.
+// pool.js, which gives it its worker, started and supervised by
+// supervisor.js as the pool's own are (death watch, init timeout, stop,
+// stuck-call watchdog, start-failure cap); the worker half is lane-worker.js
+// and the buffer's layout and codec are lane-codec.js.
 //
 // One exchange is in flight at a time. Calls issued together queue on the
 // page and go in order, as many per exchange as fit in the 4 KiB request area
@@ -18,9 +20,10 @@
 // and spinning through it would only take the core from the worker when no
 // core is free.
 
-import { PROTOCOL, FROM_WORKER, CODES, CONTROL } from './protocol.js';
+import { FROM_WORKER, CODES, CONTROL } from './protocol.js';
 import { WasmBridgeError } from './error.js';
 import { LANE, laneRequestSize, readUtf8, readValue, writeCall } from './lane-codec.js';
+import { StartFailures, Watchdog, lostCallError } from './supervisor.js';
 
 export { laneRequestSize };
 
@@ -33,7 +36,7 @@ const SPINS = 256;
 const BUDGET_MS = 4;
 /** Exchanges between two looks at the clock for BUDGET_MS. */
 const EXCHANGES_PER_CLOCK = 16;
-/** Consecutive failed starts after which the lane gives up and calls take the normal path. */
+/** Consecutive failed starts (of a guest, not lost workers) after which the lane gives up and calls take the normal path. */
 const MAX_START_FAILURES = 3;
 /** The outcome of a call whose result the worker posts instead of writing it into the lane. */
 const POSTED = Object.freeze({ posted: true });
@@ -51,17 +54,16 @@ export class Lane {
   #settle;
   #fallback;
   #opts;
-  /** @type {Worker | null} */ #worker = null;
+  /** @type {import('./supervisor.js').Supervised | null} */ #worker = null;
   /** @type {Int32Array | null} */ #header = null;
   /** @type {Uint8Array | null} */ #shared = null;
   /** @type {DataView | null} */ #sharedView = null;
   /** @type {Int32Array | null} */ #control = null;
-  #lockWatch = null;
   #state = 'idle'; // idle → starting → ready → (dead | failed)
   #generation = 0;
-  #startFailures = 0;
-  #initTimer = 0;
-  #graceTimer = 0;
+  #startFailures = new StartFailures(MAX_START_FAILURES);
+  /** Watches the exchange in flight while it holds abandoned calls (supervisor.js). */
+  #watchdog;
   /** @type {any[]} */ #queue = [];
   #head = 0;
   /** @type {any[]} the calls of the exchange in flight, in order */ #inflight = [];
@@ -74,15 +76,32 @@ export class Lane {
   #counts = { calls: 0, exchanges: 0, waits: 0, posted: 0, restarts: 0 };
 
   /**
-   * @param {{ spawn: (lane: SharedArrayBuffer, control: SharedArrayBuffer, lock: string | null) => Worker,
+   * @param {{ spawn: (lane: SharedArrayBuffer, control: SharedArrayBuffer, lock: string, hooks: import('./supervisor.js').Hooks) => import('./supervisor.js').Supervised,
    *   settle: (call: any, ok: boolean, value: any) => void, fallback: (call: any) => void,
-   *   lockPrefix: string, cancelGrace: number, initTimeout: number }} options
+   *   lockPrefix: string, cancelGrace: number }} options
    */
   constructor({ spawn, settle, fallback, ...opts }) {
     this.#spawn = spawn;
     this.#settle = settle;
     this.#fallback = fallback;
     this.#opts = opts;
+    this.#watchdog = new Watchdog(opts.cancelGrace, {
+      // An abandoned call of the exchange in flight is not answered yet.
+      abandoned: () => {
+        const exchange = this.#inflight;
+        if (this.#state !== 'ready' || exchange.length === 0) return false;
+        const header = /** @type {Int32Array} */ (this.#header);
+        if (Atomics.load(header, LANE.STATE) === LANE.RESPONSE) return false;
+        for (let k = Atomics.load(header, LANE.DONE); k < exchange.length; k++) if (exchange[k].settled) return true;
+        return false;
+      },
+      running: () => {
+        const running = Atomics.load(/** @type {Int32Array} */ (this.#control), CONTROL.RUNNING);
+        return this.#inflight.find((c) => c.id === running);
+      },
+      control: () => this.#control,
+      stuck: () => this.#restart(null),
+    });
   }
 
   /** False once the lane gave up starting its worker, or was closed; calls then take the normal path. */
@@ -133,34 +152,11 @@ export class Lane {
    * now, `cancelled()` turns true for it at once; then, every `cancelGrace`
    * ms while its exchange is unanswered, an abandoned call found running is
    * asked to stop and, found running again one tick later, gets the worker
-   * replaced (as the pool does with its workers).
+   * replaced: supervisor.js's Watchdog, as for the pool's workers.
    */
   abandon(call) {
     if (!this.#inflight.includes(call) || this.#state !== 'ready') return;
-    const control = /** @type {Int32Array} */ (this.#control);
-    if (Atomics.load(control, CONTROL.RUNNING) === call.id) Atomics.store(control, CONTROL.CANCEL, call.id);
-    if (this.#graceTimer) return;
-    const exchange = this.#inflight;
-    const header = /** @type {Int32Array} */ (this.#header);
-    let suspect = 0;
-    const tick = () => {
-      this.#graceTimer = 0;
-      if (this.#inflight !== exchange || Atomics.load(header, LANE.STATE) === LANE.RESPONSE) return;
-      const running = Atomics.load(control, CONTROL.RUNNING);
-      const current = exchange.find((c) => c.id === running);
-      if (current?.settled) {
-        if (suspect === running) { this.#restart(null); return; }
-        suspect = running;
-        Atomics.store(control, CONTROL.CANCEL, running);
-      } else {
-        suspect = 0;
-        // Nothing abandoned is left to run: stop watching.
-        const done = Atomics.load(header, LANE.DONE);
-        if (!exchange.slice(done).some((c) => c.settled)) return;
-      }
-      this.#graceTimer = setTimeout(tick, this.#opts.cancelGrace);
-    };
-    this.#graceTimer = setTimeout(tick, this.#opts.cancelGrace);
+    this.#watchdog.watch();
   }
 
   /** Stops the worker; the pool settles the calls (it has them all in its pending set). */
@@ -177,77 +173,44 @@ export class Lane {
     const generation = ++this.#generation;
     const buffer = new SharedArrayBuffer(LANE.BYTE_LENGTH);
     const control = new SharedArrayBuffer(CONTROL.SLOTS * 4);
-    const lock = globalThis.navigator?.locks ? `${this.#opts.lockPrefix}/${generation}` : null;
     this.#header = new Int32Array(buffer, 0, LANE.HEADER_WORDS);
     this.#shared = new Uint8Array(buffer);
     this.#sharedView = new DataView(buffer);
     this.#control = new Int32Array(control);
-    let worker;
-    try {
-      worker = this.#spawn(buffer, control, lock);
-    } catch {
-      this.#startFailed();
-      return;
-    }
-    this.#worker = worker;
-    worker.onmessage = (e) => this.#onMessage(generation, e.data, lock);
-    worker.onerror = (e) => {
-      e.preventDefault?.();
-      if (generation !== this.#generation) return;
-      if (this.#state === 'starting') this.#startFailed();
-      else this.#restart(`the lane worker died: ${e.message || 'script error'}`);
-    };
-    this.#initTimer = setTimeout(() => {
-      if (generation === this.#generation && this.#state === 'starting') {
-        this.#startFailed();
-      }
-    }, this.#opts.initTimeout);
+    // Every hook but `message` concerns only the current worker; a retired
+    // one still delivers the results it posted (LANE_RESULT).
+    const current = () => generation === this.#generation;
+    this.#worker = this.#spawn(buffer, control, `${this.#opts.lockPrefix}/${generation}`, {
+      message: (msg) => this.#onMessage(msg),
+      ready: () => { if (current()) this.#onReady(); },
+      startFailed: (error) => { if (current()) this.#startFailed(error); },
+      lost: (why) => { if (current()) this.#restart(why); },
+    });
   }
 
-  #onMessage(generation, msg, lock) {
-    if (!msg || msg.wb !== PROTOCOL) return;
-    // A posted result is matched by its call id, whichever worker sent it: a
-    // retired worker still delivers what it posted before it closed.
-    if (msg.kind !== FROM_WORKER.LANE_RESULT && generation !== this.#generation) return;
-    switch (msg.kind) {
-      case FROM_WORKER.READY:
-        clearTimeout(this.#initTimer);
-        this.#state = 'ready';
-        this.#startFailures = 0;
-        if (lock) {
-          // The worker holds `lock` while it lives; being granted it means it is gone.
-          const watch = new AbortController();
-          this.#lockWatch = watch;
-          navigator.locks.request(lock, { signal: watch.signal }, () => {
-            if (generation === this.#generation) this.#restart('the lane worker was terminated or crashed');
-          }).catch(() => {});
-        }
-        this.#schedule();
-        break;
-      case FROM_WORKER.INIT_FAILED:
-        this.#startFailed();
-        break;
-      case FROM_WORKER.LANE_RESULT: {
-        const r = msg.result;
-        const call = this.#posted.get(r.id);
-        if (call) {
-          this.#posted.delete(r.id);
-          this.#deliver(call, r);
-        } else {
-          this.#early.set(r.id, r);
-        }
-        break;
-      }
-      default:
-        break;
+  #onReady() {
+    this.#state = 'ready';
+    this.#startFailures.succeeded();
+    this.#schedule();
+  }
+
+  /** A result the worker posts instead of writing it into the lane, matched by its call id, whichever worker sent it. */
+  #onMessage(msg) {
+    if (msg.kind !== FROM_WORKER.LANE_RESULT) return;
+    const r = msg.result;
+    const call = this.#posted.get(r.id);
+    if (call) {
+      this.#posted.delete(r.id);
+      this.#deliver(call, r);
+    } else {
+      this.#early.set(r.id, r);
     }
   }
 
-  #startFailed() {
-    clearTimeout(this.#initTimer);
+  /** The worker did not start (`error` says why): another is tried, unless the guest failed MAX_START_FAILURES times in a row. */
+  #startFailed(error) {
     this.#stop();
-    this.#startFailures += 1;
-    if (this.#startFailures < MAX_START_FAILURES && this.#state !== 'dead') {
+    if (!this.#startFailures.failed(error) && this.#state !== 'dead') {
       this.#state = 'idle';
       this.#start();
       return;
@@ -282,7 +245,7 @@ export class Lane {
     const posted = [...this.#posted.values()];
     this.#stop();
     this.#counts.restarts += 1;
-    const error = (c) => new WasmBridgeError(CODES.WORKER_LOST, `${lost ?? 'the lane worker was stopped'} while ${c.fn} was in flight`, { functionName: c.fn, callId: c.id });
+    const error = (c) => lostCallError('the lane worker', lost ?? 'it was stopped, stuck in an abandoned call', c);
     const running = exchange[done];
     if (running && !running.settled) this.#settle(running, false, error(running));
     for (const c of posted) this.#settle(c, false, error(c));
@@ -302,9 +265,8 @@ export class Lane {
    * (results too big for the lane), so it is let go rather than terminated.
    */
   #retired(exchange, done) {
-    const old = this.#worker;
+    this.#worker?.release();
     this.#worker = null;
-    if (old) old.onerror = null;
     this.#stop();
     this.#counts.restarts += 1;
     const notStarted = exchange.slice(done).filter((c) => !c.settled);
@@ -316,17 +278,9 @@ export class Lane {
 
   #stop() {
     this.#generation += 1;
-    clearTimeout(this.#initTimer);
-    clearTimeout(this.#graceTimer);
-    this.#graceTimer = 0;
-    this.#lockWatch?.abort();
-    this.#lockWatch = null;
-    if (this.#worker) {
-      this.#worker.onmessage = null;
-      this.#worker.onerror = null;
-      this.#worker.terminate();
-      this.#worker = null;
-    }
+    this.#watchdog.stop();
+    this.#worker?.stop();
+    this.#worker = null;
     // Wake a pending waitAsync on the old buffer so it does not linger.
     if (this.#header) Atomics.notify(this.#header, LANE.STATE);
     this.#inflight = [];
@@ -484,8 +438,7 @@ export class Lane {
     const header = /** @type {Int32Array} */ (this.#header);
     const exchange = this.#inflight;
     this.#inflight = [];
-    clearTimeout(this.#graceTimer);
-    this.#graceTimer = 0;
+    this.#watchdog.stop();
     const outcomes = this.#decode(exchange, Math.min(Atomics.load(header, LANE.DONE), exchange.length));
     Atomics.store(header, LANE.STATE, LANE.IDLE);
     return outcomes;

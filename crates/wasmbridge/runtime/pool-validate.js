@@ -94,7 +94,7 @@ export function checkSignal(signal, what) {
 export function readPoolOptions(options) {
   const o = readOptions(options, 'pool options', [
     'bundle', 'size', 'minSize', 'maxSize', 'timeout', 'maxQueue', 'maxArgBytes', 'memoryLimit', 'window', 'windowBytes', 'cancelGrace',
-    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'readyOn', 'lane', 'threads', 'manifest',
+    'initTimeout', 'breakerThreshold', 'breakerCooldown', 'idleTimeout', 'maxRespawnFailures', 'onLoadProgress', 'workerUrl', 'createWorker', 'readyOn', 'lane', 'threads', 'manifest',
   ]);
   const count = (name, v, fallback, { min = 1, infinite = false } = {}) => {
     if (v === undefined) return fallback;
@@ -122,6 +122,9 @@ export function readPoolOptions(options) {
   }
   if (o.workerUrl !== undefined && typeof o.workerUrl !== 'string' && !(o.workerUrl instanceof URL)) {
     throw badArgument(`pool option workerUrl must be a URL or a string, got ${describeType(o.workerUrl)}`);
+  }
+  if (o.createWorker !== undefined && typeof o.createWorker !== 'function') {
+    throw badArgument(`pool option createWorker must be a function, got ${describeType(o.createWorker)}`);
   }
   if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') {
     throw badArgument(`pool option onLoadProgress must be a function, got ${describeType(o.onLoadProgress)}`);
@@ -152,7 +155,7 @@ export function readPoolOptions(options) {
   }
   return {
     threads: o.threads ?? 'auto',
-    bundle: o.bundle, manifest, workerUrl: o.workerUrl, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all', lane: o.lane ?? true,
+    bundle: o.bundle, manifest, workerUrl: o.workerUrl, createWorker: o.createWorker, minSize, maxSize, onLoadProgress: o.onLoadProgress, readyOn: o.readyOn ?? 'all', lane: o.lane ?? true,
     window: count('window', o.window, DEFAULTS.window, { infinite: true }),
     windowBytes: bytes('windowBytes', o.windowBytes, DEFAULTS.windowBytes),
     cancelGrace,

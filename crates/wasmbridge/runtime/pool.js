@@ -1,7 +1,8 @@
-// The pool: loads the manifest, compiles the module once, starts workers and
-// dispatches calls to them. Every call settles exactly once: with its result,
-// or with a WasmBridgeError whose code says why not. Only this file talks to
-// workers; the worker never decides anything about the pool.
+// The pool: loads the manifest, compiles the module once, has its workers
+// started and supervised (supervisor.js) and dispatches calls to them. Every
+// call settles exactly once: with its result, or with a WasmBridgeError whose
+// code says why not. Only this file talks to the pool's workers; the worker
+// never decides anything about the pool.
 
 import {
   PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, PACKED_STATUS, PACKED_HEADER, initMessage, moduleMessage, callsMessage, callMessage, packedCallsMessage, wireCall,
@@ -15,6 +16,7 @@ import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
 } from './pool-validate.js';
 import { chooseModule, knownManifest, fetchManifest, compileModule, prefetchGlue } from './pool-load.js';
+import { Supervised, Watchdog, StartFailures, gaveUpError, lostCallError } from './supervisor.js';
 
 const LATENCY_SAMPLES = 512;
 /** One call in this many of a function has its latency measured for `stats()`; the others never read the clock for it. */
@@ -121,7 +123,8 @@ export class Pool {
   #started = false;
   #failed = null;
   #flushQueued = false;
-  #respawnFailures = 0;
+  /** @type {StartFailures} starts that failed in a row, capped by `maxRespawnFailures` */
+  #startFailures;
   /** @type {((error: Error) => void) | null} rejects `ready` when close() comes first */
   #abortReady = null;
   /** @type {Map<string, any>} */ #fnStats = new Map();
@@ -151,6 +154,7 @@ export class Pool {
    */
   constructor(options) {
     this.#opts = readPoolOptions(options);
+    this.#startFailures = new StartFailures(this.#opts.maxRespawnFailures);
     /** Resolves with the pool once every initial worker is ready (the first one, with readyOn 'first'); rejects with INIT_FAILED, or POOL_CLOSED at once on close(). */
     this.ready = new Promise((resolve, reject) => {
       this.#abortReady = reject;
@@ -943,29 +947,6 @@ export class Pool {
         }
         break;
       }
-      case FROM_WORKER.ALIVE:
-        slot.alive = true;
-        this.#watchLife(slot);
-        break;
-      case FROM_WORKER.READY:
-        if (slot.state !== 'starting') break;
-        slot.state = 'ready';
-        if (msg.memory) {
-          this.#regionHeaps.set(slot, new RegionHeap(msg.memory, this.#opts.memoryLimit));
-          // Region calls held while it started: their regions move into its memory now.
-          slot.outbox = slot.outbox.map((wire) => {
-            const call = slot.inflight.get(wire.id);
-            return call?.regions ? this.#regionWire(call, slot) : wire;
-          });
-        }
-        this.#respawnFailures = 0;
-        slot.onReady?.();
-        this.#sendHeld(slot);
-        this.#pump();
-        break;
-      case FROM_WORKER.INIT_FAILED:
-        slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, msg.error.message));
-        break;
       default:
         break;
     }
@@ -1107,52 +1088,14 @@ export class Pool {
 
   /**
    * Watches a worker that holds abandoned calls (timed out or cancelled while
-   * dispatched) until none is left. Each `cancelGrace` tick finds the call the
-   * worker is running: from the control block when the page is isolated (the
-   * worker writes the running id there), else as the first unanswered call
-   * (the worker runs calls in order and, without a control block, reports each
-   * result before it starts the next call). A running abandoned call is asked
-   * to stop through the control block; if it still runs one tick later, the
-   * worker is recycled.
+   * dispatched) until none is left (supervisor.js's Watchdog, set up in
+   * #spawn). The running call is read from the control block when the page
+   * is isolated (the worker writes the running id there), else it is the
+   * first unanswered call (the worker runs calls in order and, without a
+   * control block, reports each result before it starts the next call).
    */
   #watch(slot) {
-    if (slot.watchTimer || slot.state !== 'ready') return;
-    slot.suspect = 0;
-    if (this.#inspect(slot)) slot.watchTimer = setInterval(() => this.#inspect(slot), this.#opts.cancelGrace);
-  }
-
-  /**
-   * One tick of `#watch`; false when there is nothing left to watch. The
-   * calls in flight are searched only while `slot.abandoned` says one may be
-   * among them (set when one is abandoned, cleared when a search finds none),
-   * so a worker's answers cost no walk over its window.
-   */
-  #inspect(slot) {
-    let abandoned = false;
-    if (slot.abandoned) for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
-    slot.abandoned = abandoned;
-    if (!abandoned || slot.state !== 'ready') {
-      clearInterval(slot.watchTimer);
-      slot.watchTimer = 0;
-      return false;
-    }
-    let runningId = slot.control ? Atomics.load(slot.control, CONTROL.RUNNING) : slot.inflight.keys().next().value;
-    // Without a control block, an unanswered batched call older than every call in `inflight` is the one running.
-    if (!slot.control && slot.spans.length > 0 && slot.spans[0].batch.idOf(slot.spans[0].next) < runningId) runningId = 0;
-    const running = slot.inflight.get(runningId);
-    if (!running?.settled) {
-      slot.suspect = 0;
-      return true;
-    }
-    if (slot.suspect !== running.id) {
-      slot.suspect = running.id;
-      if (slot.control) Atomics.store(slot.control, CONTROL.CANCEL, running.id);
-      return true;
-    }
-    clearInterval(slot.watchTimer);
-    slot.watchTimer = 0;
-    this.#recycle(slot, running);
-    return false;
+    slot.watchdog.watch();
   }
 
   /** Stops a worker stuck in an abandoned call; calls queued behind it run elsewhere. */
@@ -1268,8 +1211,7 @@ export class Pool {
     let successor = slot.successor ?? null;
     if (slot.state === 'ready') {
       slot.state = 'retiring';
-      clearInterval(slot.watchTimer);
-      slot.watchTimer = 0;
+      slot.watchdog.stop();
       clearTimeout(slot.idleTimer);
       this.#retiring.add(slot);
       const at = this.#slots.indexOf(slot);
@@ -1304,13 +1246,9 @@ export class Pool {
     if (slot.state !== 'dead') this.#stopSlot(slot);
   }
 
-  /** A worker died on its own: everything it held is lost. */
+  /** A started worker died on its own (supervisor.js tells, or a thread of it trapped): everything it held is lost. */
   #onLost(slot, why) {
     if (slot.state === 'dead' || this.#closed) return;
-    if (slot.state === 'starting') {
-      slot.onInitFailed?.(new WasmBridgeError(CODES.WORKER_LOST, `a starting worker was lost: ${why}`));
-      return;
-    }
     const retiring = slot.state === 'retiring';
     this.#unbatch(slot);
     const calls = [...slot.inflight.values()];
@@ -1321,37 +1259,25 @@ export class Pool {
       this.#requeue(calls, slot, slot.successor);
     } else {
       for (const c of calls) {
-        if (!c.settled) this.#settle(c, false, new WasmBridgeError(CODES.WORKER_LOST, `worker ${slot.id} was lost (${why}) while ${c.fn} was in flight`, { functionName: c.fn, callId: c.id }));
+        if (!c.settled) this.#settle(c, false, lostCallError(`worker ${slot.id}`, why, c));
       }
       this.#replace(slot);
     }
     this.#pump();
   }
 
-  /** The worker holds `slot.lock` while it lives; being granted it means the worker is gone. */
-  #watchLife(slot) {
-    if (!globalThis.navigator?.locks) return;
-    navigator.locks.request(slot.lock, { signal: slot.lockWatch.signal }, () => {
-      this.#onLost(slot, 'it was terminated or crashed');
-    }).catch(() => {});
-  }
-
   #stopSlot(slot) {
     slot.state = 'dead';
-    clearInterval(slot.watchTimer);
+    slot.watchdog.stop();
     clearTimeout(slot.idleTimer);
-    slot.worker.onmessage = null;
-    slot.worker.onerror = null;
-    slot.worker.onmessageerror = null;
-    slot.lockWatch.abort();
     slot.threads?.close();
-    slot.worker.terminate();
+    slot.sup.stop();
   }
 
   /** Stops every worker; one still starting rejects its readiness with `error` at once. */
   #stopAll(error) {
     for (const s of [...this.#slots, ...this.#retiring]) {
-      if (s.state === 'starting') s.onInitFailed?.(error);
+      if (s.state === 'starting') s.sup.fail(error);
       else if (s.state !== 'dead') this.#stopSlot(s);
     }
     this.#slots = [];
@@ -1409,7 +1335,7 @@ export class Pool {
         if (slot.state !== 'starting' || slot.hasModule) continue;
         slot.worker.postMessage(moduleMessage(this.#module));
         slot.hasModule = true;
-        slot.armInit();
+        slot.sup.armInit();
       }
       this.#laneModule = laneModule ? await laneModule : null;
       this.#autoLane = this.#laneModule !== null && this.#opts.lane && this.#opts.maxSize > 1;
@@ -1458,53 +1384,71 @@ export class Pool {
     }
   }
 
+  /** Starts a worker (supervisor.js) in place `at` of the list, or at its end. */
   #spawn(at = -1) {
     const id = this.#nextWorkerId++;
-    const worker = startWorker(this.#workerUrl, `wasmbridge-${id}`);
     const control = this.#isolated ? new Int32Array(new SharedArrayBuffer(CONTROL.SLOTS * 4)) : null;
     const slot = {
-      id, worker, lock: `wasmbridge/${this.#poolId}/${id}`, lockWatch: new AbortController(), control, state: 'starting', inflight: new Map(),
-      outbox: [], transfers: [], spans: [], batched: 0, bytes: 0, full: false, abandoned: false, calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, alive: false, successor: null,
-      watchTimer: 0, suspect: 0, idleTimer: 0, onReady: null, onInitFailed: null, readyPromise: null, hasModule: false, armInit: () => {}, threads: null,
+      id, worker: /** @type {Worker} */ (/** @type {unknown} */ (null)), sup: /** @type {Supervised} */ (/** @type {unknown} */ (null)), lock: `wasmbridge/${this.#poolId}/${id}`,
+      control, state: 'starting', inflight: new Map(), outbox: [], transfers: [], spans: [], batched: 0, bytes: 0, full: false, abandoned: false,
+      calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, successor: null,
+      watchdog: /** @type {Watchdog} */ (/** @type {unknown} */ (null)), idleTimer: 0, readyPromise: null, hasModule: false, threads: null,
     };
-    const locks = Boolean(globalThis.navigator?.locks);
-    slot.readyPromise = new Promise((resolve, reject) => {
-      let timer = 0;
-      // Armed when the worker has the module: compiling it is the page's time, not the worker's.
-      slot.armInit = () => {
-        if (this.#opts.initTimeout <= 0 || slot.onReady === null) return;
-        timer = setTimeout(() => {
-          // Before `alive` the worker has run no guest code: silence then means
-          // it was lost (killed before it took its lock), not a broken guest.
-          slot.onInitFailed?.(locks && !slot.alive
-            ? new WasmBridgeError(CODES.WORKER_LOST, `a starting worker did not take its lock within ${this.#opts.initTimeout} ms and is taken as lost`)
-            : new WasmBridgeError(CODES.INIT_FAILED, `a worker did not report ready within ${this.#opts.initTimeout} ms`));
-        }, this.#opts.initTimeout);
-      };
-      slot.onReady = () => { clearTimeout(timer); slot.onReady = null; slot.onInitFailed = null; resolve(slot); };
-      slot.onInitFailed = (error) => {
-        clearTimeout(timer);
-        slot.onReady = null;
-        slot.onInitFailed = null;
-        if (slot.state !== 'dead') this.#stopSlot(slot);
-        reject(error);
-      };
+    slot.sup = this.#supervise(`wasmbridge-${id}`, slot.lock, {
+      message: (msg) => this.#onMessage(slot, msg),
+      ready: (msg) => this.#onReady(slot, msg),
+      // The supervisor stopped the worker already; the slot follows.
+      startFailed: () => { if (slot.state !== 'dead') this.#stopSlot(slot); },
+      lost: (why) => this.#onLost(slot, why),
     });
+    slot.worker = slot.sup.worker;
+    slot.watchdog = new Watchdog(this.#opts.cancelGrace, {
+      // The calls in flight are searched only while `slot.abandoned` says one
+      // may be among them (set when one is abandoned, cleared when a search
+      // finds none), so a worker's answers cost no walk over its window.
+      abandoned: () => {
+        let abandoned = false;
+        if (slot.abandoned) for (const c of slot.inflight.values()) if (c.settled) { abandoned = true; break; }
+        slot.abandoned = abandoned;
+        return abandoned && slot.state === 'ready';
+      },
+      running: () => {
+        let id = slot.control ? Atomics.load(slot.control, CONTROL.RUNNING) : slot.inflight.keys().next().value;
+        // Without a control block, an unanswered batched call older than every call in `inflight` is the one running.
+        if (!slot.control && slot.spans.length > 0 && slot.spans[0].batch.idOf(slot.spans[0].next) < id) id = 0;
+        return slot.inflight.get(id);
+      },
+      control: () => slot.control,
+      stuck: (call) => this.#recycle(slot, call),
+    });
+    slot.readyPromise = slot.sup.ready.then(() => slot);
     slot.readyPromise.catch((err) => this.#startFailed(slot, err));
-    worker.onmessage = (e) => this.#onMessage(slot, e.data);
-    worker.onerror = (e) => {
-      e.preventDefault?.();
-      const why = e.message ? `script error: ${e.message}` : 'the worker script failed to load or threw';
-      // While starting, an error event is the worker script itself failing: a real start failure.
-      if (slot.state === 'starting') slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `a worker failed to start: ${why}`));
-      else this.#onLost(slot, why);
-    };
-    worker.onmessageerror = () => this.#onLost(slot, 'a message from the worker could not be read');
     // While the pool starts, #start sends the init message once the manifest is in.
     if (this.#manifest) this.#sendInit(slot);
     if (at >= 0) this.#slots[at] = slot;
     else this.#slots.push(slot);
     return slot;
+  }
+
+  /** A worker of this pool (the lane's too), supervised from its start (supervisor.js). */
+  #supervise(name, lock, hooks) {
+    return new Supervised({ createWorker: this.#opts.createWorker, workerUrl: this.#workerUrl, name, lock, initTimeout: this.#opts.initTimeout, hooks });
+  }
+
+  /** @param {{ memory?: WebAssembly.Memory }} msg the worker's `ready` */
+  #onReady(slot, msg) {
+    slot.state = 'ready';
+    if (msg.memory) {
+      this.#regionHeaps.set(slot, new RegionHeap(msg.memory, this.#opts.memoryLimit));
+      // Region calls held while it started: their regions move into its memory now.
+      slot.outbox = slot.outbox.map((wire) => {
+        const call = slot.inflight.get(wire.id);
+        return call?.regions ? this.#regionWire(call, slot) : wire;
+      });
+    }
+    this.#startFailures.succeeded();
+    this.#sendHeld(slot);
+    this.#pump();
   }
 
   /**
@@ -1523,16 +1467,13 @@ export class Pool {
       return;
     }
     if (!this.#started) return;
-    if (err?.code === CODES.INIT_FAILED) {
-      this.#respawnFailures += 1;
-      if (this.#respawnFailures >= this.#opts.maxRespawnFailures) {
-        if (at >= 0) this.#slots.splice(at, 1);
-        this.#failed = new WasmBridgeError(CODES.INIT_FAILED, `workers keep failing to start (${err.message}); the pool gave up`);
-        this.#unbatchQueue();
-        for (const c of [...this.#pending.values()]) if (!c.slot && !c.lane) this.#settle(c, false, this.#failed);
-        this.#queue.clear();
-        return;
-      }
+    if (this.#startFailures.failed(err)) {
+      if (at >= 0) this.#slots.splice(at, 1);
+      this.#failed = gaveUpError(err);
+      this.#unbatchQueue();
+      for (const c of [...this.#pending.values()]) if (!c.slot && !c.lane) this.#settle(c, false, this.#failed);
+      this.#queue.clear();
+      return;
     }
     this.#replace(slot);
     this.#pump();
@@ -1544,13 +1485,12 @@ export class Pool {
    * channel its threads report on.
    */
   #sendInit(slot) {
-    const locks = Boolean(globalThis.navigator?.locks);
     const threadChannel = this.#choice?.threads ? `${slot.lock}/threads` : null;
     if (threadChannel && !slot.threads) slot.threads = /** @type {typeof import('./threads.js')} */ (this.#threadsModule).listenToThreads(threadChannel, (msg) => this.#onThreadMessage(slot, msg));
-    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, locks ? slot.lock : null, null, threadChannel));
+    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, slot.sup.lock, null, threadChannel));
     if (this.#module) {
       slot.hasModule = true;
-      slot.armInit();
+      slot.sup.armInit();
     }
   }
 
@@ -1582,7 +1522,7 @@ export class Pool {
     if (msg.kind !== THREAD.TRAPPED || slot.state === 'dead') return;
     const why = msg.panic ? `panicked in a thread: ${msg.panic}` : `trapped in a thread: ${msg.error}`;
     if (slot.state === 'starting') {
-      slot.onInitFailed?.(new WasmBridgeError(CODES.INIT_FAILED, `the guest failed to start: it ${why}`));
+      slot.sup.fail(new WasmBridgeError(CODES.INIT_FAILED, `the guest failed to start: it ${why}`));
       return;
     }
     this.#unbatch(slot);
@@ -1636,17 +1576,17 @@ export class Pool {
   /** The fast lane, started on first use; its calls are settled here, through #settle. */
   #laneFor() {
     this.#lane ??= new this.#laneModule.Lane({
-      spawn: (lane, control, lock) => {
-        const worker = startWorker(this.#workerUrl, 'wasmbridge-lane');
-        worker.postMessage(this.#initMessage(control, lock, lane));
-        return worker;
+      spawn: (lane, control, lock, hooks) => {
+        const sup = this.#supervise('wasmbridge-lane', lock, hooks);
+        sup.worker.postMessage(this.#initMessage(control, sup.lock, lane));
+        sup.armInit();
+        return sup;
       },
       settle: (call, ok, value) => this.#settle(call, ok, value),
       // The lane could not start: run the call the normal way.
       fallback: (call) => { call.lane = null; this.#enqueue(call); this.#pump(); },
       lockPrefix: `wasmbridge/${this.#poolId}/lane`,
       cancelGrace: this.#opts.cancelGrace,
-      initTimeout: this.#opts.initTimeout,
     });
     return this.#lane;
   }
@@ -1662,21 +1602,6 @@ export class Pool {
       }
     }, this.#opts.idleTimeout);
   }
-}
-
-/**
- * Starts a worker running worker.js, for the pool and for the fast lane alike.
- * The `new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })`
- * is written out literally because that is the pattern bundlers (Vite, webpack,
- * Parcel, Rollup and esbuild plugins) look for to emit worker.js with its
- * imports under a name of their own; unbundled it is the worker.js next to this
- * file. The `workerUrl` option replaces it for setups no bundler sees.
- * @param {string} workerUrl empty unless the `workerUrl` option was given
- * @param {string} name shown in the browser's developer tools
- */
-function startWorker(workerUrl, name) {
-  if (workerUrl) return new Worker(workerUrl, { type: 'module', name });
-  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name });
 }
 
 /**

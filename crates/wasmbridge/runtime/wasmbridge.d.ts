@@ -116,6 +116,20 @@ export interface PoolOptions {
    */
   workerUrl?: string | URL;
   /**
+   * Advanced, and for tests: starts each worker (`name` is the one the
+   * browser's developer tools would show) instead of
+   * `new Worker(workerUrl, { type: 'module' })`. What it returns must run
+   * the runtime's worker.js and behave as a Worker toward the pool:
+   * `postMessage(message, transfer)`, `terminate()`, and the `onmessage`
+   * (`{ data }`), `onerror` (`{ message, preventDefault() }`) and
+   * `onmessageerror` handlers the pool assigns. The runtime's own tests pass
+   * a Node.js `worker_threads` Worker behind that interface. Where the
+   * platform has no Web Locks (`navigator.locks`), a worker that dies must
+   * say so through `onerror`, as the pool has no other way to learn of it.
+   * With this option, `workerUrl` is not used.
+   */
+  createWorker?: (name: string) => Worker;
+  /**
    * The threaded module of a bundle built with `wasmbridge build --threads`:
    * 'auto' (default) runs it when the page is cross-origin isolated, with
    * `navigator.hardwareConcurrency` rayon threads per pool worker; a number

@@ -25,7 +25,7 @@ engine.startGame();
 </html>
 "#;
 
-const BUNDLE_FILES: [(&str, &str); 20] = [
+const BUNDLE_FILES: [(&str, &str); 21] = [
     (
         "manifest.json",
         r#"{"format":1,"glue":"guest.js","wasm":"guest_bg.wasm","functions":[]}"#,
@@ -41,6 +41,7 @@ const BUNDLE_FILES: [(&str, &str); 20] = [
     ("pool-validate.js", "export function readCall() {}\n"),
     ("pool-load.js", "export function fetchManifest() {}\n"),
     ("manifest.js", "export default null;\n"),
+    ("supervisor.js", "export class Supervised {}\n"),
     ("worker.js", "// worker\n"),
     ("protocol.js", "export const PROTOCOL = 'wasmbridge/1';\n"),
     ("lane.js", "export class Lane {}\n"),

@@ -1,0 +1,365 @@
+// The pool's scheduler in Node.js, without a browser: pool.js from the
+// runtime's source, its workers started through the `createWorker` option
+// as Node worker_threads Workers that run the runtime's real worker.js
+// (node-worker.mjs maps a browser worker's globals onto the thread) with
+// the test guest's real glue and module, served by the real `wasmbridge
+// serve`. Node has no Web Locks and the page here is not cross-origin
+// isolated, so these runs have no death watch by lock and no control block:
+// a worker that dies tells through its error event (NodeWorker below), and
+// the running call is the first unanswered one, as on a page without
+// isolation. The browser tiers cover the rest.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { REPO, bundle, makeSite, startServer } from './harness.mjs';
+
+const RUNTIME = join(REPO, 'crates', 'wasmbridge', 'runtime');
+const { Pool } = await import(pathToFileURL(join(RUNTIME, 'pool.js')).href);
+const WORKER_JS = pathToFileURL(join(RUNTIME, 'worker.js')).href;
+const SHIM = new URL('./node-worker.mjs', import.meta.url);
+
+/**
+ * A worker_threads Worker behind the part of the Worker interface the pool
+ * uses. `carried` counts the calls in each message the pool sent it (read
+ * before the message leaves: a packed message's buffer is transferred). Node reports a
+ * worker's end, unlike a browser: a worker that ends without the pool's
+ * `terminate()` died, and says so through `onerror`, as a browser worker's
+ * script error would.
+ */
+class NodeWorker {
+  onmessage = null;
+  onerror = null;
+  onmessageerror = null;
+  /** @type {number[]} */ carried = [];
+  terminated = false;
+  #thread;
+
+  /** @param {string} name @param {{ script?: string | URL, eval?: boolean }} [how] the real worker.js unless told otherwise */
+  constructor(name, how = {}) {
+    this.name = name;
+    this.#thread = new Worker(how.script ?? SHIM, { name, eval: how.eval ?? false, workerData: { worker: WORKER_JS } });
+    // A test that fails before it closes its pool must not keep the process alive.
+    this.#thread.unref();
+    this.#thread.on('message', (data) => this.onmessage?.({ data }));
+    this.#thread.on('messageerror', () => this.onmessageerror?.({}));
+    this.#thread.on('error', (err) => this.onerror?.({ message: err.message, preventDefault() {} }));
+    this.#thread.on('exit', (code) => {
+      if (!this.terminated) this.onerror?.({ message: `the thread exited with code ${code}`, preventDefault() {} });
+    });
+  }
+
+  postMessage(message, transfer = []) {
+    this.carried.push(callsIn(message));
+    this.#thread.postMessage(message, transfer);
+  }
+
+  terminate() {
+    this.terminated = true;
+    this.#thread.terminate();
+  }
+
+  /** Ends the thread from outside, as a crash would: the pool did not ask for it. */
+  kill() {
+    this.#thread.terminate();
+  }
+}
+
+/** Calls a message carries: a flat `call` carries one, `calls` and `packed` several. */
+function callsIn(message) {
+  if (message.kind === 'call') return 1;
+  if (message.kind === 'calls') return message.calls.length;
+  if (message.kind === 'packed') {
+    let n = 0;
+    for (let at = 0; at < message.calls.length; at += 4 + message.calls[at + 3]) n += 1;
+    return n;
+  }
+  return 0;
+}
+
+let server;
+/** Every pool made here: closed at the end even when a test timed out before its own close(). */
+const pools = new Set();
+before(async () => { server = await startServer(bundle('test-guest')); });
+after(async () => {
+  for (const pool of pools) pool.close();
+  await server?.close();
+});
+
+/**
+ * A pool of the test guest whose workers are NodeWorkers, every one kept in
+ * `workers`; `make(name, n)` may start the n-th worker (from 0) differently.
+ */
+async function nodePool(options = {}, make = (name) => new NodeWorker(name)) {
+  const workers = [];
+  const pool = new Pool({
+    bundle: server.url, size: 1, ...options,
+    createWorker: (name) => {
+      const w = make(name, workers.length);
+      workers.push(w);
+      return w;
+    },
+  });
+  pools.add(pool);
+  await pool.ready;
+  return { pool, workers };
+}
+
+/** `createPool`, with the pool kept in `pools`. */
+async function startPool(options) {
+  const pool = new Pool(options);
+  pools.add(pool);
+  try {
+    return await pool.ready;
+  } catch (err) {
+    pool.close();
+    throw err;
+  }
+}
+
+const outcome = (promise) => promise.then((value) => ({ value }), (e) => ({ code: e.code, message: e.message }));
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+test('dispatch: a call goes to the least busy ready worker', { timeout: 30_000 }, async () => {
+  const { pool } = await nodePool({ size: 3 });
+  try {
+    const running = [pool.call('busy', 300), pool.call('busy', 300), pool.call('busy', 300)];
+    assert.deepEqual(pool.stats().workers.map((w) => w.inFlight), [1, 1, 1], 'three calls on three idle workers, one each');
+    // Each worker's instance counts the calls of its own: `count` says which worker ran a call.
+    const counts = await Promise.all([pool.call('count', 1), pool.call('count', 1), pool.call('count', 1)]);
+    assert.deepEqual(counts, [1, 1, 1], 'the calls behind them were spread, one per worker');
+    await Promise.all(running);
+  } finally {
+    pool.close();
+  }
+});
+
+test('coalescing: the calls given to a busy worker in one tick leave as one message', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1 });
+  try {
+    const sentBefore = workers[0].carried.length;
+    const first = pool.call('busy', 100);
+    const adds = Array.from({ length: 200 }, (_, i) => pool.call('add', i, 1));
+    const values = await Promise.all(adds);
+    assert.equal(await first, 100);
+    assert.deepEqual(values, Array.from({ length: 200 }, (_, i) => i + 1));
+    const carried = workers[0].carried.slice(sentBefore).filter((n) => n > 0);
+    assert.deepEqual(carried, [1, 200], 'the idle worker got the first call alone at once, the 200 behind it in one message');
+  } finally {
+    pool.close();
+  }
+});
+
+test('timeout: a stuck call times out, its worker is stopped after cancelGrace and the calls behind it run on a new worker', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1, cancelGrace: 50 });
+  try {
+    const stuck = outcome(pool.call({ fn: 'loopForever', args: [], timeout: 200 }));
+    const behind = Array.from({ length: 3 }, (_, i) => pool.call('add', i, 40));
+    const r = await stuck;
+    assert.equal(r.code, 'TIMEOUT');
+    assert.equal(r.message, 'loopForever did not finish within 200 ms');
+    assert.deepEqual(await Promise.all(behind), [40, 41, 42]);
+    assert.equal(workers.length, 2, 'a new worker took the stuck one\'s place');
+    assert.equal(workers[0].terminated, true, 'the stuck worker was terminated');
+    assert.equal(pool.stats().workers[0].restarts, 1);
+    assert.equal(await pool.call('add', 1, 1), 2);
+  } finally {
+    pool.close();
+  }
+});
+
+test('cancellation: an aborted call rejects with CANCELLED; one still queued never reaches a worker', { timeout: 30_000 }, async () => {
+  const { pool } = await nodePool({ size: 1, window: 1, cancelGrace: 50 });
+  try {
+    const first = pool.call('busy', 150);
+    const controller = new AbortController();
+    const cancelled = outcome(pool.call({ fn: 'count', args: [1], signal: controller.signal }));
+    const after = pool.call('count', 1);
+    controller.abort();
+    assert.deepEqual(await cancelled, { code: 'CANCELLED', message: 'count was cancelled' });
+    await first;
+    assert.equal(await after, 1, 'the cancelled call never ran: the counter saw only the call after it');
+    // A running call: abandoned, then its stuck worker is replaced.
+    const running = new AbortController();
+    const loop = outcome(pool.call({ fn: 'loopForever', args: [], signal: running.signal }));
+    await sleep(50);
+    running.abort();
+    assert.equal((await loop).code, 'CANCELLED');
+    assert.equal(await pool.call('add', 2, 3), 5);
+    assert.equal(pool.stats().workers[0].restarts, 1);
+  } finally {
+    pool.close();
+  }
+});
+
+test('exactly once: a call that timed out is not settled again by its late answer', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1, cancelGrace: 5_000 });
+  try {
+    const r = await outcome(pool.call({ fn: 'busy', args: [300], timeout: 50 }));
+    assert.equal(r.code, 'TIMEOUT');
+    // The worker answers at 300 ms, well within the grace: the answer frees it and settles nothing.
+    assert.equal(await pool.call('add', 1, 2), 3);
+    const s = pool.stats();
+    assert.equal(s.functions.busy.count, 1, 'busy settled once');
+    assert.deepEqual(s.functions.busy.errors, { TIMEOUT: 1 });
+    assert.equal(s.workers[0].calls, 2, 'the worker answered both calls');
+    assert.equal(workers.length, 1, 'the late answer came within the grace: no worker was replaced');
+  } finally {
+    pool.close();
+  }
+});
+
+test('re-dispatch: after a trap the calls the worker had not started run on its successor', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1 });
+  try {
+    const panic = outcome(pool.call('panicWith', 'boom'));
+    const behind = Array.from({ length: 5 }, (_, i) => pool.call('count', 1).then((n) => [i, n]));
+    const r = await panic;
+    assert.equal(r.code, 'PANIC');
+    assert.match(r.message, /panicWith panicked: boom/);
+    // The successor's fresh instance counts from zero, so the calls ran there, in order.
+    assert.deepEqual(await Promise.all(behind), [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+    assert.equal(workers.length, 2);
+    assert.equal(workers[0].terminated, true, 'the retired worker was stopped once it had handed everything back');
+    assert.equal(pool.stats().workers[0].restarts, 1);
+  } finally {
+    pool.close();
+  }
+});
+
+test('worker loss: a worker that dies fails its calls with WORKER_LOST and is replaced', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1 });
+  try {
+    const lost = outcome(pool.call('busy', 5_000));
+    await sleep(100);
+    workers[0].kill();
+    const r = await lost;
+    assert.equal(r.code, 'WORKER_LOST');
+    assert.equal(r.message, 'worker 1 was lost (script error: the thread exited with code 1) while busy was in flight');
+    assert.equal(await pool.call('add', 20, 22), 42);
+    assert.equal(workers.length, 2);
+    assert.equal(pool.stats().workers[0].restarts, 1);
+  } finally {
+    pool.close();
+  }
+});
+
+test('init failure: a guest that fails to start rejects createPool with INIT_FAILED', { timeout: 30_000 }, async () => {
+  // The test guest's bundle with a manifest that lists a function its module lacks: worker.js refuses it.
+  const site = makeSite('scheduler-init-failed', { guest: bundle('test-guest') });
+  const manifestPath = join(site, 'guest', 'manifest.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  manifest.functions.push({ name: 'notExported', params: [], returns: 'number', doc: '' });
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  const workers = [];
+  const own = await startServer(site);
+  try {
+    const failed = await outcome(startPool({
+      bundle: `${own.url}guest/`, size: 2,
+      createWorker: (name) => { const w = new NodeWorker(name); workers.push(w); return w; },
+    }));
+    assert.equal(failed.code, 'INIT_FAILED');
+    assert.match(failed.message, /the guest failed to start: Error: the manifest lists functions the module does not export: notExported/);
+    assert.equal(workers.length, 2);
+    assert.ok(workers.every((w) => w.terminated), 'every worker of the failed pool was stopped');
+  } finally {
+    await own.close();
+  }
+});
+
+test('init timeout: a worker that never reports ready fails the start with INIT_FAILED', { timeout: 30_000 }, async () => {
+  const silent = (name) => new NodeWorker(name, { script: 'setInterval(() => {}, 1000);', eval: true });
+  const workers = [];
+  const r = await outcome(startPool({
+    bundle: server.url, size: 1, initTimeout: 300,
+    createWorker: (name) => { const w = silent(name); workers.push(w); return w; },
+  }));
+  assert.equal(r.code, 'INIT_FAILED');
+  assert.equal(r.message, 'a worker did not report ready within 300 ms');
+  assert.equal(workers[0].terminated, true);
+});
+
+test('start-failure cap: when replacements keep failing to start, the pool gives up after maxRespawnFailures', { timeout: 30_000 }, async () => {
+  // The first worker is real; every later one is a script that throws as it loads.
+  const broken = "throw new Error('broken worker script');";
+  const { pool, workers } = await nodePool({ size: 1, maxRespawnFailures: 2 }, (name, n) => (n === 0 ? new NodeWorker(name) : new NodeWorker(name, { script: broken, eval: true })));
+  try {
+    const panic = outcome(pool.call('panicWith', 'boom'));
+    const behind = outcome(pool.call('add', 1, 2));
+    assert.equal((await panic).code, 'PANIC');
+    const r = await behind;
+    assert.equal(r.code, 'INIT_FAILED');
+    assert.match(r.message, /^workers keep failing to start \(a worker failed to start: script error: broken worker script\); the pool gave up$/);
+    assert.equal(workers.length, 3, 'the trapped worker and two failed replacements: then no more');
+    const later = await outcome(pool.call('add', 1, 2));
+    assert.equal(later.code, 'INIT_FAILED');
+    await sleep(100);
+    assert.equal(workers.length, 3, 'the pool started no worker after it gave up');
+  } finally {
+    pool.close();
+  }
+});
+
+/**
+ * A pool made as on a cross-origin isolated page: Node has SharedArrayBuffer
+ * and Atomics (waitAsync on this side, wait in the workers), so the pool
+ * gives its workers control blocks and may start the fast lane.
+ */
+async function isolatedPool(options) {
+  globalThis.crossOriginIsolated = true;
+  try {
+    // The plain module: the threaded one starts nested workers, which Node's worker threads lack.
+    return await nodePool({ threads: false, ...options });
+  } finally {
+    delete globalThis.crossOriginIsolated;
+  }
+}
+
+test('isolated: an abandoned running call is asked to stop through the control block, and its worker is kept', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await isolatedPool({ size: 1, cancelGrace: 300 });
+  try {
+    assert.equal(pool.isolated, true);
+    const r = await outcome(pool.call({ fn: 'spinUntilCancelled', args: [], timeout: 100 }));
+    assert.equal(r.code, 'TIMEOUT');
+    assert.equal(await pool.call('add', 1, 2), 3);
+    await sleep(400);
+    assert.equal(workers.length, 1, 'the guest saw cancelled() and returned: its worker was not replaced');
+    assert.equal(pool.stats().workers[0].restarts, 0);
+  } finally {
+    pool.close();
+  }
+});
+
+test('fast lane: its worker is supervised as the pool\'s are: a stuck call gets it replaced, and so does its death', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await isolatedPool({ size: 1, cancelGrace: 50 });
+  try {
+    const lanes = () => workers.filter((w) => w.name === 'wasmbridge-lane');
+    assert.equal(await pool.fastCall('add', 1, 2), 3);
+    assert.equal(lanes().length, 1);
+    const stuck = await outcome(pool.fastCall({ fn: 'loopForever', args: [], timeout: 200 }));
+    assert.equal(stuck.code, 'TIMEOUT');
+    assert.equal(await pool.fastCall('add', 2, 3), 5);
+    assert.equal(lanes().length, 2, 'the stuck lane worker was replaced');
+    assert.equal(lanes()[0].terminated, true);
+    const lost = outcome(pool.fastCall('busy', 5_000));
+    await sleep(100);
+    lanes()[1].kill();
+    assert.deepEqual(await lost, { code: 'WORKER_LOST', message: 'the lane worker was lost (script error: the thread exited with code 1) while busy was in flight' });
+    assert.equal(await pool.fastCall('add', 3, 4), 7);
+    assert.equal(lanes().length, 3);
+    assert.equal(pool.stats().lane.restarts, 2);
+  } finally {
+    pool.close();
+  }
+});
+
+test('createWorker: a value that is not a function is BAD_ARGUMENT; a factory that throws fails the start with INIT_FAILED', { timeout: 30_000 }, async () => {
+  assert.throws(() => new Pool({ bundle: server.url, createWorker: 'worker.js' }), {
+    code: 'BAD_ARGUMENT', message: 'pool option createWorker must be a function, got a string',
+  });
+  const r = await outcome(startPool({ bundle: server.url, size: 1, createWorker: () => { throw new Error('no workers here'); } }));
+  assert.deepEqual(r, { code: 'INIT_FAILED', message: 'a worker could not be created: no workers here' });
+});
