@@ -22,6 +22,7 @@
 import './pool-call.js';
 import './pool-validate.js';
 import './pool-load.js';
+import './supervisor.js';
 import './manifest.js';
 import './shared.js';
 import { Pool } from './pool.js';

@@ -13,6 +13,7 @@
 import './pool-call.js';
 import './pool-validate.js';
 import './pool-load.js';
+import './supervisor.js';
 import './manifest.js';
 export { createPool, Pool } from './pool.js';
 export { WasmBridgeError } from './error.js';

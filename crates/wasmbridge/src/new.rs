@@ -208,6 +208,7 @@ const INDEX_HTML: &str = r#"<!doctype html>
 <link rel="modulepreload" href="./wasmbridge/pool-call.js">
 <link rel="modulepreload" href="./wasmbridge/pool-validate.js">
 <link rel="modulepreload" href="./wasmbridge/pool-load.js">
+<link rel="modulepreload" href="./wasmbridge/supervisor.js">
 <link rel="modulepreload" href="./wasmbridge/manifest.js">
 <link rel="modulepreload" href="./wasmbridge/pool.js">
 <link rel="modulepreload" href="./wasmbridge/error.js">
