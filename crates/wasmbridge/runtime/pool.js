@@ -705,8 +705,11 @@ export class Pool {
 
   /**
    * Gives a worker the waiting calls at the head of a batch, as many as its
-   * window takes (at least one: `#leastBusy` found room for that), as one
-   * Span; it leaves with the worker's other calls of this tick (#flush).
+   * window takes (at least one: `#leastBusy` found room for that) and no more
+   * than its fair share, as one Span; it leaves with the worker's other calls
+   * of this tick (#flush). The fair share spreads a batch over the workers as
+   * giving its calls one by one to the least busy worker would: every ready
+   * worker ends with about the same number of calls in flight.
    */
   #giveSpan(batch, slot) {
     const { window, windowBytes } = this.#opts;
@@ -714,7 +717,15 @@ export class Pool {
     let k = lo;
     let bytes = batch.bytesOf(k);
     let load = slot.inflight.size + slot.batched + 1;
-    for (k += 1; k < batch.count && load < window; k++, load++) {
+    let total = batch.count - lo;
+    let workers = 0;
+    for (const s of this.#slots) {
+      if (s.state !== 'ready' || s.exclusive || (s !== slot && s.full)) continue;
+      total += s.inflight.size + s.batched;
+      workers += 1;
+    }
+    const share = Math.min(window, Math.ceil(total / Math.max(1, workers)));
+    for (k += 1; k < batch.count && load < share; k++, load++) {
       const next = batch.bytesOf(k);
       if (slot.bytes + bytes + next > windowBytes) break;
       bytes += next;
