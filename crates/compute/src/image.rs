@@ -10,12 +10,14 @@
 //! on where it starts.
 //!
 //! Grayscale (also as one luma byte per pixel, [`grayscale_luma`]) and the
-//! box blur's row pass have `simd128` paths on wasm (`mod simd`); they compute
-//! the same integers and the same f64 roundings as the scalar paths, so the
-//! output is the same bytes on every target. Natively the scalar paths run and
-//! are property-tested against the definitions; the browser tests
-//! (`js/test/compute.test.mjs`) check the simd128 build against the same
-//! definitions computed on the page.
+//! box blur's row pass have `simd128` paths on wasm (`mod simd`); the box
+//! blur's column pass is a plain loop that LLVM vectorises. They compute the
+//! same integers and the same roundings as the scalar paths, so the output is
+//! the same bytes on every target. Natively the scalar paths run and are
+//! property-tested against the definitions; the same tests run the simd128
+//! paths when built for `wasm32-wasip1` with simd128 (see ARCHITECTURE.md,
+//! Tests), and the browser tests (`js/test/compute.test.mjs`) check the
+//! simd128 build against the same definitions computed on the page.
 
 use serde::Deserialize;
 use std::ops::{Range, RangeInclusive};
@@ -842,57 +844,74 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
     }
 }
 
+/// One pass down the band: each output row first slides the running column
+/// sums down by one source row, then the row pass reads them in place. The
+/// column sums live in one row-sized buffer with `r` pixels of margin each
+/// side, refilled with the edge pixels' sums after every slide (`8r` values),
+/// so the row window never clamps and nothing is copied or transposed.
 fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
     let row_bytes = source.row_bytes;
     let r = radius as usize;
     let inverse_area = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f64;
     let mut out = vec![0u8; rows.len() * row_bytes];
-    let mut columns = vec![C::default(); row_bytes];
+    let mut columns = vec![C::default(); row_bytes + 8 * r];
     let first = i64::from(rows.start);
-    for dy in -i64::from(radius)..=i64::from(radius) {
-        for (sum, &p) in columns.iter_mut().zip(source.row(first + dy)) {
-            *sum = sum.slide(p, 0);
-        }
-    }
-    // Column sums with r edge copies each side, so the row window needs no clamping.
-    let mut padded = vec![0u32; row_bytes + 8 * r];
+    let radius = i64::from(radius);
     for (y, out_row) in rows.zip(out.chunks_exact_mut(row_bytes)) {
         let y = i64::from(y);
-        if y > first {
-            let (entering, leaving) = (
-                source.row(y + i64::from(radius)),
-                source.row(y - i64::from(radius) - 1),
-            );
-            for ((sum, &e), &l) in columns.iter_mut().zip(entering).zip(leaving) {
-                *sum = sum.slide(e, l);
-            }
-        }
-        let (left, rest) = padded.split_at_mut(4 * r);
+        let (left, rest) = columns.split_at_mut(4 * r);
         let (middle, right) = rest.split_at_mut(row_bytes);
-        for (m, &c) in middle.iter_mut().zip(&columns) {
-            *m = c.into();
+        if y == first {
+            for dy in -radius..=radius {
+                slide_columns(middle, source.row(y + dy), None);
+            }
+        } else {
+            slide_columns(
+                middle,
+                source.row(y + radius),
+                Some(source.row(y - radius - 1)),
+            );
         }
         let (first_px, last_px) = (
-            <[u32; 4]>::try_from(&middle[..4]),
-            <[u32; 4]>::try_from(&middle[row_bytes - 4..]),
+            <[C; 4]>::try_from(&middle[..4]),
+            <[C; 4]>::try_from(&middle[row_bytes - 4..]),
         );
         if let (Ok(first_px), Ok(last_px)) = (first_px, last_px) {
             left.as_chunks_mut::<4>().0.fill(first_px);
             right.as_chunks_mut::<4>().0.fill(last_px);
         }
         box_row(
-            padded.as_chunks::<4>().0,
+            columns.as_chunks::<4>().0,
             r,
             inverse_area,
-            source.row(y).as_chunks::<4>().0,
-            out_row.as_chunks_mut::<4>().0,
+            source.row(y),
+            out_row,
         );
     }
     out
 }
 
-/// One output row of the box blur: `padded` holds the row's column sums with
-/// `r` edge copies each side, `centre` the source row (for alpha).
+/// Adds the `entering` row to the column sums and takes away the `leaving`
+/// one, lane by lane: a plain loop over bytes, which LLVM vectorises (sixteen
+/// bytes widened into two `u16x8` per step with simd128).
+fn slide_columns<C: ColumnSum>(columns: &mut [C], entering: &[u8], leaving: Option<&[u8]>) {
+    match leaving {
+        Some(leaving) => {
+            for ((sum, &e), &l) in columns.iter_mut().zip(entering).zip(leaving) {
+                *sum = sum.slide(e, l);
+            }
+        }
+        None => {
+            for (sum, &e) in columns.iter_mut().zip(entering) {
+                *sum = sum.slide(e, 0);
+            }
+        }
+    }
+}
+
+/// One output row of the box blur: `columns` holds the row's column sums,
+/// a pixel's four channels together, with `r` edge copies each side;
+/// `centre` is the source row (for alpha), `out` the output row.
 ///
 /// The window slides by adding the entering column before the pixel and
 /// removing the leaving one after it, so every intermediate is a true partial
@@ -900,17 +919,17 @@ fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32) -
 /// Rounded division by the odd area without a divide instruction: a sum over
 /// an odd area is never exactly half-way, at least 1/(2·area) ≥ 3·10⁻⁸ from
 /// it, and the f64 error is below 10⁻¹² (`float_rounding_of_box_means_is_exact`).
-fn box_row(
-    padded: &[[u32; 4]],
+fn box_row<C: ColumnSum>(
+    columns: &[[C; 4]],
     r: usize,
     inverse_area: f64,
-    centre: &[[u8; 4]],
-    out: &mut [[u8; 4]],
+    centre: &[u8],
+    out: &mut [u8],
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd::box_row(padded, r, inverse_area, centre, out);
+    simd::box_row(columns, r, inverse_area, centre, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    box_row_scalar(padded, r, inverse_area, centre, out);
+    box_row_scalar(columns, r, inverse_area, centre, out);
 }
 
 /// The largest box radius whose rounded means the simd128 row pass computes
@@ -938,28 +957,33 @@ fn inverse_area_f32(r: usize) -> f32 {
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-fn box_row_scalar(
-    padded: &[[u32; 4]],
+fn box_row_scalar<C: ColumnSum>(
+    columns: &[[C; 4]],
     r: usize,
     inverse_area: f64,
-    centre: &[[u8; 4]],
-    out: &mut [[u8; 4]],
+    centre: &[u8],
+    out: &mut [u8],
 ) {
     let mut window = [0u32; 3];
-    for px in &padded[..2 * r] {
+    for px in &columns[..2 * r] {
         for (w, &c) in window.iter_mut().zip(px) {
-            *w += c;
+            *w += c.into();
         }
     }
     let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
-    let slides = padded.iter().zip(&padded[2 * r..]);
-    for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+    let slides = columns.iter().zip(&columns[2 * r..]);
+    let pixels = out
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .zip(centre.as_chunks::<4>().0);
+    for ((o, src), (leaving, entering)) in pixels.zip(slides) {
         for (w, &c) in window.iter_mut().zip(entering) {
-            *w += c;
+            *w += c.into();
         }
         *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
         for (w, &c) in window.iter_mut().zip(leaving) {
-            *w -= c;
+            *w -= c.into();
         }
     }
 }
@@ -967,18 +991,19 @@ fn box_row_scalar(
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     //! The simd128 paths, each computing exactly what its scalar path does.
-    //! [`box_row`]: the four channels of a pixel in one `u32x4` window and the
-    //! rounding in two `f64x2` halves, the same f64 product and truncation as
-    //! the scalar path. [`luma_row`] and [`gray_row`]: four RGBA pixels as
+    //! [`box_row`]: the four channels of a pixel in one `u32x4` window read
+    //! straight from the `u16` (or `u32`) column sums, four pixels' means
+    //! rounded and narrowed to sixteen bytes at once, in f32 where that is
+    //! exact and else with the scalar path's f64 product and truncation; the
+    //! alpha lanes ride along in the vectors and are replaced by the source's
+    //! alpha with one bit select. [`luma_row`] and [`gray_row`]: four RGBA pixels as
     //! four little-endian `u32` lanes (R in the low byte), unpacked with
     //! shifts and masks and weighted with 32-bit multiplies, whose true sums
     //! stay below 2³² as in the scalar path.
 
     use core::arch::wasm32::*;
 
-    fn load(px: &[u32; 4]) -> v128 {
-        u32x4(px[0], px[1], px[2], px[3])
-    }
+    use super::{inverse_area_f32, ColumnSum, F32_EXACT_BOX_RADIUS};
 
     /// Four pixels as `u32x4`, pixel `i` in lane `i`.
     fn pixels(px: &[[u8; 4]; 4]) -> v128 {
@@ -1062,52 +1087,140 @@ mod simd {
         (src_rest, out_rest)
     }
 
-    pub fn box_row(
-        padded: &[[u32; 4]],
+    /// A pixel's four column sums as `u32x4`.
+    fn column<C: ColumnSum>(px: &[C; 4]) -> v128 {
+        u32x4(px[0].into(), px[1].into(), px[2].into(), px[3].into())
+    }
+
+    /// The rounded means of a pixel's four window sums, one per lane.
+    trait Means: Copy {
+        fn of(self, window: v128) -> v128;
+    }
+
+    /// In f32, exact up to [`F32_EXACT_BOX_RADIUS`]
+    /// (`f32_box_means_are_exact`). The sums (< 2²⁴) and means are far from
+    /// 2³¹, so the signed conversions give the unsigned ones' results, and
+    /// they are single instructions on x86 where the unsigned ones are not.
+    #[derive(Clone, Copy)]
+    struct F32Means {
+        inverse: v128,
+        half: v128,
+    }
+
+    impl Means for F32Means {
+        #[inline(always)]
+        fn of(self, window: v128) -> v128 {
+            i32x4_trunc_sat_f32x4(f32x4_add(
+                f32x4_mul(f32x4_convert_i32x4(window), self.inverse),
+                self.half,
+            ))
+        }
+    }
+
+    /// In two `f64x2` halves, the scalar path's f64 product and truncation,
+    /// for the wider boxes (their sums can pass 2³¹).
+    #[derive(Clone, Copy)]
+    struct F64Means {
+        inverse: v128,
+        half: v128,
+    }
+
+    impl Means for F64Means {
+        #[inline(always)]
+        fn of(self, window: v128) -> v128 {
+            let mean = |sums: v128| {
+                i32x4_trunc_sat_f64x2_zero(f64x2_add(f64x2_mul(sums, self.inverse), self.half))
+            };
+            let low = mean(f64x2_convert_low_u32x4(window));
+            let high = mean(f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(
+                window, window,
+            )));
+            i32x4_shuffle::<0, 1, 4, 5>(low, high)
+        }
+    }
+
+    /// [`super::box_row`], with the means in f32 where that is exact.
+    pub fn box_row<C: ColumnSum>(
+        columns: &[[C; 4]],
         r: usize,
         inverse_area: f64,
-        centre: &[[u8; 4]],
-        out: &mut [[u8; 4]],
+        centre: &[u8],
+        out: &mut [u8],
+    ) {
+        if r <= F32_EXACT_BOX_RADIUS {
+            let means = F32Means {
+                inverse: f32x4_splat(inverse_area_f32(r)),
+                half: f32x4_splat(0.5),
+            };
+            box_row_with(columns, r, means, centre, out);
+        } else {
+            let means = F64Means {
+                inverse: f64x2_splat(inverse_area),
+                half: f64x2_splat(0.5),
+            };
+            box_row_with(columns, r, means, centre, out);
+        }
+    }
+
+    /// The row pass four pixels at a time: each pixel's window is one
+    /// `u32x4` slid by one entering and one leaving column (the only serial
+    /// chain, two adds per pixel), and the four means are narrowed to sixteen
+    /// bytes, blended with the source's alpha and stored at once.
+    fn box_row_with<C: ColumnSum, M: Means>(
+        columns: &[[C; 4]],
+        r: usize,
+        means: M,
+        centre: &[u8],
+        out: &mut [u8],
     ) {
         let mut window = u32x4_splat(0);
-        for px in &padded[..2 * r] {
-            window = i32x4_add(window, load(px));
+        for px in &columns[..2 * r] {
+            window = i32x4_add(window, column(px));
         }
-        let slides = padded.iter().zip(&padded[2 * r..]);
-        if r <= super::F32_EXACT_BOX_RADIUS {
-            // All four channels in one f32x4; exact up to this radius
-            // (`f32_box_means_are_exact`).
-            let (inverse, half) = (f32x4_splat(super::inverse_area_f32(r)), f32x4_splat(0.5));
-            for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
-                window = i32x4_add(window, load(entering));
-                let mean = u32x4_trunc_sat_f32x4(f32x4_add(
-                    f32x4_mul(f32x4_convert_u32x4(window), inverse),
-                    half,
-                ));
-                // Every lane is at most 255, so neither saturating narrow clips.
-                let narrow = u16x8_narrow_i32x4(mean, mean);
-                let [red, green, blue, _] =
-                    u32x4_extract_lane::<0>(u8x16_narrow_i16x8(narrow, narrow)).to_le_bytes();
-                *o = [red, green, blue, src[3]];
-                window = i32x4_sub(window, load(leaving));
+        let (quads, out_rest) = out.as_chunks_mut::<16>();
+        let (centre_quads, centre_rest) = centre.as_chunks::<16>();
+        let leaving = columns.as_chunks::<4>().0;
+        let entering = columns[2 * r..].as_chunks::<4>().0;
+        let alpha = u32x4_splat(0xff00_0000);
+        for (((o, src), leaving), entering) in quads
+            .iter_mut()
+            .zip(centre_quads)
+            .zip(leaving)
+            .zip(entering)
+        {
+            let mut m = [u32x4_splat(0); 4];
+            for ((mean, leaving), entering) in m.iter_mut().zip(leaving).zip(entering) {
+                window = i32x4_add(window, column(entering));
+                *mean = means.of(window);
+                window = i32x4_sub(window, column(leaving));
             }
-            return;
+            // Every lane is at most 255, so neither saturating narrow clips.
+            let bytes = u8x16_narrow_i16x8(
+                u16x8_narrow_i32x4(m[0], m[1]),
+                u16x8_narrow_i32x4(m[2], m[3]),
+            );
+            // SAFETY: both are 16-byte arrays, and v128 loads and stores
+            // need no alignment.
+            unsafe {
+                let src = v128_load(src.as_ptr().cast());
+                v128_store(o.as_mut_ptr().cast(), v128_bitselect(src, bytes, alpha));
+            }
         }
-        let (inverse, half) = (f64x2_splat(inverse_area), f64x2_splat(0.5));
-        for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
-            window = i32x4_add(window, load(entering));
-            let red_green = f64x2_convert_low_u32x4(window);
-            let blue_alpha = f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(window, window));
-            let mean =
-                |sums: v128| u32x4_trunc_sat_f64x2_zero(f64x2_add(f64x2_mul(sums, inverse), half));
-            let (rg, ba) = (mean(red_green), mean(blue_alpha));
-            *o = [
-                u32x4_extract_lane::<0>(rg) as u8,
-                u32x4_extract_lane::<1>(rg) as u8,
-                u32x4_extract_lane::<0>(ba) as u8,
-                src[3],
-            ];
-            window = i32x4_sub(window, load(leaving));
+        let done = quads.len() * 4;
+        let pixels = out_rest
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(centre_rest.as_chunks::<4>().0);
+        let slides = columns[done..].iter().zip(&columns[done + 2 * r..]);
+        for ((o, src), (leaving, entering)) in pixels.zip(slides) {
+            window = i32x4_add(window, column(entering));
+            let mean = means.of(window);
+            let narrow = u16x8_narrow_i32x4(mean, mean);
+            let [red, green, blue, _] =
+                u32x4_extract_lane::<0>(u8x16_narrow_i16x8(narrow, narrow)).to_le_bytes();
+            *o = [red, green, blue, src[3]];
+            window = i32x4_sub(window, column(leaving));
         }
     }
 }
@@ -1544,6 +1657,21 @@ mod tests {
         fn wide_boxes_around_the_u16_limit_equal_the_reference(
             (w, h, src) in (1u32..5, 1u32..4).prop_flat_map(|(w, h)| (Just(w), Just(h), prop::collection::vec(any::<u8>(), (w * h * 4) as usize))),
             radius in (U16_COLUMN_RADIUS - 3)..(U16_COLUMN_RADIUS + 4),
+        ) {
+            let source = Source { data: &src, first_row: 0, row_bytes: (w * 4) as usize, height: h };
+            prop_assert_eq!(box_blur(&src, w, h, radius).unwrap(), box_band_reference(&source, 0..h, radius));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Both sides of the f32 means' limit (the simd128 row pass switches
+        /// to f64 above it), with widths that leave every remainder of four
+        /// pixels after the row pass's groups of four.
+        #[test]
+        fn boxes_around_the_f32_limit_equal_the_reference(
+            (w, h, src) in (1u32..14, 1u32..4).prop_flat_map(|(w, h)| (Just(w), Just(h), prop::collection::vec(any::<u8>(), (w * h * 4) as usize))),
+            radius in (F32_EXACT_BOX_RADIUS as u32 - 2)..(F32_EXACT_BOX_RADIUS as u32 + 3),
         ) {
             let source = Source { data: &src, first_row: 0, row_bytes: (w * 4) as usize, height: h };
             prop_assert_eq!(box_blur(&src, w, h, radius).unwrap(), box_band_reference(&source, 0..h, radius));
