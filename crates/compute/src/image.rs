@@ -52,6 +52,13 @@ pub enum ImageError {
         expected: usize,
         got: usize,
     },
+    #[error("out: expected {expected} bytes for rows {start}..{end}, got {got}")]
+    BandOutputLengthMismatch {
+        start: u32,
+        end: u32,
+        expected: usize,
+        got: usize,
+    },
     #[error("expected whole rows of {row_bytes} bytes, got {got} bytes")]
     PartialRow { row_bytes: usize, got: usize },
     #[error("expected a band of rows start..end with start ≤ end ≤ {height}, got {start}..{end}")]
@@ -354,6 +361,51 @@ pub fn apply_band_from(
     height: u32,
     rows: Range<u32>,
 ) -> Result<Vec<u8>, ImageError> {
+    let Some(source) = band_source(filter, src, src_first_row, width, height, &rows)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = vec![0; rows.len() * source.row_bytes];
+    fill_band(filter, &source, rows, &mut out);
+    Ok(out)
+}
+
+/// Like [`apply_band`], but written into the caller's `out` of exactly the
+/// band's size (`rows.len()·width·4` bytes), so bands computed side by side
+/// land in one output buffer with no copy.
+pub fn apply_band_into(
+    filter: &Filter,
+    src: &[u8],
+    width: u32,
+    height: u32,
+    rows: Range<u32>,
+    out: &mut [u8],
+) -> Result<(), ImageError> {
+    check_image(src, width, height)?;
+    let expected = rows.len() * width as usize * 4;
+    if out.len() != expected {
+        return Err(ImageError::BandOutputLengthMismatch {
+            start: rows.start,
+            end: rows.end,
+            expected,
+            got: out.len(),
+        });
+    }
+    if let Some(source) = band_source(filter, src, 0, width, height, &rows)? {
+        fill_band(filter, &source, rows, out);
+    }
+    Ok(())
+}
+
+/// Checks a band's request and gives the rows it reads, or `None` when the
+/// band is empty.
+fn band_source<'a>(
+    filter: &Filter,
+    src: &'a [u8],
+    src_first_row: u32,
+    width: u32,
+    height: u32,
+    rows: &Range<u32>,
+) -> Result<Option<Source<'a>>, ImageError> {
     filter.validate()?;
     let row = row_bytes(width, height)?;
     if rows.start > rows.end || rows.end > height {
@@ -364,7 +416,7 @@ pub fn apply_band_from(
         });
     }
     if row == 0 || rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     if !src.len().is_multiple_of(row) {
         return Err(ImageError::PartialRow {
@@ -385,32 +437,36 @@ pub fn apply_band_from(
     if got.start > needed.start || got.end < needed.end {
         return Err(ImageError::MissingHalo { needed, got });
     }
-    let source = Source {
+    Ok(Some(Source {
         data: src,
         first_row: src_first_row,
         row_bytes: row,
         height,
-    };
-    let band = &src
-        [(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
-    Ok(match *filter {
+    }))
+}
+
+/// Output rows `rows` of `filter` into `out`, their exact size, from a
+/// checked source.
+fn fill_band(filter: &Filter, source: &Source, rows: Range<u32>, out: &mut [u8]) {
+    let band = &source.data[(rows.start - source.first_row) as usize * source.row_bytes
+        ..(rows.end - source.first_row) as usize * source.row_bytes];
+    match *filter {
         Filter::Grayscale(standard) => {
-            let mut out = band.to_vec();
+            out.copy_from_slice(band);
             gray_row(out.as_chunks_mut::<4>().0, standard.weights());
-            out
         }
-        Filter::Invert => pointwise(band, invert_pixel),
+        Filter::Invert => pointwise(band, out, invert_pixel),
         Filter::BrightnessContrast {
             brightness,
             contrast,
         } => {
             let lut = brightness_contrast_lut(brightness, contrast);
-            pointwise(band, |px| lut_pixel(px, &lut))
+            pointwise(band, out, |px| lut_pixel(px, &lut));
         }
         Filter::GaussianBlur { sigma } => {
-            gaussian_band(&source, rows, &gaussian_weights(sigma), |_, blurred| {
+            gaussian_band(source, rows, &gaussian_weights(sigma), out, |_, blurred| {
                 ((blurred + (1 << 23)) >> 24) as u8
-            })
+            });
         }
         Filter::Sharpen { amount } => {
             // p + amount·(p − blur) in fixed point: amount in 16.16, the
@@ -418,18 +474,19 @@ pub fn apply_band_from(
             // stays below 2⁵³. Integer rounding avoids a libm call per channel on wasm.
             let amount = i64::from((amount * 65_536.0).round() as u32);
             gaussian_band(
-                &source,
+                source,
                 rows,
                 &gaussian_weights(SHARPEN_SIGMA),
+                out,
                 move |original, blurred| {
                     let difference = (i64::from(original) << 24) - i64::from(blurred);
                     let delta = (amount * difference + (1 << 39)) >> 40;
                     (i64::from(original) + delta).clamp(0, 255) as u8
                 },
-            )
+            );
         }
-        Filter::BoxBlur { radius } => box_band(&source, rows, radius),
-    })
+        Filter::BoxBlur { radius } => box_band(source, rows, radius, out),
+    }
 }
 
 /// Grayscale in place.
@@ -535,10 +592,9 @@ pub fn sharpen(src: &[u8], width: u32, height: u32, amount: f32) -> Result<Vec<u
     apply(&Filter::Sharpen { amount }, src, width, height)
 }
 
-fn pointwise(band: &[u8], f: impl Fn(&mut [u8; 4])) -> Vec<u8> {
-    let mut out = band.to_vec();
+fn pointwise(band: &[u8], out: &mut [u8], f: impl Fn(&mut [u8; 4])) {
+    out.copy_from_slice(band);
     out.as_chunks_mut::<4>().0.iter_mut().for_each(f);
-    out
 }
 
 /// The weighted sum in 16-bit fixed point, rounded; at most
@@ -706,19 +762,19 @@ fn gaussian_band(
     source: &Source,
     rows: Range<u32>,
     weights: &[u32],
+    out: &mut [u8],
     finish: impl Fn(u8, u32) -> u8,
-) -> Vec<u8> {
+) {
     let row_bytes = source.row_bytes;
     let pixels = row_bytes / 4;
     let rgb_len = 3 * pixels;
     let r = weights.len() - 1;
     let mut packed = PackedRows::new(2 * r + 1, pixels);
-    let mut out = Vec::with_capacity(rows.len() * row_bytes);
     let mut vertical = vec![0u32; rgb_len];
     // The vertical result in 8.8 fixed point, padded with r edge pixels each side.
     let mut padded = vec![0u16; rgb_len + 6 * r];
     let mut horizontal = vec![0u32; rgb_len];
-    for y in rows {
+    for (y, out_row) in rows.zip(out.chunks_exact_mut(row_bytes)) {
         let y = i64::from(y);
         for dy in -(r as i64)..=r as i64 {
             packed.load(source, y + dy);
@@ -750,9 +806,7 @@ fn gaussian_band(
             .map(|d| (weights[d], &padded[3 * (r - d)..], &padded[3 * (r + d)..]))
             .collect();
         weighted_sum(&mut horizontal, weights[0], &padded[3 * r..], &pairs);
-        let start = out.len();
-        out.resize(start + row_bytes, 0);
-        let pixels = out[start..]
+        let pixels = out_row
             .as_chunks_mut::<4>()
             .0
             .iter_mut()
@@ -766,7 +820,6 @@ fn gaussian_band(
             ];
         }
     }
-    out
 }
 
 /// `acc[i] = w0·centre[i] + Σ w·(a[i] + b[i])` over the symmetric tap pairs,
@@ -836,11 +889,11 @@ impl ColumnSum for u32 {
 /// The exact rounded mean over each `(2r+1)²` window: running column sums
 /// slide down the band and running row sums slide along each row, all in
 /// integers, so a band started anywhere gets the same sums.
-fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+fn box_band(source: &Source, rows: Range<u32>, radius: u32, out: &mut [u8]) {
     if radius <= U16_COLUMN_RADIUS {
-        box_band_with::<u16>(source, rows, radius)
+        box_band_with::<u16>(source, rows, radius, out);
     } else {
-        box_band_with::<u32>(source, rows, radius)
+        box_band_with::<u32>(source, rows, radius, out);
     }
 }
 
@@ -849,11 +902,10 @@ fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
 /// column sums live in one row-sized buffer with `r` pixels of margin each
 /// side, refilled with the edge pixels' sums after every slide (`8r` values),
 /// so the row window never clamps and nothing is copied or transposed.
-fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32, out: &mut [u8]) {
     let row_bytes = source.row_bytes;
     let r = radius as usize;
     let inverse_area = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f64;
-    let mut out = vec![0u8; rows.len() * row_bytes];
     let mut columns = vec![C::default(); row_bytes + 8 * r];
     let first = i64::from(rows.start);
     let radius = i64::from(radius);
@@ -888,7 +940,6 @@ fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32) -
             out_row,
         );
     }
-    out
 }
 
 /// Adds the `entering` row to the column sums and takes away the `leaving`
@@ -1483,6 +1534,10 @@ mod tests {
             Err(ImageError::PartialRow { .. })
         ));
         assert_eq!(apply(&Filter::Invert, &[], 0, 5), Ok(vec![]));
+        assert_eq!(
+            apply_band_into(&blur, &[0; 48], 2, 6, 1..3, &mut [0; 15]).map_err(|e| e.to_string()),
+            Err("out: expected 16 bytes for rows 1..3, got 15".to_string())
+        );
     }
 
     #[test]
@@ -1713,7 +1768,12 @@ mod tests {
             let mut joined = Vec::new();
             for band in cuts.windows(2) {
                 let rows = band[0]..band[1];
-                joined.extend(apply_band(&filter, &src, w, h, rows.clone()).unwrap());
+                let band = apply_band(&filter, &src, w, h, rows.clone()).unwrap();
+                // Written into a buffer of the band's size, the same bytes.
+                let mut into = vec![1; band.len()];
+                apply_band_into(&filter, &src, w, h, rows.clone(), &mut into).unwrap();
+                prop_assert_eq!(&into, &band);
+                joined.extend(band);
                 // A worker that only has the band and its halo gets the same bytes.
                 let needed = source_rows(&filter, h, rows.clone());
                 let row = (w * 4) as usize;
