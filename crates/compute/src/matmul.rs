@@ -274,6 +274,7 @@ fn block_product<T: Kernel>(
 /// All of B packed once, block after block in [`gemm`]'s order, so threads
 /// computing different rows of C share one packing instead of each packing
 /// B again.
+#[cfg(feature = "threads")]
 pub(crate) struct PackedB<T> {
     data: Vec<T>,
     k: usize,
@@ -299,6 +300,7 @@ fn blocks(k: usize, n: usize, nr: usize) -> impl Iterator<Item = (Block, Range<u
         })
 }
 
+#[cfg(feature = "threads")]
 impl<T: Kernel> PackedB<T> {
     /// Packs the `k×n` matrix `b`, whose length the caller has checked.
     pub(crate) fn new(b: &[T], k: usize, n: usize) -> Self {
@@ -315,6 +317,7 @@ impl<T: Kernel> PackedB<T> {
 /// `c += a · B` for the `m` rows of `a` (`m×k`) and `c` (`m×n`), B packed
 /// once by [`PackedB::new`]; the same sums in the same order as [`gemm`]
 /// gives these rows.
+#[cfg(feature = "threads")]
 pub(crate) fn gemm_rows<T: Kernel>(a: &[T], b: &PackedB<T>, c: &mut [T], m: usize) {
     let (k, n) = (b.k, b.n);
     if m == 0 || k == 0 || n == 0 {
