@@ -364,8 +364,11 @@ pub fn apply_band_from(
     let Some(source) = band_source(filter, src, src_first_row, width, height, &rows)? else {
         return Ok(Vec::new());
     };
-    let mut out = vec![0; rows.len() * source.row_bytes];
-    fill_band(filter, &source, rows, &mut out);
+    // A per-pixel filter starts from a copy of the band, not from zeros.
+    let mut out = source.band(&rows).to_vec();
+    if !per_pixel(filter, &mut out) {
+        fill_band(filter, &source, rows, &mut out);
+    }
     Ok(out)
 }
 
@@ -445,23 +448,34 @@ fn band_source<'a>(
     }))
 }
 
-/// Output rows `rows` of `filter` into `out`, their exact size, from a
-/// checked source.
-fn fill_band(filter: &Filter, source: &Source, rows: Range<u32>, out: &mut [u8]) {
-    let band = &source.data[(rows.start - source.first_row) as usize * source.row_bytes
-        ..(rows.end - source.first_row) as usize * source.row_bytes];
+/// Applies a filter that maps each pixel on its own to `pixels` in place and
+/// says so; says `false` and leaves `pixels` alone for the others.
+fn per_pixel(filter: &Filter, pixels: &mut [u8]) -> bool {
+    let pixels = pixels.as_chunks_mut::<4>().0;
     match *filter {
-        Filter::Grayscale(standard) => {
-            out.copy_from_slice(band);
-            gray_row(out.as_chunks_mut::<4>().0, standard.weights());
-        }
-        Filter::Invert => pointwise(band, out, invert_pixel),
+        Filter::Grayscale(standard) => gray_row(pixels, standard.weights()),
+        Filter::Invert => pixels.iter_mut().for_each(invert_pixel),
         Filter::BrightnessContrast {
             brightness,
             contrast,
         } => {
             let lut = brightness_contrast_lut(brightness, contrast);
-            pointwise(band, out, |px| lut_pixel(px, &lut));
+            pixels.iter_mut().for_each(|px| lut_pixel(px, &lut));
+        }
+        Filter::GaussianBlur { .. } | Filter::Sharpen { .. } | Filter::BoxBlur { .. } => {
+            return false
+        }
+    }
+    true
+}
+
+/// Output rows `rows` of `filter` into `out`, their exact size, from a
+/// checked source.
+fn fill_band(filter: &Filter, source: &Source, rows: Range<u32>, out: &mut [u8]) {
+    match *filter {
+        Filter::Grayscale(_) | Filter::Invert | Filter::BrightnessContrast { .. } => {
+            out.copy_from_slice(source.band(&rows));
+            per_pixel(filter, out);
         }
         Filter::GaussianBlur { sigma } => {
             gaussian_band(source, rows, &gaussian_weights(sigma), out, |_, blurred| {
@@ -592,11 +606,6 @@ pub fn sharpen(src: &[u8], width: u32, height: u32, amount: f32) -> Result<Vec<u
     apply(&Filter::Sharpen { amount }, src, width, height)
 }
 
-fn pointwise(band: &[u8], out: &mut [u8], f: impl Fn(&mut [u8; 4])) {
-    out.copy_from_slice(band);
-    out.as_chunks_mut::<4>().0.iter_mut().for_each(f);
-}
-
 /// The weighted sum in 16-bit fixed point, rounded; at most
 /// 65 536·255 + 2¹⁵ < 2³², and at most 255 after the shift because the
 /// weights sum to 2¹⁶.
@@ -658,6 +667,12 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// Rows `rows` of the image, which the source holds.
+    fn band(&self, rows: &Range<u32>) -> &[u8] {
+        let at = |y: u32| (y - self.first_row) as usize * self.row_bytes;
+        &self.data[at(rows.start)..at(rows.end)]
+    }
+
     /// Row `y`, clamped to the image: the edge rule for every neighbourhood filter.
     fn row(&self, y: i64) -> &[u8] {
         let y = y.clamp(0, i64::from(self.height) - 1) as u32;
