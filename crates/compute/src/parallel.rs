@@ -38,9 +38,10 @@ pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec
     // The empty band checks the image and the filter without computing anything.
     image::apply_band(filter, src, width, height, 0..0)?;
     let row = width as usize * 4;
-    // Zeroed on every thread at once rather than by one memset.
-    let mut out = Vec::new();
-    out.par_extend(rayon::iter::repeat_n(0, src.len()));
+    // One zeroed allocation (calloc, which fresh memory serves without a
+    // memset); rayon's element-by-element parallel fill would write each of
+    // an image's bytes separately.
+    let mut out = vec![0; src.len()];
     if row == 0 || height == 0 {
         return Ok(out);
     }
