@@ -254,6 +254,7 @@ fn test(root: &Path, args: &TestArgs) -> Result<()> {
         tiers.push(lint(root)?);
     }
     tiers.push(rust_tests(root)?);
+    tiers.push(simd_tests(root)?);
     tiers.push(browser_tests(root)?);
     tiers.push(cli_tier::tier(root)?);
     if !args.no_fuzz {
@@ -355,6 +356,46 @@ fn rust_tests(root: &Path) -> Result<Tier> {
     let text = String::from_utf8_lossy(&output.stdout);
     print!("{text}");
     Ok(cargo_counts(&text).finish("rust (unit, property, server)", output.status, t))
+}
+
+/// The compute crate's tests built for `wasm32-wasip1` with simd128 and run
+/// under Node's WASI (`xtask/wasi-runner.mjs`): the same property tests as
+/// natively, but through the `simd128` paths the browser runs, which native
+/// builds never compile. A target directory of its own keeps the flags from
+/// invalidating the main one.
+fn simd_tests(root: &Path) -> Result<Tier> {
+    let t = Instant::now();
+    run(Command::new("rustup")
+        .current_dir(root)
+        .args(["target", "add", "wasm32-wasip1"]))
+    .context("adding the wasm32-wasip1 target for the simd128 tests")?;
+    let runner = format!(
+        "node --no-warnings {}",
+        root.join("xtask").join("wasi-runner.mjs").display()
+    );
+    let output = Command::new("cargo")
+        .current_dir(root)
+        .args([
+            "test",
+            "-p",
+            "compute",
+            "--lib",
+            "--target",
+            "wasm32-wasip1",
+        ])
+        .args(["--no-fail-fast", "--color", "never"])
+        .env("CARGO_TARGET_WASM32_WASIP1_RUNNER", runner)
+        .env(
+            "CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS",
+            "-C target-feature=+simd128",
+        )
+        .env("CARGO_TARGET_DIR", root.join("target").join("wasi-simd"))
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo test for wasm32-wasip1")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    print!("{text}");
+    Ok(cargo_counts(&text).finish("compute on wasm32 simd128 (WASI)", output.status, t))
 }
 
 /// Builds the CLI and the bundles the browser tests load, then runs

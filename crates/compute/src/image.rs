@@ -10,12 +10,14 @@
 //! on where it starts.
 //!
 //! Grayscale (also as one luma byte per pixel, [`grayscale_luma`]) and the
-//! box blur's row pass have `simd128` paths on wasm (`mod simd`); they compute
-//! the same integers and the same f64 roundings as the scalar paths, so the
-//! output is the same bytes on every target. Natively the scalar paths run and
-//! are property-tested against the definitions; the browser tests
-//! (`js/test/compute.test.mjs`) check the simd128 build against the same
-//! definitions computed on the page.
+//! box blur's row pass have `simd128` paths on wasm (`mod simd`); the box
+//! blur's column pass is a plain loop that LLVM vectorises. They compute the
+//! same integers and the same roundings as the scalar paths, so the output is
+//! the same bytes on every target. Natively the scalar paths run and are
+//! property-tested against the definitions; the same tests run the simd128
+//! paths when built for `wasm32-wasip1` with simd128 (see ARCHITECTURE.md,
+//! Tests), and the browser tests (`js/test/compute.test.mjs`) check the
+//! simd128 build against the same definitions computed on the page.
 
 use serde::Deserialize;
 use std::ops::{Range, RangeInclusive};
@@ -47,6 +49,13 @@ pub enum ImageError {
     OutputLengthMismatch {
         width: u32,
         height: u32,
+        expected: usize,
+        got: usize,
+    },
+    #[error("out: expected {expected} bytes for rows {start}..{end}, got {got}")]
+    BandOutputLengthMismatch {
+        start: u32,
+        end: u32,
         expected: usize,
         got: usize,
     },
@@ -352,6 +361,54 @@ pub fn apply_band_from(
     height: u32,
     rows: Range<u32>,
 ) -> Result<Vec<u8>, ImageError> {
+    let Some(source) = band_source(filter, src, src_first_row, width, height, &rows)? else {
+        return Ok(Vec::new());
+    };
+    // A per-pixel filter starts from a copy of the band, not from zeros.
+    let mut out = source.band(&rows).to_vec();
+    if !per_pixel(filter, &mut out) {
+        fill_band(filter, &source, rows, &mut out);
+    }
+    Ok(out)
+}
+
+/// Like [`apply_band`], but written into the caller's `out` of exactly the
+/// band's size (`rows.len()·width·4` bytes), so bands computed side by side
+/// land in one output buffer with no copy.
+pub fn apply_band_into(
+    filter: &Filter,
+    src: &[u8],
+    width: u32,
+    height: u32,
+    rows: Range<u32>,
+    out: &mut [u8],
+) -> Result<(), ImageError> {
+    check_image(src, width, height)?;
+    let expected = rows.len() * width as usize * 4;
+    if out.len() != expected {
+        return Err(ImageError::BandOutputLengthMismatch {
+            start: rows.start,
+            end: rows.end,
+            expected,
+            got: out.len(),
+        });
+    }
+    if let Some(source) = band_source(filter, src, 0, width, height, &rows)? {
+        fill_band(filter, &source, rows, out);
+    }
+    Ok(())
+}
+
+/// Checks a band's request and gives the rows it reads, or `None` when the
+/// band is empty.
+fn band_source<'a>(
+    filter: &Filter,
+    src: &'a [u8],
+    src_first_row: u32,
+    width: u32,
+    height: u32,
+    rows: &Range<u32>,
+) -> Result<Option<Source<'a>>, ImageError> {
     filter.validate()?;
     let row = row_bytes(width, height)?;
     if rows.start > rows.end || rows.end > height {
@@ -362,7 +419,7 @@ pub fn apply_band_from(
         });
     }
     if row == 0 || rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     if !src.len().is_multiple_of(row) {
         return Err(ImageError::PartialRow {
@@ -383,32 +440,47 @@ pub fn apply_band_from(
     if got.start > needed.start || got.end < needed.end {
         return Err(ImageError::MissingHalo { needed, got });
     }
-    let source = Source {
+    Ok(Some(Source {
         data: src,
         first_row: src_first_row,
         row_bytes: row,
         height,
-    };
-    let band = &src
-        [(rows.start - src_first_row) as usize * row..(rows.end - src_first_row) as usize * row];
-    Ok(match *filter {
-        Filter::Grayscale(standard) => {
-            let mut out = band.to_vec();
-            gray_row(out.as_chunks_mut::<4>().0, standard.weights());
-            out
-        }
-        Filter::Invert => pointwise(band, invert_pixel),
+    }))
+}
+
+/// Applies a filter that maps each pixel on its own to `pixels` in place and
+/// says so; says `false` and leaves `pixels` alone for the others.
+fn per_pixel(filter: &Filter, pixels: &mut [u8]) -> bool {
+    let pixels = pixels.as_chunks_mut::<4>().0;
+    match *filter {
+        Filter::Grayscale(standard) => gray_row(pixels, standard.weights()),
+        Filter::Invert => pixels.iter_mut().for_each(invert_pixel),
         Filter::BrightnessContrast {
             brightness,
             contrast,
         } => {
             let lut = brightness_contrast_lut(brightness, contrast);
-            pointwise(band, |px| lut_pixel(px, &lut))
+            pixels.iter_mut().for_each(|px| lut_pixel(px, &lut));
+        }
+        Filter::GaussianBlur { .. } | Filter::Sharpen { .. } | Filter::BoxBlur { .. } => {
+            return false
+        }
+    }
+    true
+}
+
+/// Output rows `rows` of `filter` into `out`, their exact size, from a
+/// checked source.
+fn fill_band(filter: &Filter, source: &Source, rows: Range<u32>, out: &mut [u8]) {
+    match *filter {
+        Filter::Grayscale(_) | Filter::Invert | Filter::BrightnessContrast { .. } => {
+            out.copy_from_slice(source.band(&rows));
+            per_pixel(filter, out);
         }
         Filter::GaussianBlur { sigma } => {
-            gaussian_band(&source, rows, &gaussian_weights(sigma), |_, blurred| {
+            gaussian_band(source, rows, &gaussian_weights(sigma), out, |_, blurred| {
                 ((blurred + (1 << 23)) >> 24) as u8
-            })
+            });
         }
         Filter::Sharpen { amount } => {
             // p + amount·(p − blur) in fixed point: amount in 16.16, the
@@ -416,18 +488,19 @@ pub fn apply_band_from(
             // stays below 2⁵³. Integer rounding avoids a libm call per channel on wasm.
             let amount = i64::from((amount * 65_536.0).round() as u32);
             gaussian_band(
-                &source,
+                source,
                 rows,
                 &gaussian_weights(SHARPEN_SIGMA),
+                out,
                 move |original, blurred| {
                     let difference = (i64::from(original) << 24) - i64::from(blurred);
                     let delta = (amount * difference + (1 << 39)) >> 40;
                     (i64::from(original) + delta).clamp(0, 255) as u8
                 },
-            )
+            );
         }
-        Filter::BoxBlur { radius } => box_band(&source, rows, radius),
-    })
+        Filter::BoxBlur { radius } => box_band(source, rows, radius, out),
+    }
 }
 
 /// Grayscale in place.
@@ -533,12 +606,6 @@ pub fn sharpen(src: &[u8], width: u32, height: u32, amount: f32) -> Result<Vec<u
     apply(&Filter::Sharpen { amount }, src, width, height)
 }
 
-fn pointwise(band: &[u8], f: impl Fn(&mut [u8; 4])) -> Vec<u8> {
-    let mut out = band.to_vec();
-    out.as_chunks_mut::<4>().0.iter_mut().for_each(f);
-    out
-}
-
 /// The weighted sum in 16-bit fixed point, rounded; at most
 /// 65 536·255 + 2¹⁵ < 2³², and at most 255 after the shift because the
 /// weights sum to 2¹⁶.
@@ -600,6 +667,12 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// Rows `rows` of the image, which the source holds.
+    fn band(&self, rows: &Range<u32>) -> &[u8] {
+        let at = |y: u32| (y - self.first_row) as usize * self.row_bytes;
+        &self.data[at(rows.start)..at(rows.end)]
+    }
+
     /// Row `y`, clamped to the image: the edge rule for every neighbourhood filter.
     fn row(&self, y: i64) -> &[u8] {
         let y = y.clamp(0, i64::from(self.height) - 1) as u32;
@@ -704,19 +777,19 @@ fn gaussian_band(
     source: &Source,
     rows: Range<u32>,
     weights: &[u32],
+    out: &mut [u8],
     finish: impl Fn(u8, u32) -> u8,
-) -> Vec<u8> {
+) {
     let row_bytes = source.row_bytes;
     let pixels = row_bytes / 4;
     let rgb_len = 3 * pixels;
     let r = weights.len() - 1;
     let mut packed = PackedRows::new(2 * r + 1, pixels);
-    let mut out = Vec::with_capacity(rows.len() * row_bytes);
     let mut vertical = vec![0u32; rgb_len];
     // The vertical result in 8.8 fixed point, padded with r edge pixels each side.
     let mut padded = vec![0u16; rgb_len + 6 * r];
     let mut horizontal = vec![0u32; rgb_len];
-    for y in rows {
+    for (y, out_row) in rows.zip(out.chunks_exact_mut(row_bytes)) {
         let y = i64::from(y);
         for dy in -(r as i64)..=r as i64 {
             packed.load(source, y + dy);
@@ -748,9 +821,7 @@ fn gaussian_band(
             .map(|d| (weights[d], &padded[3 * (r - d)..], &padded[3 * (r + d)..]))
             .collect();
         weighted_sum(&mut horizontal, weights[0], &padded[3 * r..], &pairs);
-        let start = out.len();
-        out.resize(start + row_bytes, 0);
-        let pixels = out[start..]
+        let pixels = out_row
             .as_chunks_mut::<4>()
             .0
             .iter_mut()
@@ -764,7 +835,6 @@ fn gaussian_band(
             ];
         }
     }
-    out
 }
 
 /// `acc[i] = w0·centre[i] + Σ w·(a[i] + b[i])` over the symmetric tap pairs,
@@ -834,65 +904,80 @@ impl ColumnSum for u32 {
 /// The exact rounded mean over each `(2r+1)²` window: running column sums
 /// slide down the band and running row sums slide along each row, all in
 /// integers, so a band started anywhere gets the same sums.
-fn box_band(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+fn box_band(source: &Source, rows: Range<u32>, radius: u32, out: &mut [u8]) {
     if radius <= U16_COLUMN_RADIUS {
-        box_band_with::<u16>(source, rows, radius)
+        box_band_with::<u16>(source, rows, radius, out);
     } else {
-        box_band_with::<u32>(source, rows, radius)
+        box_band_with::<u32>(source, rows, radius, out);
     }
 }
 
-fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32) -> Vec<u8> {
+/// One pass down the band: each output row first slides the running column
+/// sums down by one source row, then the row pass reads them in place. The
+/// column sums live in one row-sized buffer with `r` pixels of margin each
+/// side, refilled with the edge pixels' sums after every slide (`8r` values),
+/// so the row window never clamps and nothing is copied or transposed.
+fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32, out: &mut [u8]) {
     let row_bytes = source.row_bytes;
     let r = radius as usize;
     let inverse_area = 1.0 / ((2 * r + 1) * (2 * r + 1)) as f64;
-    let mut out = vec![0u8; rows.len() * row_bytes];
-    let mut columns = vec![C::default(); row_bytes];
+    let mut columns = vec![C::default(); row_bytes + 8 * r];
     let first = i64::from(rows.start);
-    for dy in -i64::from(radius)..=i64::from(radius) {
-        for (sum, &p) in columns.iter_mut().zip(source.row(first + dy)) {
-            *sum = sum.slide(p, 0);
-        }
-    }
-    // Column sums with r edge copies each side, so the row window needs no clamping.
-    let mut padded = vec![0u32; row_bytes + 8 * r];
+    let radius = i64::from(radius);
     for (y, out_row) in rows.zip(out.chunks_exact_mut(row_bytes)) {
         let y = i64::from(y);
-        if y > first {
-            let (entering, leaving) = (
-                source.row(y + i64::from(radius)),
-                source.row(y - i64::from(radius) - 1),
-            );
-            for ((sum, &e), &l) in columns.iter_mut().zip(entering).zip(leaving) {
-                *sum = sum.slide(e, l);
-            }
-        }
-        let (left, rest) = padded.split_at_mut(4 * r);
+        let (left, rest) = columns.split_at_mut(4 * r);
         let (middle, right) = rest.split_at_mut(row_bytes);
-        for (m, &c) in middle.iter_mut().zip(&columns) {
-            *m = c.into();
+        if y == first {
+            for dy in -radius..=radius {
+                slide_columns(middle, source.row(y + dy), None);
+            }
+        } else {
+            slide_columns(
+                middle,
+                source.row(y + radius),
+                Some(source.row(y - radius - 1)),
+            );
         }
         let (first_px, last_px) = (
-            <[u32; 4]>::try_from(&middle[..4]),
-            <[u32; 4]>::try_from(&middle[row_bytes - 4..]),
+            <[C; 4]>::try_from(&middle[..4]),
+            <[C; 4]>::try_from(&middle[row_bytes - 4..]),
         );
         if let (Ok(first_px), Ok(last_px)) = (first_px, last_px) {
             left.as_chunks_mut::<4>().0.fill(first_px);
             right.as_chunks_mut::<4>().0.fill(last_px);
         }
         box_row(
-            padded.as_chunks::<4>().0,
+            columns.as_chunks::<4>().0,
             r,
             inverse_area,
-            source.row(y).as_chunks::<4>().0,
-            out_row.as_chunks_mut::<4>().0,
+            source.row(y),
+            out_row,
         );
     }
-    out
 }
 
-/// One output row of the box blur: `padded` holds the row's column sums with
-/// `r` edge copies each side, `centre` the source row (for alpha).
+/// Adds the `entering` row to the column sums and takes away the `leaving`
+/// one, lane by lane: a plain loop over bytes, which LLVM vectorises (sixteen
+/// bytes widened into two `u16x8` per step with simd128).
+fn slide_columns<C: ColumnSum>(columns: &mut [C], entering: &[u8], leaving: Option<&[u8]>) {
+    match leaving {
+        Some(leaving) => {
+            for ((sum, &e), &l) in columns.iter_mut().zip(entering).zip(leaving) {
+                *sum = sum.slide(e, l);
+            }
+        }
+        None => {
+            for (sum, &e) in columns.iter_mut().zip(entering) {
+                *sum = sum.slide(e, 0);
+            }
+        }
+    }
+}
+
+/// One output row of the box blur: `columns` holds the row's column sums,
+/// a pixel's four channels together, with `r` edge copies each side;
+/// `centre` is the source row (for alpha), `out` the output row.
 ///
 /// The window slides by adding the entering column before the pixel and
 /// removing the leaving one after it, so every intermediate is a true partial
@@ -900,17 +985,17 @@ fn box_band_with<C: ColumnSum>(source: &Source, rows: Range<u32>, radius: u32) -
 /// Rounded division by the odd area without a divide instruction: a sum over
 /// an odd area is never exactly half-way, at least 1/(2·area) ≥ 3·10⁻⁸ from
 /// it, and the f64 error is below 10⁻¹² (`float_rounding_of_box_means_is_exact`).
-fn box_row(
-    padded: &[[u32; 4]],
+fn box_row<C: ColumnSum>(
+    columns: &[[C; 4]],
     r: usize,
     inverse_area: f64,
-    centre: &[[u8; 4]],
-    out: &mut [[u8; 4]],
+    centre: &[u8],
+    out: &mut [u8],
 ) {
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-    simd::box_row(padded, r, inverse_area, centre, out);
+    simd::box_row(columns, r, inverse_area, centre, out);
     #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-    box_row_scalar(padded, r, inverse_area, centre, out);
+    box_row_scalar(columns, r, inverse_area, centre, out);
 }
 
 /// The largest box radius whose rounded means the simd128 row pass computes
@@ -938,28 +1023,33 @@ fn inverse_area_f32(r: usize) -> f32 {
     all(target_arch = "wasm32", target_feature = "simd128"),
     allow(dead_code)
 )]
-fn box_row_scalar(
-    padded: &[[u32; 4]],
+fn box_row_scalar<C: ColumnSum>(
+    columns: &[[C; 4]],
     r: usize,
     inverse_area: f64,
-    centre: &[[u8; 4]],
-    out: &mut [[u8; 4]],
+    centre: &[u8],
+    out: &mut [u8],
 ) {
     let mut window = [0u32; 3];
-    for px in &padded[..2 * r] {
+    for px in &columns[..2 * r] {
         for (w, &c) in window.iter_mut().zip(px) {
-            *w += c;
+            *w += c.into();
         }
     }
     let mean = |sum: u32| (f64::from(sum) * inverse_area + 0.5) as u8;
-    let slides = padded.iter().zip(&padded[2 * r..]);
-    for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
+    let slides = columns.iter().zip(&columns[2 * r..]);
+    let pixels = out
+        .as_chunks_mut::<4>()
+        .0
+        .iter_mut()
+        .zip(centre.as_chunks::<4>().0);
+    for ((o, src), (leaving, entering)) in pixels.zip(slides) {
         for (w, &c) in window.iter_mut().zip(entering) {
-            *w += c;
+            *w += c.into();
         }
         *o = [mean(window[0]), mean(window[1]), mean(window[2]), src[3]];
         for (w, &c) in window.iter_mut().zip(leaving) {
-            *w -= c;
+            *w -= c.into();
         }
     }
 }
@@ -967,18 +1057,19 @@ fn box_row_scalar(
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
     //! The simd128 paths, each computing exactly what its scalar path does.
-    //! [`box_row`]: the four channels of a pixel in one `u32x4` window and the
-    //! rounding in two `f64x2` halves, the same f64 product and truncation as
-    //! the scalar path. [`luma_row`] and [`gray_row`]: four RGBA pixels as
+    //! [`box_row`]: the four channels of a pixel in one `u32x4` window read
+    //! straight from the `u16` (or `u32`) column sums, four pixels' means
+    //! rounded and narrowed to sixteen bytes at once, in f32 where that is
+    //! exact and else with the scalar path's f64 product and truncation; the
+    //! alpha lanes ride along in the vectors and are replaced by the source's
+    //! alpha with one bit select. [`luma_row`] and [`gray_row`]: four RGBA pixels as
     //! four little-endian `u32` lanes (R in the low byte), unpacked with
     //! shifts and masks and weighted with 32-bit multiplies, whose true sums
     //! stay below 2³² as in the scalar path.
 
     use core::arch::wasm32::*;
 
-    fn load(px: &[u32; 4]) -> v128 {
-        u32x4(px[0], px[1], px[2], px[3])
-    }
+    use super::{inverse_area_f32, ColumnSum, F32_EXACT_BOX_RADIUS};
 
     /// Four pixels as `u32x4`, pixel `i` in lane `i`.
     fn pixels(px: &[[u8; 4]; 4]) -> v128 {
@@ -1062,52 +1153,140 @@ mod simd {
         (src_rest, out_rest)
     }
 
-    pub fn box_row(
-        padded: &[[u32; 4]],
+    /// A pixel's four column sums as `u32x4`.
+    fn column<C: ColumnSum>(px: &[C; 4]) -> v128 {
+        u32x4(px[0].into(), px[1].into(), px[2].into(), px[3].into())
+    }
+
+    /// The rounded means of a pixel's four window sums, one per lane.
+    trait Means: Copy {
+        fn of(self, window: v128) -> v128;
+    }
+
+    /// In f32, exact up to [`F32_EXACT_BOX_RADIUS`]
+    /// (`f32_box_means_are_exact`). The sums (< 2²⁴) and means are far from
+    /// 2³¹, so the signed conversions give the unsigned ones' results, and
+    /// they are single instructions on x86 where the unsigned ones are not.
+    #[derive(Clone, Copy)]
+    struct F32Means {
+        inverse: v128,
+        half: v128,
+    }
+
+    impl Means for F32Means {
+        #[inline(always)]
+        fn of(self, window: v128) -> v128 {
+            i32x4_trunc_sat_f32x4(f32x4_add(
+                f32x4_mul(f32x4_convert_i32x4(window), self.inverse),
+                self.half,
+            ))
+        }
+    }
+
+    /// In two `f64x2` halves, the scalar path's f64 product and truncation,
+    /// for the wider boxes (their sums can pass 2³¹).
+    #[derive(Clone, Copy)]
+    struct F64Means {
+        inverse: v128,
+        half: v128,
+    }
+
+    impl Means for F64Means {
+        #[inline(always)]
+        fn of(self, window: v128) -> v128 {
+            let mean = |sums: v128| {
+                i32x4_trunc_sat_f64x2_zero(f64x2_add(f64x2_mul(sums, self.inverse), self.half))
+            };
+            let low = mean(f64x2_convert_low_u32x4(window));
+            let high = mean(f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(
+                window, window,
+            )));
+            i32x4_shuffle::<0, 1, 4, 5>(low, high)
+        }
+    }
+
+    /// [`super::box_row`], with the means in f32 where that is exact.
+    pub fn box_row<C: ColumnSum>(
+        columns: &[[C; 4]],
         r: usize,
         inverse_area: f64,
-        centre: &[[u8; 4]],
-        out: &mut [[u8; 4]],
+        centre: &[u8],
+        out: &mut [u8],
+    ) {
+        if r <= F32_EXACT_BOX_RADIUS {
+            let means = F32Means {
+                inverse: f32x4_splat(inverse_area_f32(r)),
+                half: f32x4_splat(0.5),
+            };
+            box_row_with(columns, r, means, centre, out);
+        } else {
+            let means = F64Means {
+                inverse: f64x2_splat(inverse_area),
+                half: f64x2_splat(0.5),
+            };
+            box_row_with(columns, r, means, centre, out);
+        }
+    }
+
+    /// The row pass four pixels at a time: each pixel's window is one
+    /// `u32x4` slid by one entering and one leaving column (the only serial
+    /// chain, two adds per pixel), and the four means are narrowed to sixteen
+    /// bytes, blended with the source's alpha and stored at once.
+    fn box_row_with<C: ColumnSum, M: Means>(
+        columns: &[[C; 4]],
+        r: usize,
+        means: M,
+        centre: &[u8],
+        out: &mut [u8],
     ) {
         let mut window = u32x4_splat(0);
-        for px in &padded[..2 * r] {
-            window = i32x4_add(window, load(px));
+        for px in &columns[..2 * r] {
+            window = i32x4_add(window, column(px));
         }
-        let slides = padded.iter().zip(&padded[2 * r..]);
-        if r <= super::F32_EXACT_BOX_RADIUS {
-            // All four channels in one f32x4; exact up to this radius
-            // (`f32_box_means_are_exact`).
-            let (inverse, half) = (f32x4_splat(super::inverse_area_f32(r)), f32x4_splat(0.5));
-            for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
-                window = i32x4_add(window, load(entering));
-                let mean = u32x4_trunc_sat_f32x4(f32x4_add(
-                    f32x4_mul(f32x4_convert_u32x4(window), inverse),
-                    half,
-                ));
-                // Every lane is at most 255, so neither saturating narrow clips.
-                let narrow = u16x8_narrow_i32x4(mean, mean);
-                let [red, green, blue, _] =
-                    u32x4_extract_lane::<0>(u8x16_narrow_i16x8(narrow, narrow)).to_le_bytes();
-                *o = [red, green, blue, src[3]];
-                window = i32x4_sub(window, load(leaving));
+        let (quads, out_rest) = out.as_chunks_mut::<16>();
+        let (centre_quads, centre_rest) = centre.as_chunks::<16>();
+        let leaving = columns.as_chunks::<4>().0;
+        let entering = columns[2 * r..].as_chunks::<4>().0;
+        let alpha = u32x4_splat(0xff00_0000);
+        for (((o, src), leaving), entering) in quads
+            .iter_mut()
+            .zip(centre_quads)
+            .zip(leaving)
+            .zip(entering)
+        {
+            let mut m = [u32x4_splat(0); 4];
+            for ((mean, leaving), entering) in m.iter_mut().zip(leaving).zip(entering) {
+                window = i32x4_add(window, column(entering));
+                *mean = means.of(window);
+                window = i32x4_sub(window, column(leaving));
             }
-            return;
+            // Every lane is at most 255, so neither saturating narrow clips.
+            let bytes = u8x16_narrow_i16x8(
+                u16x8_narrow_i32x4(m[0], m[1]),
+                u16x8_narrow_i32x4(m[2], m[3]),
+            );
+            // SAFETY: both are 16-byte arrays, and v128 loads and stores
+            // need no alignment.
+            unsafe {
+                let src = v128_load(src.as_ptr().cast());
+                v128_store(o.as_mut_ptr().cast(), v128_bitselect(src, bytes, alpha));
+            }
         }
-        let (inverse, half) = (f64x2_splat(inverse_area), f64x2_splat(0.5));
-        for ((o, src), (leaving, entering)) in out.iter_mut().zip(centre).zip(slides) {
-            window = i32x4_add(window, load(entering));
-            let red_green = f64x2_convert_low_u32x4(window);
-            let blue_alpha = f64x2_convert_low_u32x4(i32x4_shuffle::<2, 3, 2, 3>(window, window));
-            let mean =
-                |sums: v128| u32x4_trunc_sat_f64x2_zero(f64x2_add(f64x2_mul(sums, inverse), half));
-            let (rg, ba) = (mean(red_green), mean(blue_alpha));
-            *o = [
-                u32x4_extract_lane::<0>(rg) as u8,
-                u32x4_extract_lane::<1>(rg) as u8,
-                u32x4_extract_lane::<0>(ba) as u8,
-                src[3],
-            ];
-            window = i32x4_sub(window, load(leaving));
+        let done = quads.len() * 4;
+        let pixels = out_rest
+            .as_chunks_mut::<4>()
+            .0
+            .iter_mut()
+            .zip(centre_rest.as_chunks::<4>().0);
+        let slides = columns[done..].iter().zip(&columns[done + 2 * r..]);
+        for ((o, src), (leaving, entering)) in pixels.zip(slides) {
+            window = i32x4_add(window, column(entering));
+            let mean = means.of(window);
+            let narrow = u16x8_narrow_i32x4(mean, mean);
+            let [red, green, blue, _] =
+                u32x4_extract_lane::<0>(u8x16_narrow_i16x8(narrow, narrow)).to_le_bytes();
+            *o = [red, green, blue, src[3]];
+            window = i32x4_sub(window, column(leaving));
         }
     }
 }
@@ -1370,6 +1549,10 @@ mod tests {
             Err(ImageError::PartialRow { .. })
         ));
         assert_eq!(apply(&Filter::Invert, &[], 0, 5), Ok(vec![]));
+        assert_eq!(
+            apply_band_into(&blur, &[0; 48], 2, 6, 1..3, &mut [0; 15]).map_err(|e| e.to_string()),
+            Err("out: expected 16 bytes for rows 1..3, got 15".to_string())
+        );
     }
 
     #[test]
@@ -1550,6 +1733,21 @@ mod tests {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// Both sides of the f32 means' limit (the simd128 row pass switches
+        /// to f64 above it), with widths that leave every remainder of four
+        /// pixels after the row pass's groups of four.
+        #[test]
+        fn boxes_around_the_f32_limit_equal_the_reference(
+            (w, h, src) in (1u32..14, 1u32..4).prop_flat_map(|(w, h)| (Just(w), Just(h), prop::collection::vec(any::<u8>(), (w * h * 4) as usize))),
+            radius in (F32_EXACT_BOX_RADIUS as u32 - 2)..(F32_EXACT_BOX_RADIUS as u32 + 3),
+        ) {
+            let source = Source { data: &src, first_row: 0, row_bytes: (w * 4) as usize, height: h };
+            prop_assert_eq!(box_blur(&src, w, h, radius).unwrap(), box_band_reference(&source, 0..h, radius));
+        }
+    }
+
     #[test]
     fn u16_column_sums_hold_a_full_column_of_255_at_the_limit() {
         // 255·(2·128+1) = 65 535 exactly: the largest column sum in 16 bits.
@@ -1585,7 +1783,12 @@ mod tests {
             let mut joined = Vec::new();
             for band in cuts.windows(2) {
                 let rows = band[0]..band[1];
-                joined.extend(apply_band(&filter, &src, w, h, rows.clone()).unwrap());
+                let band = apply_band(&filter, &src, w, h, rows.clone()).unwrap();
+                // Written into a buffer of the band's size, the same bytes.
+                let mut into = vec![1; band.len()];
+                apply_band_into(&filter, &src, w, h, rows.clone(), &mut into).unwrap();
+                prop_assert_eq!(&into, &band);
+                joined.extend(band);
                 // A worker that only has the band and its halo gets the same bytes.
                 let needed = source_rows(&filter, h, rows.clone());
                 let row = (w * 4) as usize;

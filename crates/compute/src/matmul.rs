@@ -6,7 +6,7 @@
 //! differ from [`matmul_naive`] by rounding, never by more.
 
 use std::fmt::Debug;
-use std::ops::{Add, Mul};
+use std::ops::{Add, Mul, Range};
 use thiserror::Error;
 
 /// Why two matrices cannot be multiplied.
@@ -149,7 +149,7 @@ const NC: usize = 1024;
 
 /// The element types with a micro-kernel: `NR` is the width of the register
 /// tile, two SIMD vectors of the type.
-trait Kernel: Element {
+pub(crate) trait Kernel: Element {
     const NR: usize;
 
     /// `c[r][j] += Σ_p a[p][r] · b[p][j]` for `r < rows`, `j < cols`, where `a`
@@ -224,24 +224,121 @@ fn gemm<T: Kernel>(a: &[T], b: &[T], c: &mut [T], m: usize, k: usize, n: usize) 
     let nr = T::NR;
     let mut b_pack = vec![T::default(); KC * NC.min(n).next_multiple_of(nr)];
     let mut a_pack = vec![T::default(); KC * MC.min(m).next_multiple_of(MR)];
-    for jc in (0..n).step_by(NC) {
-        let nc = NC.min(n - jc);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
-            pack_b(b, n, pc, kc, jc, nc, nr, &mut b_pack);
-            for ic in (0..m).step_by(MC) {
-                let mc = MC.min(m - ic);
-                pack_a(a, k, ic, mc, pc, kc, &mut a_pack);
-                for (jr, b_strip) in (0..nc).step_by(nr).zip(b_pack.chunks_exact(kc * nr)) {
-                    let cols = nr.min(nc - jr);
-                    for (ir, a_strip) in (0..mc).step_by(MR).zip(a_pack.chunks_exact(kc * MR)) {
-                        let rows = MR.min(mc - ir);
-                        let start = (ic + ir) * n + jc + jr;
-                        T::kernel(kc, a_strip, b_strip, &mut c[start..], n, rows, cols);
-                    }
-                }
+    for (block, _) in blocks(k, n, nr) {
+        let Block { jc, nc, pc, kc } = block;
+        pack_b(b, n, pc, kc, jc, nc, nr, &mut b_pack);
+        block_product(a, &b_pack, c, m, k, n, block, &mut a_pack);
+    }
+}
+
+/// One `KC×NC` block of B: columns `jc..jc+nc`, depth `pc..pc+kc`.
+#[derive(Clone, Copy)]
+struct Block {
+    jc: usize,
+    nc: usize,
+    pc: usize,
+    kc: usize,
+}
+
+/// Adds the products of the `m` rows of `a` with one packed block of B to
+/// the same rows of `c` (row `i` of `c` at `i·n`): rows of A in `MC` blocks
+/// (pack A), then the micro-kernel over the strips. A row of C gets the same
+/// sums in the same order whichever rows are passed with it, which is what
+/// lets [`gemm_rows`] split the rows across threads with identical results.
+#[allow(clippy::too_many_arguments)]
+fn block_product<T: Kernel>(
+    a: &[T],
+    b_pack: &[T],
+    c: &mut [T],
+    m: usize,
+    k: usize,
+    n: usize,
+    Block { jc, nc, pc, kc }: Block,
+    a_pack: &mut [T],
+) {
+    let nr = T::NR;
+    for ic in (0..m).step_by(MC) {
+        let mc = MC.min(m - ic);
+        pack_a(a, k, ic, mc, pc, kc, a_pack);
+        for (jr, b_strip) in (0..nc).step_by(nr).zip(b_pack.chunks_exact(kc * nr)) {
+            let cols = nr.min(nc - jr);
+            for (ir, a_strip) in (0..mc).step_by(MR).zip(a_pack.chunks_exact(kc * MR)) {
+                let rows = MR.min(mc - ir);
+                let start = (ic + ir) * n + jc + jr;
+                T::kernel(kc, a_strip, b_strip, &mut c[start..], n, rows, cols);
             }
         }
+    }
+}
+
+/// All of B packed once, block after block in [`gemm`]'s order, so threads
+/// computing different rows of C share one packing instead of each packing
+/// B again.
+#[cfg(feature = "threads")]
+pub(crate) struct PackedB<T> {
+    data: Vec<T>,
+    k: usize,
+    n: usize,
+}
+
+/// The blocks of a `k×n` B in [`gemm`]'s order (`NC` columns, then `KC`
+/// deep), each with where it lies in [`PackedB`]'s data: `kc` rows of its
+/// columns padded to whole strips of `nr`.
+fn blocks(k: usize, n: usize, nr: usize) -> impl Iterator<Item = (Block, Range<usize>)> {
+    let mut at = 0;
+    (0..n)
+        .step_by(NC)
+        .flat_map(move |jc| {
+            (0..k).step_by(KC).map(move |pc| {
+                let (nc, kc) = (NC.min(n - jc), KC.min(k - pc));
+                (Block { jc, nc, pc, kc }, kc * nc.next_multiple_of(nr))
+            })
+        })
+        .map(move |(block, len)| {
+            at += len;
+            (block, at - len..at)
+        })
+}
+
+#[cfg(feature = "threads")]
+impl<T: Kernel> PackedB<T> {
+    /// Packs the `k×n` matrix `b`, whose length the caller has checked, on
+    /// rayon's threads: the strips of a block are packed side by side, so
+    /// the packing is no serial step before the bands start.
+    pub(crate) fn new(b: &[T], k: usize, n: usize) -> Self
+    where
+        T: Send + Sync,
+    {
+        use rayon::prelude::*;
+        let nr = T::NR;
+        let len = blocks(k, n, nr).last().map_or(0, |(_, at)| at.end);
+        let mut data = Vec::new();
+        data.par_extend(rayon::iter::repeat_n(T::default(), len));
+        for (Block { jc, nc, pc, kc }, at) in blocks(k, n, nr) {
+            data[at]
+                .par_chunks_mut(kc * nr)
+                .enumerate()
+                .for_each(|(strip, pack)| {
+                    let jr = strip * nr;
+                    pack_b(b, n, pc, kc, jc + jr, nr.min(nc - jr), nr, pack);
+                });
+        }
+        PackedB { data, k, n }
+    }
+}
+
+/// `c += a · B` for the `m` rows of `a` (`m×k`) and `c` (`m×n`), B packed
+/// once by [`PackedB::new`]; the same sums in the same order as [`gemm`]
+/// gives these rows.
+#[cfg(feature = "threads")]
+pub(crate) fn gemm_rows<T: Kernel>(a: &[T], b: &PackedB<T>, c: &mut [T], m: usize) {
+    let (k, n) = (b.k, b.n);
+    if m == 0 || k == 0 || n == 0 {
+        return;
+    }
+    let mut a_pack = vec![T::default(); KC * MC.min(m).next_multiple_of(MR)];
+    for (block, at) in blocks(k, n, T::NR) {
+        block_product(a, &b.data[at], c, m, k, n, block, &mut a_pack);
     }
 }
 
@@ -478,17 +575,22 @@ mod tests {
             matmul_f64(&[], &[], usize::MAX, 2, 1),
             Err(MatmulError::SizeOverflow { operand: "a", .. })
         ));
-        assert!(matches!(
-            matmul_f64(&[], &[], 1 << 40, 0, 1 << 40),
-            Err(MatmulError::SizeOverflow {
-                operand: "result",
-                ..
-            })
-        ));
-        assert!(matches!(
-            matmul_f64(&[], &[], 1 << 31, 0, 1 << 31),
-            Err(MatmulError::OutOfMemory { .. })
-        ));
+        // These sizes are picked for a 64-bit usize (the tests also run on
+        // wasm32 under WASI, where both overflow already).
+        #[cfg(target_pointer_width = "64")]
+        {
+            assert!(matches!(
+                matmul_f64(&[], &[], 1 << 40, 0, 1 << 40),
+                Err(MatmulError::SizeOverflow {
+                    operand: "result",
+                    ..
+                })
+            ));
+            assert!(matches!(
+                matmul_f64(&[], &[], 1 << 31, 0, 1 << 31),
+                Err(MatmulError::OutOfMemory { .. })
+            ));
+        }
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! `threads` feature), byte-identical to the serial functions however many
 //! threads run them: an image is cut into bands of rows and each band is
 //! computed by [`image::apply_band`], whose output never depends on where the
-//! band starts; a product is cut into bands of rows of A, and each element of
-//! C is summed in the same order whichever band computes it.
+//! band starts; a product is cut into bands of rows of A against B packed
+//! once for all of them, and each element of C is summed in the same order
+//! whichever band computes it.
 
 use crate::image::{self, Filter, GrayStandard, ImageError};
-use crate::matmul::{self, MatmulError};
+use crate::matmul::{self, Kernel, MatmulError, PackedB};
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -15,10 +16,10 @@ use std::ops::Range;
 /// band.
 const BANDS_PER_THREAD: usize = 4;
 
-/// Product bands per thread: one, because every band packs all of B again
-/// (the serial product's blocking), which costs more than the balancing a
-/// finer split would buy.
-const PRODUCT_BANDS_PER_THREAD: usize = 1;
+/// Product bands per thread: B is packed once and shared, so a band costs
+/// only its own rows of A, and a few bands per thread let the thread whose
+/// core is free take over the rows of one that is held up.
+const PRODUCT_BANDS_PER_THREAD: usize = 4;
 
 /// `len` items cut into about `threads × per_thread` bands of whole
 /// multiples of `unit` (the last band takes the rest).
@@ -39,29 +40,21 @@ fn image_band_rows(height: u32) -> usize {
         .map_or(1, ExactSizeIterator::len)
 }
 
-/// [`image::apply`] on rayon's threads.
+/// [`image::apply`] on rayon's threads: each band of rows is computed into
+/// its place in the one output buffer ([`image::apply_band_into`]).
 pub fn apply(filter: &Filter, src: &[u8], width: u32, height: u32) -> Result<Vec<u8>, ImageError> {
-    // The empty band checks the image and the filter without computing anything.
-    image::apply_band(filter, src, width, height, 0..0)?;
-    let parts = bands(height as usize, 1, BANDS_PER_THREAD)
-        .into_par_iter()
-        .map(|rows| {
-            image::apply_band(
-                filter,
-                src,
-                width,
-                height,
-                rows.start as u32..rows.end as u32,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(parts.concat())
+    // One zeroed allocation (calloc, which fresh memory serves without a
+    // memset); rayon's element-by-element parallel fill would write each of
+    // an image's bytes separately.
+    let mut out = vec![0; src.len()];
+    apply_into(filter, src, width, height, &mut out)?;
+    Ok(out)
 }
 
 /// [`image::apply`] on rayon's threads, written into `out` (as long as
 /// `src`) instead of a new vector: each band of output rows is computed from
-/// the whole `src` and lands in its own rows of `out`, so `src` and `out` can
-/// be shared regions the guest reads and writes in place.
+/// the whole `src` straight into its own rows of `out`, so `src` and `out`
+/// can be shared regions the guest reads and writes in place.
 pub fn apply_into(
     filter: &Filter,
     src: &[u8],
@@ -69,6 +62,7 @@ pub fn apply_into(
     height: u32,
     out: &mut [u8],
 ) -> Result<(), ImageError> {
+    // The empty band checks the image and the filter without computing anything.
     image::apply_band(filter, src, width, height, 0..0)?;
     if out.len() != src.len() {
         return Err(ImageError::LengthMismatch {
@@ -85,11 +79,10 @@ pub fn apply_into(
     let band_rows = image_band_rows(height);
     out.par_chunks_mut(band_rows * row)
         .enumerate()
-        .try_for_each(|(i, chunk)| {
+        .try_for_each(|(i, band)| {
             let start = (i * band_rows) as u32;
-            let rows = start..start + (chunk.len() / row) as u32;
-            chunk.copy_from_slice(&image::apply_band(filter, src, width, height, rows)?);
-            Ok(())
+            let rows = start..start + (band.len() / row) as u32;
+            image::apply_band_into(filter, src, width, height, rows, band)
         })
 }
 
@@ -154,7 +147,10 @@ pub fn matmul_f64(
 
 type Product<T> = fn(&[T], &[T], usize, usize, usize) -> Result<Vec<T>, MatmulError>;
 
-fn matmul_bands<T: Send + Sync + Copy>(
+/// B is packed once ([`PackedB`]) for every band, and each band of rows of A
+/// writes its rows of C in place ([`matmul::gemm_rows`]), so nothing is
+/// copied after the threads finish.
+fn matmul_bands<T: Kernel + Send + Sync>(
     a: &[T],
     b: &[T],
     m: usize,
@@ -172,13 +168,18 @@ fn matmul_bands<T: Send + Sync + Copy>(
     if c.try_reserve_exact(m * n).is_err() {
         return Err(MatmulError::OutOfMemory { rows: m, cols: n });
     }
-    let parts = bands(m, ROW_UNIT, PRODUCT_BANDS_PER_THREAD)
-        .into_par_iter()
-        .map(|rows| product(&a[rows.start * k..rows.end * k], b, rows.len(), k, n))
-        .collect::<Result<Vec<_>, _>>()?;
-    for part in parts {
-        c.extend_from_slice(&part);
+    // Zeroed on every thread at once rather than by one memset.
+    c.par_extend(rayon::iter::repeat_n(T::default(), m * n));
+    if k == 0 || n == 0 {
+        return Ok(c);
     }
+    let packed = PackedB::new(b, k, n);
+    let band_rows = bands(m, ROW_UNIT, PRODUCT_BANDS_PER_THREAD)
+        .first()
+        .map_or(m, ExactSizeIterator::len);
+    c.par_chunks_mut(band_rows * n)
+        .zip(a.par_chunks(band_rows * k))
+        .for_each(|(c, a)| matmul::gemm_rows(a, &packed, c, c.len() / n));
     Ok(c)
 }
 
@@ -241,6 +242,39 @@ mod tests {
                 prop_assert_eq!(par.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), serial.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
                 Ok(())
             })?;
+        }
+    }
+
+    /// Shapes across the blocking's edges (more than `MC` rows, depth past
+    /// `KC`, columns past `NC`), which the property test's small sizes never
+    /// reach: the shared packing of B must hand every band the right block.
+    #[test]
+    fn products_across_block_edges_match_the_serial_ones() {
+        for (m, k, n) in [(9, 259, 1033), (141, 20, 13), (67, 300, 9)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 31) % 101) as f32 / 9.0 - 5.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 17) % 89) as f32 / 5.0 - 8.0)
+                .collect();
+            let a64: Vec<f64> = a.iter().map(|&x| f64::from(x) / 3.0).collect();
+            let b64: Vec<f64> = b.iter().map(|&x| f64::from(x) * 1.1).collect();
+            let serial = matmul::matmul_f32(&a, &b, m, k, n).unwrap();
+            let serial64 = matmul::matmul_f64(&a64, &b64, m, k, n).unwrap();
+            for threads in [1, 2, 3] {
+                pool(threads).install(|| {
+                    let par = matmul_f32(&a, &b, m, k, n).unwrap();
+                    assert!(par
+                        .iter()
+                        .zip(&serial)
+                        .all(|(p, s)| p.to_bits() == s.to_bits()));
+                    let par = matmul_f64(&a64, &b64, m, k, n).unwrap();
+                    assert!(par
+                        .iter()
+                        .zip(&serial64)
+                        .all(|(p, s)| p.to_bits() == s.to_bits()));
+                });
+            }
         }
     }
 
