@@ -438,11 +438,12 @@ for (const isolated of [true, false]) {
     });
 
     test('GDScript: calls made before window.WasmBridge exists and before the pool is ready complete', async (t) => {
-      const slowManifest = async (route) => {
+      // The manifest arrives with godot.js (manifest.js); the module is what the pool waits for.
+      const slowModule = async (route) => {
         await new Promise((r) => setTimeout(r, 1000));
         await route.continue();
       };
-      await runScript(t, browser, server.url, 'late.html', 'early.gd', { routes: [['**/wasmbridge/manifest.json', slowManifest]] });
+      await runScript(t, browser, server.url, 'late.html', 'early.gd', { routes: [[(url) => url.pathname.includes('/wasmbridge/') && url.pathname.endsWith('.wasm'), slowModule]] });
     });
 
     test('GDScript: without window.WasmBridge calls fail with UNAVAILABLE and the game goes on, with no engine error', async (t) => {

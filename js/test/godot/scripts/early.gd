@@ -1,5 +1,5 @@
 extends "res://testlib.gd"
-## Run on a page without wasmbridge/godot.js, whose manifest the test serves
+## Run on a page without wasmbridge/godot.js, whose module the test serves
 ## slowly: calls made before window.WasmBridge exists (this script imports
 ## godot.js after making them) and before the pool is ready complete once it
 ## is; bridge_ready fires once.
@@ -26,7 +26,7 @@ func run_tests() -> void:
 	eq(await first.wait(), {"ok": true, "value": 3}, "a call made before window.WasmBridge existed completes")
 	eq(await second.wait(), {"ok": true, "value": {"early": PackedByteArray([1, 2, 3])}}, "bytes sent before the pool was ready arrive")
 	eq(await timed.wait(), {"ok": true, "value": 10}, "a call with a timeout made before ready completes")
-	ok(Time.get_ticks_msec() - t0 >= 1000, "the calls waited for the slow manifest", Time.get_ticks_msec() - t0)
+	ok(Time.get_ticks_msec() - t0 >= 1000, "the calls waited for the slow module", Time.get_ticks_msec() - t0)
 	ok(WasmBridge.is_ready(), "ready afterwards")
 	eq(_ready_signals, 1, "bridge_ready fired once")
 	ok(await WasmBridge.wait_ready(), "wait_ready() is true once ready")
