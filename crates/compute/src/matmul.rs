@@ -302,26 +302,13 @@ fn blocks(k: usize, n: usize, nr: usize) -> impl Iterator<Item = (Block, Range<u
 
 #[cfg(feature = "threads")]
 impl<T: Kernel> PackedB<T> {
-    /// Packs the `k×n` matrix `b`, whose length the caller has checked, on
-    /// rayon's threads: the strips of a block are packed side by side, so
-    /// the packing is no serial step before the bands start.
-    pub(crate) fn new(b: &[T], k: usize, n: usize) -> Self
-    where
-        T: Send + Sync,
-    {
-        use rayon::prelude::*;
+    /// Packs the `k×n` matrix `b`, whose length the caller has checked.
+    pub(crate) fn new(b: &[T], k: usize, n: usize) -> Self {
         let nr = T::NR;
         let len = blocks(k, n, nr).last().map_or(0, |(_, at)| at.end);
-        let mut data = Vec::new();
-        data.par_extend(rayon::iter::repeat_n(T::default(), len));
+        let mut data = vec![T::default(); len];
         for (Block { jc, nc, pc, kc }, at) in blocks(k, n, nr) {
-            data[at]
-                .par_chunks_mut(kc * nr)
-                .enumerate()
-                .for_each(|(strip, pack)| {
-                    let jr = strip * nr;
-                    pack_b(b, n, pc, kc, jc + jr, nr.min(nc - jr), nr, pack);
-                });
+            pack_b(b, n, pc, kc, jc, nc, nr, &mut data[at]);
         }
         PackedB { data, k, n }
     }

@@ -168,8 +168,7 @@ fn matmul_bands<T: Kernel + Send + Sync>(
     if c.try_reserve_exact(m * n).is_err() {
         return Err(MatmulError::OutOfMemory { rows: m, cols: n });
     }
-    // Zeroed on every thread at once rather than by one memset.
-    c.par_extend(rayon::iter::repeat_n(T::default(), m * n));
+    c.resize(m * n, T::default());
     if k == 0 || n == 0 {
         return Ok(c);
     }
