@@ -151,7 +151,9 @@ export function goals(r) {
   const th = (id) => r.sections.threads?.cases?.find((c) => c.id === id);
   const thGoal = (id, goal, what) => {
     const st = th(id)?.speedup?.twoOverOne;
-    add(goal, med(st), (v) => v >= 1.8, `${fmt(med(st), 2)}× (1 thread ${fmtMs(med(th(id)?.contenders?.[1]))}, 2 threads ${fmtMs(med(th(id)?.contenders?.[2]))}, plain module ${fmtMs(med(th(id)?.contenders?.plain))})`,
+    const nat = th(id)?.speedup?.nativeTwoOverOne;
+    const natText = nat ? `; native rayon, same rounds: ${fmt(med(nat), 2)}× (${fmtMs(med(th(id)?.contenders?.native1))} → ${fmtMs(med(th(id)?.contenders?.native2))})` : '';
+    add(goal, med(st), (v) => v >= 1.8, `${fmt(med(st), 2)}× (1 thread ${fmtMs(med(th(id)?.contenders?.[1]))}, 2 threads ${fmtMs(med(th(id)?.contenders?.[2]))}, plain module ${fmtMs(med(th(id)?.contenders?.plain))})${natText}`,
       r.sections.threads?.error ? r.sections.threads.error.split('\n')[0] : what, rounds(st));
   };
   thGoal('gaussian4k', 'issue 17: gaussian 3840×2160 on 2 threads ≥ 1.8× one thread (threaded module, one pool worker)', 'both threads need an idle core; the page, the pool worker and the image move in and out share the same 2 cores');
@@ -249,7 +251,10 @@ function markdown(r, gl) {
   if (tr?.cases) {
     L.push('## Threads (issue 17: the `--threads` module of the simd128 demo guest, one pool worker, timed on the page)', '');
     L.push(`Contenders interleaved round by round (${tr.rounds} rounds), inputs moved with \`transfer: 'auto'\`; every contender's output equal. Load average ${tr.loadavg?.join(' → ')}.`, '');
-    L.push(mdTable(['case', 'plain module', 'threaded, 1 thread', 'threaded, 2 threads', '2 threads vs 1', '2 threads vs plain'], tr.cases.map((c) => [c.label, cellMsPlain(c.contenders.plain), cellMsPlain(c.contenders[1]), cellMsPlain(c.contenders[2]), `${fmt(c.speedup.twoOverOne.median, 2)}× (${fmt(c.speedup.twoOverOne.p25, 2)}–${fmt(c.speedup.twoOverOne.p75, 2)})`, `${fmt(c.speedup.twoOverPlain.median, 2)}×`])), '');
+    if (tr.nativeError) L.push(`Native columns: ${tr.nativeError}.`, '');
+    else L.push('Native columns: the same split of the same kernel (compute::parallel) on rayon pools of 1 and 2 threads, crates/compute/examples/native_bench.rs with `KERNEL@N`, one run per round between the browser\'s samples (the gaussian on a 3840×2160 image for both gaussian rows): what the two cores give a parallel kernel under the same load.', '');
+    const span = (x) => (x ? `${fmt(x.median, 2)}× (${fmt(x.p25, 2)}–${fmt(x.p75, 2)})` : '');
+    L.push(mdTable(['case', 'plain module', 'threaded, 1 thread', 'threaded, 2 threads', '2 threads vs 1', '2 threads vs plain', 'native, 1 thread', 'native, 2 threads', 'native 2 vs 1'], tr.cases.map((c) => [c.label, cellMsPlain(c.contenders.plain), cellMsPlain(c.contenders[1]), cellMsPlain(c.contenders[2]), span(c.speedup.twoOverOne), `${fmt(c.speedup.twoOverPlain.median, 2)}×`, c.contenders.native1 ? cellMsPlain(c.contenders.native1) : '', c.contenders.native2 ? cellMsPlain(c.contenders.native2) : '', span(c.speedup.nativeTwoOverOne)])), '');
   } else if (tr?.error) {
     L.push('## Threads', '', `Failed: ${tr.error.split('\n')[0]}`, '');
   }

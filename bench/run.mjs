@@ -526,21 +526,34 @@ async function threads(ev) {
     matmulF32_512: 'matmul 512² f32',
   };
   const contenders = ['plain', 1, 2];
+  // The same split natively (compute::parallel on rayon pools of 1 and 2
+  // threads, native_bench KERNEL@N), one sample per round between the
+  // browser's: what these two cores give a parallel kernel at that moment.
+  const nativeKernel = { gaussian4k: 'gaussian4k', gaussian4kShared: 'gaussian4k', matmulF32_512: 'matmulF32_512' };
+  const nativeBin = arg('--native-bin', null);
+  const native = nativeBin && existsSync(nativeBin)
+    ? (id, t) => JSON.parse(execFileSync(nativeBin, [`${id}@${t}`, '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 })).samples[0]
+    : null;
   const rounds = QUICK ? 5 : 9;
   const load = [loadavg()[0]];
   const modules = await ev('threadsSetup', contenders);
   for (const c of contenders.slice(1)) {
     if (modules[c]?.kind !== 'threaded' || modules[c].threads !== c) throw new Error(`the ${c}-thread pool runs ${JSON.stringify(modules[c])}, not the threaded module`);
   }
-  const out = { rounds, modules, cases: [] };
+  const out = { rounds, modules, cases: [], nativeError: native ? null : `no native bench binary (${nativeBin ?? 'pass --native-bin'})` };
   try {
     for (const kase of ['gaussian4k', 'gaussian4kShared', 'matmulF32_512']) {
       for (const c of contenders) await ev('threadsSample', c, kase); // warm-up, not counted
-      const samples = Object.fromEntries(contenders.map((c) => [c, []]));
+      const all = native ? [...contenders, 'native1', 'native2'] : contenders;
+      const samples = Object.fromEntries(all.map((c) => [c, []]));
       const checks = new Set();
       for (let r = 0; r < rounds; r++) {
-        for (let j = 0; j < contenders.length; j++) {
-          const c = contenders[(j + r) % contenders.length];
+        for (let j = 0; j < all.length; j++) {
+          const c = all[(j + r) % all.length];
+          if (c === 'native1' || c === 'native2') {
+            samples[c].push(native(nativeKernel[kase], Number(c.slice(-1))));
+            continue;
+          }
           const res = await ev('threadsSample', c, kase);
           if (kase === 'gaussian4kShared' && c !== 'plain' && res.inGuestMemory !== true) throw new Error(`${kase}: the ${c}-thread pool's regions are not in the guest memory`);
           samples[c].push(res.ms);
@@ -550,14 +563,15 @@ async function threads(ev) {
       const perRound = (a, b) => stats(samples[a].map((x, i) => x / samples[b][i]));
       const row = {
         id: kase, label: labels[kase],
-        contenders: Object.fromEntries(contenders.map((c) => [c, stats(samples[c])])),
+        contenders: Object.fromEntries(all.map((c) => [c, stats(samples[c])])),
         // Speed-ups: how many times faster 2 threads are than 1, and than the plain module.
-        speedup: { twoOverOne: perRound(1, 2), twoOverPlain: perRound('plain', 2), oneOverPlain: perRound('plain', 1) },
+        speedup: { twoOverOne: perRound(1, 2), twoOverPlain: perRound('plain', 2), oneOverPlain: perRound('plain', 1), ...(native ? { nativeTwoOverOne: perRound('native1', 'native2') } : {}) },
         outputsAgree: checks.size === 1,
       };
       if (!row.outputsAgree) throw new Error(`${kase}: the contenders' outputs differ (checksums ${[...checks].join(', ')})`);
       out.cases.push(row);
-      log(`   ${kase}: plain ${fmtMs(row.contenders.plain.median)}, 1 thread ${fmtMs(row.contenders[1].median)}, 2 threads ${fmtMs(row.contenders[2].median)}; 2 threads ${fmt(row.speedup.twoOverOne.median, 2)}× one thread`);
+      const nat = native ? `; native rayon ${fmt(row.speedup.nativeTwoOverOne.median, 2)}× (1 thread ${fmtMs(row.contenders.native1.median)}, 2 threads ${fmtMs(row.contenders.native2.median)})` : '';
+      log(`   ${kase}: plain ${fmtMs(row.contenders.plain.median)}, 1 thread ${fmtMs(row.contenders[1].median)}, 2 threads ${fmtMs(row.contenders[2].median)}; 2 threads ${fmt(row.speedup.twoOverOne.median, 2)}× one thread${nat}`);
     }
   } finally {
     await ev('threadsClose');

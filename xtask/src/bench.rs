@@ -69,6 +69,8 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         "--release",
         "-p",
         "compute",
+        "--features",
+        "threads",
         "--example",
         "native_bench",
     ]))?;

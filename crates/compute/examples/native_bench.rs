@@ -8,6 +8,11 @@
 //! native and wasm figures are taken under the same load. Without arguments
 //! every kernel is timed: `{"kernels": {name: {...}}}`. Run it with
 //! `cargo run --release -p compute --example native_bench -- matmul256 5`.
+//!
+//! Built with the `threads` feature, `matmulF32_512@N` and `gaussian4k@N`
+//! time `compute::parallel` on a rayon pool of N threads, the caller blocked
+//! as the wasm pool worker is: the issue 17 section compares 2 threads with
+//! 1 on the wasm side with the same ratio taken natively on the same cores.
 
 use compute::image::GrayStandard;
 use compute::{factor, fib, image, matmul};
@@ -84,8 +89,49 @@ fn failed(e: impl std::fmt::Display) -> Output {
 
 type Kernel = Box<dyn FnMut() -> Output>;
 
+/// `NAME@THREADS`: the parallel kernel on a rayon pool of that many threads.
+#[cfg(feature = "threads")]
+fn threaded_kernel(name: &str) -> Option<(Kernel, usize, bool)> {
+    let (base, threads) = name.split_once('@')?;
+    let threads: usize = threads.parse().ok().filter(|&t| t > 0)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .ok()?;
+    let k: Kernel = match base {
+        "matmulF32_512" => {
+            let n = 512;
+            let (a, b) = matrices(n);
+            let a: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+            let b: Vec<f32> = b.iter().map(|&x| x as f32).collect();
+            Box::new(move || {
+                pool.install(|| compute::parallel::matmul_f32(&a, &b, n, n, n))
+                    .map_or_else(failed, Output::F32)
+            })
+        }
+        "gaussian4k" => {
+            let (w, h) = (3840, 2160);
+            let src = image_bytes(w, h);
+            Box::new(move || {
+                pool.install(|| compute::parallel::gaussian_blur(&src, w, h, SIGMA))
+                    .map_or_else(failed, Output::Bytes)
+            })
+        }
+        _ => return None,
+    };
+    Some((k, 1, true))
+}
+
+#[cfg(not(feature = "threads"))]
+fn threaded_kernel(_: &str) -> Option<(Kernel, usize, bool)> {
+    None
+}
+
 /// A kernel's call to time, its batch size and whether it gets a warm-up call.
 fn kernel(name: &str) -> Option<(Kernel, usize, bool)> {
+    if name.contains('@') {
+        return threaded_kernel(name);
+    }
     let k: (Kernel, usize, bool) = match name {
         "fib90" => (
             Box::new(|| fib::fibonacci(black_box(90)).map_or_else(failed, Output::Text)),
@@ -210,8 +256,13 @@ fn main() {
                 Some(v) => v,
                 None => {
                     eprintln!(
-                        "native_bench: unknown kernel {name:?}; expected one of {}",
-                        KERNELS.join(", ")
+                        "native_bench: unknown kernel {name:?}; expected one of {}{}",
+                        KERNELS.join(", "),
+                        if cfg!(feature = "threads") {
+                            ", matmulF32_512@THREADS, gaussian4k@THREADS"
+                        } else {
+                            " (built without the threads feature: no KERNEL@THREADS)"
+                        }
                     );
                     std::process::exit(2);
                 }
