@@ -19,6 +19,8 @@ import { REPO, bundle, makeSite, startServer } from './harness.mjs';
 
 const RUNTIME = join(REPO, 'crates', 'wasmbridge', 'runtime');
 const { Pool } = await import(pathToFileURL(join(RUNTIME, 'pool.js')).href);
+const { wakeSpinsAfter } = await import(pathToFileURL(join(RUNTIME, 'lane.js')).href);
+const { nextBudget, CAUGHT } = await import(pathToFileURL(join(RUNTIME, 'lane-worker.js')).href);
 const WORKER_JS = pathToFileURL(join(RUNTIME, 'worker.js')).href;
 const SHIM = new URL('./node-worker.mjs', import.meta.url);
 
@@ -354,6 +356,29 @@ test('fast lane: its worker is supervised as the pool\'s are: a stuck call gets 
   } finally {
     pool.close();
   }
+});
+
+test('fast lane: the spins of both halves adapt to what they catch', () => {
+  // The worker: a spin that caught the request doubles the budget (up to 0.25 ms).
+  assert.equal(nextBudget(0.02, CAUGHT, 0), 0.04);
+  assert.equal(nextBudget(0.2, CAUGHT, 0), 0.25);
+  // A request that came 30 µs after the call, when the spin had given up
+  // after 2 µs: the next spin covers twice that gap, instead of shrinking and
+  // making every later call of a steady stream wake the worker.
+  assert.equal(nextBudget(0.002, 0.03, 5), 0.06);
+  assert.equal(nextBudget(0.002, 0.2, 5), 0.25);
+  // A pause longer than the longest spin halves it, down to 2 µs, and every
+  // 8th miss tries 20 µs again.
+  assert.equal(nextBudget(0.02, 5, 1), 0.01);
+  assert.equal(nextBudget(0.002, 5, 3), 0.002);
+  assert.equal(nextBudget(0.002, 5, 8), 0.02);
+  // The page, after waking a sleeping worker: twice the spins after a catch
+  // (256 to 4096), half after a miss, so they fade out when no core is free.
+  assert.equal(wakeSpinsAfter(2048, true), 4096);
+  assert.equal(wakeSpinsAfter(4096, true), 4096);
+  assert.equal(wakeSpinsAfter(100, true), 256);
+  assert.equal(wakeSpinsAfter(2048, false), 1024);
+  assert.equal(wakeSpinsAfter(256, false), 128);
 });
 
 test('createWorker: a value that is not a function is BAD_ARGUMENT; a factory that throws fails the start with INIT_FAILED', { timeout: 30_000 }, async () => {

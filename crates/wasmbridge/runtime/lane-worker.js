@@ -12,12 +12,17 @@
 // (with Atomics.pause where the browser has it) for a budget of time. A spin
 // that catches a request doubles the budget, up to MAX_SPIN_MS, so a steady
 // stream of calls never pays a futex wake-up; a spin that catches nothing
-// ends in a quiet period: the worker publishes SLEEPING, sleeps in
-// Atomics.wait, and halves the budget down to MIN_SPIN_MS (trying
-// START_SPIN_MS again every PROBE_EVERY misses). A spin can only catch a
-// request while the page runs on another core, so when no core is free the
-// budget shrinks to almost nothing; a spin that finds itself preempted (the
-// clock jumped) sleeps at once and hands the core back.
+// ends in a quiet period: the worker publishes SLEEPING and sleeps in
+// Atomics.wait. Woken, it looks at how long the request took to come: a gap
+// shorter than MAX_SPIN_MS means the page calls in a steady stream that the
+// spin just missed, and the next spin lasts twice that gap (a page that
+// waits asynchronously for a worker it had to wake answers slower, so a
+// budget that only shrank would keep every later call waking the worker);
+// a longer gap was a pause, and the budget halves down to MIN_SPIN_MS
+// (trying START_SPIN_MS again every PROBE_EVERY misses). A spin can only
+// catch a request while the page runs on another core, so when no core is
+// free the budget shrinks to almost nothing; a spin that finds itself
+// preempted (the clock jumped) sleeps at once and hands the core back.
 
 import { LANE, readCall, writeResponse } from './lane-codec.js';
 import { CODES, errorResult, laneResultMessage, wireCall } from './protocol.js';
@@ -43,17 +48,21 @@ const PREEMPTED_MS = 0.1;
 // elsewhere the loop just reads the state word.
 const relax = typeof Atomics.pause === 'function' ? () => Atomics.pause() : () => {};
 
+/** What awaitRequest returns when its spin caught the request. */
+export const CAUGHT = -1;
+
 /**
  * Waits until the page stores REQUEST: spins for `budget` ms (less when it
- * finds itself preempted), then sleeps. Returns true when the spin caught the
- * request.
+ * finds itself preempted), then sleeps. Returns CAUGHT when the spin caught
+ * the request, else how long after the call the request came, in ms.
  */
 function awaitRequest(header, budget) {
-  if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return true;
-  let last = performance.now();
-  const until = last + budget;
+  if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return CAUGHT;
+  const start = performance.now();
+  let last = start;
+  const until = start + budget;
   for (let i = 1; ; i++) {
-    if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return true;
+    if (Atomics.load(header, LANE.STATE) === LANE.REQUEST) return CAUGHT;
     if (i % SPINS_PER_CLOCK === 0) {
       const now = performance.now();
       if (now >= until || now - last > PREEMPTED_MS) break;
@@ -68,7 +77,19 @@ function awaitRequest(header, budget) {
     Atomics.wait(header, LANE.STATE, s);
   }
   Atomics.store(header, LANE.SLEEPING, 0);
-  return false;
+  return performance.now() - start;
+}
+
+/**
+ * The spin budget, in ms, after a wait with `budget` that ended as `awaited`
+ * (awaitRequest's result: CAUGHT, or how long the request took to come),
+ * `misses` counting the waits that ended in sleep so far.
+ * @param {number} budget @param {number} awaited @param {number} misses
+ */
+export function nextBudget(budget, awaited, misses) {
+  if (awaited === CAUGHT) return Math.min(MAX_SPIN_MS, Math.max(START_SPIN_MS, budget * 2));
+  if (awaited < MAX_SPIN_MS) return Math.min(MAX_SPIN_MS, Math.max(START_SPIN_MS, budget, awaited * 2));
+  return misses % PROBE_EVERY === 0 ? START_SPIN_MS : Math.max(MIN_SPIN_MS, budget / 2);
 }
 
 /**
@@ -76,7 +97,7 @@ function awaitRequest(header, budget) {
  * request, runs its calls in order with `run` (worker.js's call runner:
  * errors, panics and the memory limit included) and answers each.
  * @param {SharedArrayBuffer} buffer
- * @param {(call: import('./protocol.js').WireCall) => Promise<import('./protocol.js').WireResult>} run
+ * @param {(call: import('./protocol.js').WireCall) => import('./protocol.js').WireResult | Promise<import('./protocol.js').WireResult>} run
  * @param {(message: object, transfer?: Transferable[]) => void} post
  * @param {(value: unknown) => Transferable[]} transfersFor
  * @param {() => boolean} isRetired true once a call trapped: then the lane
@@ -89,12 +110,9 @@ export async function serveLane(buffer, run, post, transfersFor, isRetired) {
   let budget = START_SPIN_MS;
   let misses = 0;
   for (;;) {
-    if (awaitRequest(header, budget)) {
-      budget = Math.min(MAX_SPIN_MS, Math.max(START_SPIN_MS, budget * 2));
-    } else {
-      misses += 1;
-      budget = misses % PROBE_EVERY === 0 ? START_SPIN_MS : Math.max(MIN_SPIN_MS, budget / 2);
-    }
+    const awaited = awaitRequest(header, budget);
+    if (awaited !== CAUGHT) misses += 1;
+    budget = nextBudget(budget, awaited, misses);
     const count = Atomics.load(header, LANE.COUNT);
     const end = LANE.REQUEST_OFFSET + Atomics.load(header, LANE.REQ_LEN);
     let at = LANE.REQUEST_OFFSET;
@@ -108,7 +126,9 @@ export async function serveLane(buffer, run, post, transfersFor, isRetired) {
         const [callId, fn, args, next] = readCall(bytes, view, at);
         id = callId;
         at = next;
-        result = await run(wireCall(id, fn, args));
+        result = run(wireCall(id, fn, args));
+        // Only a guest that returned a promise makes the loop wait: no task or microtask per call otherwise.
+        if (result instanceof Promise) result = await result;
       } catch (err) {
         // The rest of the request cannot be read either: answer this call, and the page fails the others.
         result = errorResult(id, CODES.BAD_ARGUMENT, `the lane could not read the request: ${messageOf(err)}`);

@@ -77,11 +77,16 @@ export function settleable(call) {
  * ordinary path.
  */
 export class Batch {
-  constructor() {
-    /** The calls, back to back in the packed wire layout. */
-    this.data = new Float64Array(1024);
+  /**
+   * @param {number} calls the calls to make room for at once: the pool asks
+   *   for a full batch's worth when the batch before it filled up (a burst),
+   *   so a burst's batches never grow by copying, and for a few otherwise
+   */
+  constructor(calls = 256) {
+    /** The calls, back to back in the packed wire layout (room for two arguments each; more grows it). */
+    this.data = new Float64Array(calls * (PACKED_HEADER + 2));
     /** Where each call starts in `data`; `at[count]` is where the next one goes. */
-    this.at = new Int32Array(256);
+    this.at = new Int32Array(calls + 1);
     /** Settle functions by position; both null once the call settled. */
     this.resolves = [];
     this.rejects = [];

@@ -19,7 +19,7 @@ export const DEFAULTS = Object.freeze({
    * queue. A worker with nothing in flight takes any one call; a window
    * that filled up takes more once it is half empty.
    */
-  windowBytes: 64 * 1024,
+  windowBytes: 256 * 1024,
   /** How long a call that is abandoned while running may take to notice `cancelled()` before its worker is stopped. */
   cancelGrace: 100,
   /** How long a worker may take to instantiate the guest. */

@@ -154,7 +154,7 @@ export interface PoolOptions {
   memoryLimit?: number;
   /** Calls in flight per worker before others wait in the pool's queue; default unlimited (`windowBytes` decides). */
   window?: number;
-  /** Bytes of arguments in flight per worker (as `maxArgBytes` counts them, plus 32 per call) before others wait in the pool's queue; a worker with nothing in flight takes any one call, and a window that filled up takes more once it is half empty; default 64 KiB. */
+  /** Bytes of arguments in flight per worker (as `maxArgBytes` counts them, plus 32 per call) before others wait in the pool's queue; a worker with nothing in flight takes any one call, and a window that filled up takes more once it is half empty; default 256 KiB. */
   windowBytes?: number;
   /** Ms a running call has to notice `cancelled()` before its worker is stopped; default 100. */
   cancelGrace?: number;

@@ -136,6 +136,17 @@ let packedTransfers = [];
 let lastFlush = 0;
 /** With a control block, results wait at most this long for company before the next call starts. */
 const FLUSH_AFTER_MS = 1;
+/**
+ * Calls in the inbox not started yet, and results kept since the last flush.
+ * With a control block, kept results also leave as soon as there are at
+ * least PARTIAL_FLUSH of them and no fewer than the calls still to run: the
+ * page learns of half a long inbox while the worker runs the other half, and
+ * its window (pool.js, refilled once half empty) sends more calls before this
+ * worker runs out, instead of both sides taking turns to wait.
+ */
+let queued = 0;
+let sinceFlush = 0;
+const PARTIAL_FLUSH = 256;
 
 const post = (message, transfer) => self.postMessage(message, transfer ?? []);
 
@@ -232,6 +243,7 @@ function describeThrow(err, fn) {
  */
 function flush(now) {
   const returned = retired ? takeInbox() : [];
+  sinceFlush = 0;
   if (outbox.length === 0 && packedCount === 0 && returned.length === 0) return;
   // Only the drain loop's check reads it, and only with a control block.
   lastFlush = now ?? (control === null ? 0 : Date.now());
@@ -305,6 +317,7 @@ function takeInbox() {
   const calls = inbox.slice(inboxHead).filter((c) => c !== undefined).flatMap((c) => (c instanceof PackedChunk ? c.rest() : [c]));
   inbox.length = 0;
   inboxHead = 0;
+  queued = 0;
   for (const c of calls) c.transfer = argBuffers(c.args);
   return calls;
 }
@@ -392,13 +405,16 @@ function idle() {
   if (control !== null) Atomics.store(control, CONTROL.RUNNING, 0);
 }
 
-/** One call on its own, for the fast lane: RUNNING is cleared after it, as the lane's watchdog expects. */
-async function runAlone(call) {
-  try {
-    return await run(call);
-  } finally {
-    idle();
-  }
+/**
+ * One call on its own, for the fast lane: RUNNING is cleared after it, as the
+ * lane's watchdog expects. Synchronous, like `run`, unless the guest returned
+ * a promise.
+ */
+function runAlone(call) {
+  const result = run(call);
+  if (result instanceof Promise) return result.finally(idle);
+  idle();
+  return result;
 }
 
 /** Stores a call's result in the outbox, its buffers to be moved with it. */
@@ -450,6 +466,14 @@ class PackedChunk {
 
   get done() { return this.at >= this.data.length; }
 
+  /** How many calls the chunk holds (a walk over their headers). */
+  count() {
+    const d = this.data;
+    let n = 0;
+    for (let at = 0; at < d.length; at += PACKED_HEADER + d[at + 3]) n += 1;
+    return n;
+  }
+
   next() {
     const d = this.data;
     const at = this.at;
@@ -500,6 +524,7 @@ function drain() {
       inbox[inboxHead] = undefined;
       inboxHead += 1;
     }
+    queued -= 1;
     // Without a control block every result leaves before the next call
     // starts (below), one at a time: then the flat `result` is the cheaper form.
     const store = call === entry || control === null ? keep : keepPacked;
@@ -512,9 +537,10 @@ function drain() {
         // into the browser) and its millisecond is the step wanted here; a
         // clock set back flushes at once instead of waiting for it.
         const now = Date.now();
-        if (now - lastFlush >= FLUSH_AFTER_MS || now < lastFlush) flush(now);
+        if (now - lastFlush >= FLUSH_AFTER_MS || now < lastFlush || (sinceFlush >= PARTIAL_FLUSH && sinceFlush > queued)) flush(now);
       }
     }
+    sinceFlush += 1;
     if (call.deadline && performance.timeOrigin + performance.now() > call.deadline) {
       store(errorResult(call.id, CODES.TIMEOUT, `${call.fn} timed out before it started`));
       continue;
@@ -534,6 +560,7 @@ function drain() {
   if (!retired) {
     inbox.length = 0;
     inboxHead = 0;
+    queued = 0;
   }
   idle();
   flush();
@@ -545,14 +572,18 @@ self.onmessage = async (event) => {
   if (msg.kind === TO_WORKER.CALL) {
     // An idle worker's one call, its fields on the message itself.
     inbox.push(msg);
+    queued += 1;
     if (retired) flush();
     else drain();
   } else if (msg.kind === TO_WORKER.PACKED) {
-    inbox.push(new PackedChunk(msg.calls));
+    const chunk = new PackedChunk(msg.calls);
+    inbox.push(chunk);
+    queued += chunk.count();
     if (retired) flush();
     else drain();
   } else if (msg.kind === TO_WORKER.CALLS) {
     for (const c of msg.calls) inbox.push(c);
+    queued += msg.calls.length;
     // Calls that crossed the retirement on their way here go straight back.
     if (retired) flush();
     else drain();
