@@ -146,8 +146,13 @@ export function goals(r) {
   add('issue 14: coalesced small calls ≥ 15× one message per call and ≥ 2 M calls/s', med(t), (v) => v >= 15 && med(thr.modes?.coalesced) >= 2e6,
     `${fmt(med(t), 1)}×, ${fmt(med(thr.modes?.coalesced) / 1000, 0)}k calls/s`, 'calls are kept per batch (a promise per call, nothing else that lives until the answer); in profiles both threads now wait on each other for most of a run: the window (windowBytes) and the round trip between refills bound it', rounds(t));
   const flp = lat.contenders?.fastCall?.p50;
-  add('issue 14: fast lane median ≤ 3 µs (pool.fastCall p50, unpinned, a free core)', med(flp), (v) => v <= 3,
-    `${fmt(med(flp))} µs p50, mean ${fmt(med(lat.contenders?.fastCall?.mean))} µs; 20 calls timed together: ${fmt(med(lat.contenders?.fastCall?.grouped), 2)} µs per call`, 'the page clock of an isolated page ticks every 5 µs, so a median of one tick says ≤ 5 µs, not more precisely; the grouped figure resolves 0.25 µs', rounds(flp));
+  // The page clock of an isolated page ticks every 5 µs: a call of 2–4 µs
+  // times as 0 or 5, so the p50 of calls timed one by one says little. The
+  // goal's figure is the median per-call time of groups of 20 calls timed
+  // back to back (resolution 0.25 µs); the one-by-one p50 is shown beside it.
+  const flg = lat.contenders?.fastCall?.grouped;
+  add('issue 14: fast lane median ≤ 3 µs (pool.fastCall, unpinned, a free core; median per call of 20 timed back to back)', med(flg), (v) => v <= 3,
+    `${fmt(med(flg), 2)} µs per call, 20 timed together; timed one by one: p50 ${fmt(med(flp))} µs, mean ${fmt(med(lat.contenders?.fastCall?.mean))} µs`, 'the page clock of an isolated page ticks every 5 µs, so one call timed alone reads 0 or 5 µs; 20 timed together resolve 0.25 µs', rounds(flg));
   const th = (id) => r.sections.threads?.cases?.find((c) => c.id === id);
   const thGoal = (id, goal, what) => {
     const st = th(id)?.speedup?.twoOverOne;
