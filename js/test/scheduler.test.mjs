@@ -20,7 +20,7 @@ import { REPO, bundle, makeSite, startServer } from './harness.mjs';
 const RUNTIME = join(REPO, 'crates', 'wasmbridge', 'runtime');
 const { Pool } = await import(pathToFileURL(join(RUNTIME, 'pool.js')).href);
 const { wakeSpinsAfter } = await import(pathToFileURL(join(RUNTIME, 'lane.js')).href);
-const { nextBudget, CAUGHT } = await import(pathToFileURL(join(RUNTIME, 'lane-worker.js')).href);
+const { nextBudget, CAUGHT, PREEMPTED } = await import(pathToFileURL(join(RUNTIME, 'lane-worker.js')).href);
 const WORKER_JS = pathToFileURL(join(RUNTIME, 'worker.js')).href;
 const SHIM = new URL('./node-worker.mjs', import.meta.url);
 
@@ -367,6 +367,9 @@ test('fast lane: the spins of both halves adapt to what they catch', () => {
   // making every later call of a steady stream wake the worker.
   assert.equal(nextBudget(0.002, 0.03, 5), 0.06);
   assert.equal(nextBudget(0.002, 0.2, 5), 0.25);
+  // Unless the operating system cut the spin short: no core is free, and a
+  // longer spin would only hold the page off its core. Then it halves.
+  assert.equal(nextBudget(0.1, PREEMPTED, 5), 0.05);
   // A pause longer than the longest spin halves it, down to 2 µs, and every
   // 8th miss tries 20 µs again.
   assert.equal(nextBudget(0.02, 5, 1), 0.01);

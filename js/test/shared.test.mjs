@@ -188,6 +188,30 @@ test('fast lane: typed errors, results too big for the lane, fallbacks, timeouts
   assert.equal(r.stats.panicWith.errors.PANIC, 1);
 });
 
+test('a guest that returns a promise: its result is awaited in order, in the lane (mid-exchange) and in a pool worker (mid-batch)', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1 });
+    await pool.fastCall('add', 0, 0);
+    const exchangesBefore = pool.stats().lane.exchanges;
+    // Made in one tick: the lane sends them in one exchange, and the worker
+    // awaits the promise between the second and the third call.
+    const lane = await Promise.all([pool.fastCall('add', 1, 2), pool.fastCall('promiseOf', 4), pool.fastCall('add', 5, 6), pool.fastCall('promiseOf', 10)]);
+    const exchanges = pool.stats().lane.exchanges - exchangesBefore;
+    const again = await pool.fastCall('promiseOf', 21);
+    pool.close();
+    // A pool worker (no lane): a busy call first, so the rest leave packed behind it.
+    const plain = await createPool({ size: 1, lane: false });
+    const batch = await Promise.all([plain.call('busy', 20), ...Array.from({ length: 6 }, (_, i) => (i % 2 ? plain.call('promiseOf', i) : plain.call('add', i, 1)))]);
+    plain.close();
+    return { lane, exchanges, again, batch };
+  });
+  assert.deepEqual(r.lane, [3, 8, 11, 20]);
+  assert.equal(r.exchanges, 1, 'the four calls went in one exchange');
+  assert.equal(r.again, 42);
+  assert.deepEqual(r.batch, [20, 1, 2, 3, 6, 5, 10]);
+});
+
 test('fast lane: the worker sleeps after a quiet period and says so; calls wake it, many at once, and racing it falling asleep', async () => {
   const r = await inPage(async () => {
     const { createPool } = await import('/guest/wasmbridge.js');

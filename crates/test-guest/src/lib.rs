@@ -26,6 +26,13 @@ pub fn add(a: f64, b: f64) -> f64 {
     a + b
 }
 
+/// A promise of `2 × x`, already settled: an export that returns a promise,
+/// which the worker (and the lane's worker) awaits before its next call.
+#[wasm_bindgen(js_name = "promiseOf")]
+pub fn promise_of(x: f64) -> js_sys::Promise {
+    js_sys::Promise::resolve(&JsValue::from(2.0 * x))
+}
+
 /// Panics with `message`.
 #[wasm_bindgen(js_name = "panicWith")]
 pub fn panic_with(message: String) {
