@@ -139,7 +139,7 @@ const FLUSH_AFTER_MS = 1;
 /**
  * Calls in the inbox not started yet, and results kept since the last flush.
  * With a control block, kept results also leave as soon as there are at
- * least PARTIAL_FLUSH of them and no fewer than the calls still to run: the
+ * least PARTIAL_FLUSH of them and more than the calls still to run: the
  * page learns of half a long inbox while the worker runs the other half, and
  * its window (pool.js, refilled once half empty) sends more calls before this
  * worker runs out, instead of both sides taking turns to wait.
