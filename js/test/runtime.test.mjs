@@ -139,6 +139,35 @@ test('calls made before the pool is ready resolve once it is', async () => {
   assert.deepEqual(r, [3, 'early', 'UNKNOWN_FUNCTION']);
 });
 
+test('a worker sends the results of the first half of a long packed run before it runs the rest, so a long call after them does not hold them', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 1, lane: false });
+    // Warm the worker's call path, so 600 adds take well under the worker's 1 ms flush.
+    for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 2000 }, (_, j) => pool.call('add', j, 1)));
+    const busy = pool.call('busy', 30);
+    let resolved = 0;
+    const adds = Array.from({ length: 600 }, (_, j) => pool.call('add', j, 1).then((v) => { resolved += 1; return v; }));
+    // Runs after the 600 in the same worker, until cancelled() turns true at its timeout.
+    let spinning = true;
+    const spin = pool.call({ fn: 'spinUntilCancelled', timeout: 1500 }).then(() => 'returned', (e) => e.code).finally(() => { spinning = false; });
+    await busy;
+    const t0 = performance.now();
+    while (resolved < 600 && spinning && performance.now() - t0 < 1000) await new Promise((res) => setTimeout(res, 5));
+    const whileSpinning = spinning ? resolved : -1;
+    const values = await Promise.all(adds);
+    const spun = await spin;
+    pool.close();
+    return { whileSpinning, ok: values.every((v, j) => v === j + 1), spun };
+  });
+  assert.equal(r.ok, true);
+  assert.equal(r.spun, 'TIMEOUT');
+  // 600 packed calls and the spinning one: the worker sends the first 301
+  // results once they outnumber the calls left; the rest wait for company
+  // (or the 1 ms flush) behind the spinning call.
+  assert.ok(r.whileSpinning >= 301, `${r.whileSpinning} of the 600 results had arrived while the last call spun`);
+});
+
 test('10 000 concurrent calls each resolve with their own result', async () => {
   const r = await inPage(async () => {
     const { createPool } = await import('/guest/wasmbridge.js');
