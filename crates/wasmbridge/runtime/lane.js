@@ -50,8 +50,8 @@ const POSTED = Object.freeze({ posted: true });
 /**
  * Pumps are queued as reactions of this settled promise rather than with
  * queueMicrotask: the same microtask queue, but a reaction stays inside V8,
- * while queueMicrotask goes through the browser's bindings (1.7–5 µs a call
- * in Chromium 156 driven by Playwright, 0.15–1.5 µs for the reaction).
+ * while queueMicrotask goes through the browser's bindings (several times
+ * the cost of a reaction, timed in the bench's headless Chromium 156).
  */
 const SETTLED = Promise.resolve();
 

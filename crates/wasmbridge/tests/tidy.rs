@@ -97,17 +97,25 @@ fn references(source: &str) -> BTreeSet<String> {
     out
 }
 
-#[test]
-fn the_godot_adapter_needs_what_its_imports_reach() {
+/// Every module reached from `start` by following `edges` (the start
+/// modules themselves only when an edge leads back to them).
+fn reach(start: &[String], edges: fn(&str) -> BTreeSet<String>) -> BTreeSet<String> {
     let mut reached = BTreeSet::new();
-    let mut todo = vec!["godot.js".to_owned()];
-    while let Some(module) = todo.pop() {
-        for next in references(text(&module)) {
-            if next != "godot.js" && reached.insert(next.clone()) {
-                todo.push(next);
+    let mut unread: Vec<String> = start.to_vec();
+    while let Some(module) = unread.pop() {
+        for next in edges(text(&module)) {
+            if reached.insert(next.clone()) {
+                unread.push(next);
             }
         }
     }
+    reached
+}
+
+#[test]
+fn the_godot_adapter_needs_what_its_imports_reach() {
+    let mut reached = reach(&["godot.js".to_owned()], references);
+    reached.remove("godot.js");
     let declared: BTreeSet<String> = runtime::GODOT_NEEDS
         .iter()
         .chain(runtime::GODOT_ADAPTER)
@@ -146,13 +154,9 @@ fn the_entries_import_every_module_they_start_with_directly() {
     // round trip later: start-up waits for the deepest level.
     for entry in ["wasmbridge.js", "godot.js"] {
         let direct = static_imports(text(entry));
-        let mut reached = BTreeSet::new();
-        let mut todo: Vec<String> = direct.iter().cloned().collect();
-        while let Some(module) = todo.pop() {
-            if reached.insert(module.clone()) {
-                todo.extend(static_imports(text(&module)));
-            }
-        }
+        let start: Vec<String> = direct.iter().cloned().collect();
+        let mut reached = reach(&start, static_imports);
+        reached.extend(direct.iter().cloned());
         assert_eq!(
             direct, reached,
             "{entry} must import every module its static imports reach, directly"
