@@ -164,6 +164,7 @@ export function goals(r) {
   thGoal('gaussian4k', 'issue 17: gaussian 3840×2160 on 2 threads ≥ 1.8× one thread (threaded module, one pool worker)', 'both threads need an idle core; the page, the pool worker and the image move in and out share the same 2 cores');
   thGoal('gaussian4kShared', 'issue 17: gaussian 3840×2160 on 2 threads ≥ 1.8× one thread, no copy of the image beyond the one into shared memory (gaussianBlurShared, regions in the guest memory)', 'input and output are regions inside the guest memory, read and written in place; what is left is the kernel itself on 2 cores shared with the page');
   thGoal('matmulF32_512', 'issue 17: matmul 512² f32 on 2 threads ≥ 1.8× one thread', 'rows of the result split over rayon threads; the copy of both inputs into wasm memory is not parallel');
+  thGoal('matmulF32_512Shared', 'issue 17: matmul 512² f32 on 2 threads ≥ 1.8× one thread, A, B and C in shared regions (matmulShared, regions in the guest memory)', 'no copy in or out; what is left is the product itself, the call and one wake-up per thread');
   for (const x of g) if (x.met === false && x.timing && Math.max(r.env.loadavgStart?.[0] ?? 0, r.env.loadavgEnd?.[0] ?? 0) > r.env.cores) x.reason += `; ${load}`;
   return g;
 }

@@ -524,12 +524,13 @@ async function threads(ev) {
     gaussian4k: 'gaussian σ=2, 3840×2160 RGBA',
     gaussian4kShared: 'gaussian σ=2, 3840×2160 RGBA, input and output in shared regions (in place on the threaded module)',
     matmulF32_512: 'matmul 512² f32',
+    matmulF32_512Shared: 'matmul 512² f32, A, B and C in shared regions (in place on the threaded module)',
   };
   const contenders = ['plain', 1, 2];
   // The same split natively (compute::parallel on rayon pools of 1 and 2
   // threads, native_bench KERNEL@N), one sample per round between the
   // browser's: what these two cores give a parallel kernel at that moment.
-  const nativeKernel = { gaussian4k: 'gaussian4k', gaussian4kShared: 'gaussian4k', matmulF32_512: 'matmulF32_512' };
+  const nativeKernel = { gaussian4k: 'gaussian4k', gaussian4kShared: 'gaussian4k', matmulF32_512: 'matmulF32_512', matmulF32_512Shared: 'matmulF32_512' };
   const nativeBin = arg('--native-bin', null);
   const native = nativeBin && existsSync(nativeBin)
     ? (id, t) => JSON.parse(execFileSync(nativeBin, [`${id}@${t}`, '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 })).samples[0]
@@ -542,7 +543,7 @@ async function threads(ev) {
   }
   const out = { rounds, modules, cases: [], nativeError: native ? null : `no native bench binary (${nativeBin ?? 'pass --native-bin'})` };
   try {
-    for (const kase of ['gaussian4k', 'gaussian4kShared', 'matmulF32_512']) {
+    for (const kase of ['gaussian4k', 'gaussian4kShared', 'matmulF32_512', 'matmulF32_512Shared']) {
       for (const c of contenders) await ev('threadsSample', c, kase); // warm-up, not counted
       const all = native ? [...contenders, 'native1', 'native2'] : contenders;
       const samples = Object.fromEntries(all.map((c) => [c, []]));
@@ -555,7 +556,7 @@ async function threads(ev) {
             continue;
           }
           const res = await ev('threadsSample', c, kase);
-          if (kase === 'gaussian4kShared' && c !== 'plain' && res.inGuestMemory !== true) throw new Error(`${kase}: the ${c}-thread pool's regions are not in the guest memory`);
+          if (kase.endsWith('Shared') && c !== 'plain' && res.inGuestMemory !== true) throw new Error(`${kase}: the ${c}-thread pool's regions are not in the guest memory`);
           samples[c].push(res.ms);
           checks.add(res.check);
         }

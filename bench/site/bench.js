@@ -348,6 +348,8 @@ export function closeRingWorker() {
 const threadPools = new Map();
 /** Per contender of the threads section: the input and output regions of `gaussian4kShared`, made once. */
 const threadRegions = new Map();
+/** Per contender: the regions of A, B and C of `matmulF32_512Shared`, made once. */
+const threadMatrices = new Map();
 let matrices = null;
 
 /** Starts every contender's pool; says which module each one runs. */
@@ -396,6 +398,24 @@ export async function threadsSample(contender, kase) {
     await pool.call('gaussianBlurShared', regions.src, w, h, 2, regions.dst);
     return { ms: performance.now() - t0, check: data.checksum(regions.dst.bytes), inGuestMemory: regions.src.inGuestMemory };
   }
+  if (kase === 'matmulF32_512Shared') {
+    // A, B and C in regions made and filled once per pool: on the threaded
+    // module the product reads and writes them where they lie.
+    const n = 512;
+    matrices ??= data.roundingMatrices(n);
+    let regions = threadMatrices.get(String(contender));
+    if (!regions) {
+      const bytes = n * n * 4;
+      regions = { a: pool.shared(bytes), b: pool.shared(bytes), c: pool.shared(bytes) };
+      new Float32Array(regions.a.bytes.buffer, regions.a.bytes.byteOffset, n * n).set(matrices.a);
+      new Float32Array(regions.b.bytes.buffer, regions.b.bytes.byteOffset, n * n).set(matrices.b);
+      threadMatrices.set(String(contender), regions);
+    }
+    const t0 = performance.now();
+    await pool.call('matmulShared', regions.a, regions.b, n, n, n, regions.c);
+    const c = new Float32Array(regions.c.bytes.buffer, regions.c.bytes.byteOffset, n * n);
+    return { ms: performance.now() - t0, check: data.checksum(c), inGuestMemory: regions.a.inGuestMemory };
+  }
   if (kase === 'matmulF32_512') {
     const n = 512;
     matrices ??= data.roundingMatrices(n);
@@ -412,4 +432,5 @@ export function threadsClose() {
   for (const pool of threadPools.values()) pool.close();
   threadPools.clear();
   threadRegions.clear();
+  threadMatrices.clear();
 }

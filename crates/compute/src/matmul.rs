@@ -6,7 +6,7 @@
 //! differ from [`matmul_naive`] by rounding, never by more.
 
 use std::fmt::Debug;
-use std::ops::{Add, Mul, Range};
+use std::ops::{Add, Mul};
 use thiserror::Error;
 
 /// Why two matrices cannot be multiplied.
@@ -74,6 +74,23 @@ pub fn matmul_f32(
     Ok(c)
 }
 
+/// `a (m×k) · b (k×n)` in `f32` written into `out` (`m×n`), whose old
+/// contents do not matter: the same sums as [`matmul_f32`], for a caller that
+/// owns the output's memory (a shared region, a reused buffer).
+pub fn matmul_f32_into(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    out: &mut [f32],
+) -> Result<(), MatmulError> {
+    check_into(a, b, m, k, n, out.len())?;
+    out.fill(0.0);
+    gemm(a, b, out, m, k, n);
+    Ok(())
+}
+
 /// The textbook triple loop, each dot product summed in order: the reference
 /// the blocked kernels are tested and benchmarked against.
 pub fn matmul_naive<T: Element>(
@@ -108,14 +125,14 @@ fn elements(operand: &'static str, rows: usize, cols: usize) -> Result<usize, Ma
     })
 }
 
-/// Validates the shapes and allocates the zeroed `m×n` result.
-fn checked_output<T: Element>(
+/// Validates the shapes of A and B; returns the length of the `m×n` result.
+fn check_inputs<T: Element>(
     a: &[T],
     b: &[T],
     m: usize,
     k: usize,
     n: usize,
-) -> Result<Vec<T>, MatmulError> {
+) -> Result<usize, MatmulError> {
     for (operand, data, rows, cols) in [("a", a, m, k), ("b", b, k, n)] {
         let expected = elements(operand, rows, cols)?;
         if data.len() != expected {
@@ -128,7 +145,40 @@ fn checked_output<T: Element>(
             });
         }
     }
-    let len = elements("result", m, n)?;
+    elements("result", m, n)
+}
+
+/// Validates the shapes of A, B and an output `out_len` elements long.
+pub(crate) fn check_into<T: Element>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+    out_len: usize,
+) -> Result<(), MatmulError> {
+    let expected = check_inputs(a, b, m, k, n)?;
+    if out_len != expected {
+        return Err(MatmulError::LengthMismatch {
+            operand: "out",
+            rows: m,
+            cols: n,
+            expected,
+            got: out_len,
+        });
+    }
+    Ok(())
+}
+
+/// Validates the shapes and allocates the zeroed `m×n` result.
+fn checked_output<T: Element>(
+    a: &[T],
+    b: &[T],
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Result<Vec<T>, MatmulError> {
+    let len = check_inputs(a, b, m, k, n)?;
     // A 0×k by k×n product can ask for a huge result from empty inputs:
     // report that as an error rather than aborting the worker.
     let mut c = Vec::new();
@@ -224,10 +274,10 @@ fn gemm<T: Kernel>(a: &[T], b: &[T], c: &mut [T], m: usize, k: usize, n: usize) 
     let nr = T::NR;
     let mut b_pack = vec![T::default(); KC * NC.min(n).next_multiple_of(nr)];
     let mut a_pack = vec![T::default(); KC * MC.min(m).next_multiple_of(MR)];
-    for (block, _) in blocks(k, n, nr) {
+    for block in blocks(k, n) {
         let Block { jc, nc, pc, kc } = block;
         pack_b(b, n, pc, kc, jc, nc, nr, &mut b_pack);
-        block_product(a, &b_pack, c, m, k, n, block, &mut a_pack);
+        block_product(a, &[&b_pack], c, m, k, n, block, &mut a_pack);
     }
 }
 
@@ -240,7 +290,8 @@ struct Block {
     kc: usize,
 }
 
-/// Adds the products of the `m` rows of `a` with one packed block of B to
+/// Adds the products of the `m` rows of `a` with one packed block of B (its
+/// strips in order, in one or more pieces) to
 /// the same rows of `c` (row `i` of `c` at `i·n`): rows of A in `MC` blocks
 /// (pack A), then the micro-kernel over the strips. A row of C gets the same
 /// sums in the same order whichever rows are passed with it, which is what
@@ -248,7 +299,7 @@ struct Block {
 #[allow(clippy::too_many_arguments)]
 fn block_product<T: Kernel>(
     a: &[T],
-    b_pack: &[T],
+    b_pack: &[&[T]],
     c: &mut [T],
     m: usize,
     k: usize,
@@ -260,7 +311,8 @@ fn block_product<T: Kernel>(
     for ic in (0..m).step_by(MC) {
         let mc = MC.min(m - ic);
         pack_a(a, k, ic, mc, pc, kc, a_pack);
-        for (jr, b_strip) in (0..nc).step_by(nr).zip(b_pack.chunks_exact(kc * nr)) {
+        let strips = b_pack.iter().flat_map(|piece| piece.chunks_exact(kc * nr));
+        for (jr, b_strip) in (0..nc).step_by(nr).zip(strips) {
             let cols = nr.min(nc - jr);
             for (ir, a_strip) in (0..mc).step_by(MR).zip(a_pack.chunks_exact(kc * MR)) {
                 let rows = MR.min(mc - ir);
@@ -271,86 +323,118 @@ fn block_product<T: Kernel>(
     }
 }
 
-/// All of B packed once, block after block in [`gemm`]'s order, so threads
-/// computing different rows of C share one packing instead of each packing
-/// B again.
+/// The blocks of a `k×n` B in [`gemm`]'s order: `NC` columns, then `KC` deep.
+fn blocks(k: usize, n: usize) -> impl Iterator<Item = Block> {
+    (0..n).step_by(NC).flat_map(move |jc| {
+        (0..k).step_by(KC).map(move |pc| Block {
+            jc,
+            nc: NC.min(n - jc),
+            pc,
+            kc: KC.min(k - pc),
+        })
+    })
+}
+
+/// B packed once for every thread of a parallel product, block by block in
+/// [`gemm`]'s order, by the threads that use it: a block is cut into pieces
+/// of [`STRIPS_PER_PIECE`] strips, and a thread that needs a block packs
+/// each piece no thread has claimed yet, then waits for the pieces another
+/// thread is packing (a few tens of microseconds at most). So no thread
+/// waits for all of B before its first band, none packs a piece twice, and
+/// no rayon task or wake-up is spent on packing.
 #[cfg(feature = "threads")]
-pub(crate) struct PackedB<T> {
-    data: Vec<T>,
+pub(crate) struct PackedB<'b, T> {
+    b: &'b [T],
     k: usize,
     n: usize,
-}
-
-/// The blocks of a `k×n` B in [`gemm`]'s order (`NC` columns, then `KC`
-/// deep), each with where it lies in [`PackedB`]'s data: `kc` rows of its
-/// columns padded to whole strips of `nr`.
-fn blocks(k: usize, n: usize, nr: usize) -> impl Iterator<Item = (Block, Range<usize>)> {
-    let mut at = 0;
-    (0..n)
-        .step_by(NC)
-        .flat_map(move |jc| {
-            (0..k).step_by(KC).map(move |pc| {
-                let (nc, kc) = (NC.min(n - jc), KC.min(k - pc));
-                (Block { jc, nc, pc, kc }, kc * nc.next_multiple_of(nr))
-            })
-        })
-        .map(move |(block, len)| {
-            at += len;
-            (block, at - len..at)
-        })
+    blocks: Vec<PackedBlock<T>>,
 }
 
 #[cfg(feature = "threads")]
-impl<T: Kernel + Send + Sync> PackedB<T> {
-    /// Packs the `k×n` matrix `b`, whose length the caller has checked, on
-    /// rayon's threads: every `kc×NR` strip of every block is packed on its
-    /// own, so packing is no serial step before the product bands (with one
-    /// thread it is 8% of a 512² product).
-    pub(crate) fn new(b: &[T], k: usize, n: usize) -> Self {
-        use rayon::prelude::*;
+struct PackedBlock<T> {
+    block: Block,
+    pieces: Vec<Piece<T>>,
+}
+
+/// Strips `strips` of a block: claimed by the first thread to need them,
+/// packed by it, then read by every thread.
+#[cfg(feature = "threads")]
+struct Piece<T> {
+    strips: std::ops::Range<usize>,
+    claimed: std::sync::atomic::AtomicBool,
+    packed: std::sync::OnceLock<Vec<T>>,
+}
+
+#[cfg(feature = "threads")]
+impl<'b, T: Kernel> PackedB<'b, T> {
+    /// The plan for packing the `k×n` matrix `b`, whose length the caller
+    /// has checked; nothing is packed until a thread asks for a block.
+    pub(crate) fn new(b: &'b [T], k: usize, n: usize) -> Self {
         let nr = T::NR;
-        let len = blocks(k, n, nr).last().map_or(0, |(_, at)| at.end);
-        // One zeroed allocation, which fresh memory serves without a memset.
-        let mut data = vec![T::default(); len];
-        let mut rest = data.as_mut_slice();
-        let mut parts = Vec::new();
-        for (block, at) in blocks(k, n, nr) {
-            let (part, tail) = rest.split_at_mut(at.len());
-            parts.push((block, part));
-            rest = tail;
+        let blocks = blocks(k, n)
+            .map(|block| {
+                let strips = block.nc.div_ceil(nr);
+                let pieces = (0..strips)
+                    .step_by(STRIPS_PER_PIECE)
+                    .map(|s| Piece {
+                        strips: s..(s + STRIPS_PER_PIECE).min(strips),
+                        claimed: std::sync::atomic::AtomicBool::new(false),
+                        packed: std::sync::OnceLock::new(),
+                    })
+                    .collect();
+                PackedBlock { block, pieces }
+            })
+            .collect();
+        PackedB { b, k, n, blocks }
+    }
+
+    /// The packed pieces of block `i`: packs the ones nobody claimed, then
+    /// waits for the ones being packed elsewhere.
+    fn block(&self, i: usize) -> Vec<&[T]> {
+        use std::sync::atomic::Ordering;
+        let nr = T::NR;
+        let PackedBlock { block, pieces } = &self.blocks[i];
+        let Block { jc, nc, pc, kc } = *block;
+        for piece in pieces {
+            if !piece.claimed.swap(true, Ordering::AcqRel) {
+                let mut data = vec![T::default(); piece.strips.len() * kc * nr];
+                for (strip, pack) in piece.strips.clone().zip(data.chunks_exact_mut(kc * nr)) {
+                    let jr = strip * nr;
+                    pack_b(self.b, self.n, pc, kc, jc + jr, nr.min(nc - jr), nr, pack);
+                }
+                // Only the claimer sets it, once.
+                let _ = piece.packed.set(data);
+            }
         }
-        parts
-            .into_par_iter()
-            .for_each(|(Block { jc, nc, pc, kc }, part)| {
-                part.par_chunks_mut(kc * nr)
-                    .with_min_len(STRIPS_PER_TASK)
-                    .enumerate()
-                    .for_each(|(strip, pack)| {
-                        let jr = strip * nr;
-                        pack_b(b, n, pc, kc, jc + jr, nr.min(nc - jr), nr, pack);
-                    });
-            });
-        PackedB { data, k, n }
+        pieces
+            .iter()
+            .map(|piece| loop {
+                if let Some(data) = piece.packed.get() {
+                    break data.as_slice();
+                }
+                std::hint::spin_loop();
+            })
+            .collect()
     }
 }
 
-/// Strips of B one rayon task packs: a strip is `KC×NR` elements (8 KiB of
-/// f32), too little to be worth a task of its own.
+/// Strips of B in one piece of [`PackedB`]: a strip is `KC×NR` elements
+/// (8 KiB of f32), and a piece of 8 is packed in tens of microseconds.
 #[cfg(feature = "threads")]
-const STRIPS_PER_TASK: usize = 8;
+const STRIPS_PER_PIECE: usize = 8;
 
 /// `c += a · B` for the `m` rows of `a` (`m×k`) and `c` (`m×n`), B packed
-/// once by [`PackedB::new`]; the same sums in the same order as [`gemm`]
-/// gives these rows.
+/// by [`PackedB`]; the same sums in the same order as [`gemm`] gives these
+/// rows.
 #[cfg(feature = "threads")]
-pub(crate) fn gemm_rows<T: Kernel>(a: &[T], b: &PackedB<T>, c: &mut [T], m: usize) {
+pub(crate) fn gemm_rows<T: Kernel>(a: &[T], b: &PackedB<'_, T>, c: &mut [T], m: usize) {
     let (k, n) = (b.k, b.n);
     if m == 0 || k == 0 || n == 0 {
         return;
     }
     let mut a_pack = vec![T::default(); KC * MC.min(m).next_multiple_of(MR)];
-    for (block, at) in blocks(k, n, T::NR) {
-        block_product(a, &b.data[at], c, m, k, n, block, &mut a_pack);
+    for (i, block) in b.blocks.iter().enumerate() {
+        block_product(a, &b.block(i), c, m, k, n, block.block, &mut a_pack);
     }
 }
 
@@ -538,6 +622,26 @@ mod tests {
         assert_eq!(
             matmul_f32(&a32, &b32, 2, 3, 2).unwrap(),
             vec![58.0, 64.0, 139.0, 154.0]
+        );
+    }
+
+    #[test]
+    fn into_overwrites_the_output_with_the_product() {
+        let a: Vec<f32> = (0..7 * 300).map(|i| (i % 13) as f32 - 6.0).collect();
+        let b: Vec<f32> = (0..300 * 5).map(|i| (i % 7) as f32 / 4.0).collect();
+        let mut out = vec![f32::NAN; 7 * 5];
+        matmul_f32_into(&a, &b, 7, 300, 5, &mut out).unwrap();
+        assert_eq!(out, matmul_f32(&a, &b, 7, 300, 5).unwrap());
+        let mut empty_depth = vec![3.0; 6];
+        matmul_f32_into(&[], &[], 2, 0, 3, &mut empty_depth).unwrap();
+        assert_eq!(empty_depth, [0.0; 6]);
+        assert_eq!(
+            matmul_f32_into(&a, &b, 7, 300, 5, &mut [0.0; 34]).map_err(|e| e.to_string()),
+            Err("out: expected 7×5 = 35 elements, got 34".to_string())
+        );
+        assert_eq!(
+            matmul_f32_into(&a[1..], &b, 7, 300, 5, &mut out).map_err(|e| e.to_string()),
+            Err("a: expected 7×300 = 2100 elements, got 2099".to_string())
         );
     }
 

@@ -8,8 +8,9 @@
 
 use crate::image::{self, Filter, GrayStandard, ImageError};
 use crate::matmul::{self, Kernel, MatmulError, PackedB};
-use rayon::prelude::*;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 /// Image bands per thread: a few more bands than threads lets a thread that
 /// finished early take over work from a slow one, at the cost of one halo per
@@ -19,7 +20,7 @@ const BANDS_PER_THREAD: usize = 4;
 /// Product bands per thread: B is packed once and shared, so a band costs
 /// only its own rows of A, and a few bands per thread let the thread whose
 /// core is free take over the rows of one that is held up.
-const PRODUCT_BANDS_PER_THREAD: usize = 4;
+const PRODUCT_BANDS_PER_THREAD: usize = 8;
 
 /// `len` items cut into about `threads × per_thread` bands of whole
 /// multiples of `unit` (the last band takes the rest).
@@ -77,13 +78,14 @@ pub fn apply_into(
         return Ok(());
     }
     let band_rows = image_band_rows(height);
-    out.par_chunks_mut(band_rows * row)
-        .enumerate()
-        .try_for_each(|(i, band)| {
+    share_out(
+        out.chunks_mut(band_rows * row).enumerate().collect(),
+        |(i, band)| {
             let start = (i * band_rows) as u32;
             let rows = start..start + (band.len() / row) as u32;
             image::apply_band_into(filter, src, width, height, rows, band)
-        })
+        },
+    )
 }
 
 /// [`image::gaussian_blur`] on rayon's threads.
@@ -114,9 +116,10 @@ pub fn grayscale(
     if row == 0 || height == 0 {
         return Ok(());
     }
-    pixels
-        .par_chunks_mut(image_band_rows(height) * row)
-        .try_for_each(|band| image::grayscale(band, width, (band.len() / row) as u32, standard))
+    share_out(
+        pixels.chunks_mut(image_band_rows(height) * row).collect(),
+        |band| image::grayscale(band, width, (band.len() / row) as u32, standard),
+    )
 }
 
 /// Rows of A per band of a product: a multiple of the micro-kernel's height,
@@ -145,11 +148,25 @@ pub fn matmul_f64(
     matmul_bands(a, b, m, k, n, matmul::matmul_f64)
 }
 
+/// [`matmul::matmul_f32_into`] on rayon's threads: each band zeroes and
+/// writes its own rows of `out`.
+pub fn matmul_f32_into(
+    a: &[f32],
+    b: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    out: &mut [f32],
+) -> Result<(), MatmulError> {
+    matmul::check_into(a, b, m, k, n, out.len())?;
+    product_bands(a, b, k, n, out, true);
+    Ok(())
+}
+
 type Product<T> = fn(&[T], &[T], usize, usize, usize) -> Result<Vec<T>, MatmulError>;
 
-/// B is packed once ([`PackedB`]) for every band, and each band of rows of A
-/// writes its rows of C in place ([`matmul::gemm_rows`]), so nothing is
-/// copied after the threads finish.
+/// The shapes checked and the zeroed result allocated as `product` (the
+/// serial function) does, then [`product_bands`].
 fn matmul_bands<T: Kernel + Send + Sync>(
     a: &[T],
     b: &[T],
@@ -169,17 +186,82 @@ fn matmul_bands<T: Kernel + Send + Sync>(
         return Err(MatmulError::OutOfMemory { rows: m, cols: n });
     }
     c.resize(m * n, T::default());
-    if k == 0 || n == 0 {
-        return Ok(c);
+    product_bands(a, b, k, n, &mut c, false);
+    Ok(c)
+}
+
+/// `c = a · b` for shapes the caller has checked: each band of rows of A
+/// writes its rows of C in place ([`matmul::gemm_rows`]), after zeroing them
+/// when `zero` (C holds old values). B is packed once, by the threads as
+/// their bands first need each block ([`PackedB`]).
+fn product_bands<T: Kernel + Send + Sync>(
+    a: &[T],
+    b: &[T],
+    k: usize,
+    n: usize,
+    c: &mut [T],
+    zero: bool,
+) {
+    if k == 0 || n == 0 || c.is_empty() {
+        if zero {
+            c.fill(T::default());
+        }
+        return;
     }
-    let packed = PackedB::new(b, k, n);
+    let m = c.len() / n;
     let band_rows = bands(m, ROW_UNIT, PRODUCT_BANDS_PER_THREAD)
         .first()
         .map_or(m, ExactSizeIterator::len);
-    c.par_chunks_mut(band_rows * n)
-        .zip(a.par_chunks(band_rows * k))
-        .for_each(|(c, a)| matmul::gemm_rows(a, &packed, c, c.len() / n));
-    Ok(c)
+    let packed = PackedB::new(b, k, n);
+    let done: Result<(), std::convert::Infallible> = share_out(
+        c.chunks_mut(band_rows * n)
+            .zip(a.chunks(band_rows * k))
+            .collect(),
+        |(c, a)| {
+            if zero {
+                c.fill(T::default());
+            }
+            matmul::gemm_rows(a, &packed, c, c.len() / n);
+            Ok(())
+        },
+    );
+    let Ok(()) = done;
+}
+
+/// Runs `work` on every item on all the pool's threads at once
+/// (`rayon::broadcast`), each thread taking the next item no thread has
+/// taken (an atomic counter) until none is left; the first error, if any.
+///
+/// One wake-up per thread and call: a parallel iterator splits its items
+/// through a tree of rayon joins, and on a wasm module's threads every join
+/// that found the other thread asleep cost a wake-up of tens of microseconds
+/// or more, several per call (the threads section of `cargo xtask bench`
+/// shows what 2 threads give against 1).
+fn share_out<I: Send, E: Send>(
+    items: Vec<I>,
+    work: impl Fn(I) -> Result<(), E> + Sync,
+) -> Result<(), E> {
+    let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    let next = AtomicUsize::new(0);
+    let failed = Mutex::new(None);
+    rayon::broadcast(|_| {
+        while let Some(slot) = slots.get(next.fetch_add(1, Ordering::Relaxed)) {
+            // The counter hands each index out once, so the slot is full; a
+            // poisoned lock means an item panicked, which rayon re-raises.
+            let Some(item) = slot.lock().ok().and_then(|mut item| item.take()) else {
+                continue;
+            };
+            if let Err(err) = work(item) {
+                if let Ok(mut first) = failed.lock() {
+                    first.get_or_insert(err);
+                }
+            }
+        }
+    });
+    match failed.into_inner() {
+        Ok(Some(err)) => Err(err),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -236,6 +318,10 @@ mod tests {
                 let par = matmul_f32(&a, &b, m, k, n).unwrap();
                 let serial = matmul::matmul_f32(&a, &b, m, k, n).unwrap();
                 prop_assert_eq!(par.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), serial.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+                // Into an output holding old values, as a reused region does.
+                let mut into = vec![f32::NAN; m * n];
+                matmul_f32_into(&a, &b, m, k, n, &mut into).unwrap();
+                prop_assert_eq!(into.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), serial.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
                 let par = matmul_f64(&a64, &b64, m, k, n).unwrap();
                 let serial = matmul::matmul_f64(&a64, &b64, m, k, n).unwrap();
                 prop_assert_eq!(par.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), serial.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
@@ -267,6 +353,12 @@ mod tests {
                         .iter()
                         .zip(&serial)
                         .all(|(p, s)| p.to_bits() == s.to_bits()));
+                    let mut into = vec![-1.0; m * n];
+                    matmul_f32_into(&a, &b, m, k, n, &mut into).unwrap();
+                    assert!(into
+                        .iter()
+                        .zip(&serial)
+                        .all(|(p, s)| p.to_bits() == s.to_bits()));
                     let par = matmul_f64(&a64, &b64, m, k, n).unwrap();
                     assert!(par
                         .iter()
@@ -293,6 +385,37 @@ mod tests {
             apply_into(&filter, &[0; 12], 2, 2, &mut [0; 12]),
             image::apply(&filter, &[0; 12], 2, 2).map(drop)
         );
+    }
+
+    #[test]
+    fn matmul_into_refuses_what_the_serial_one_refuses() {
+        let out_error = Err(MatmulError::LengthMismatch {
+            operand: "out",
+            rows: 2,
+            cols: 2,
+            expected: 4,
+            got: 3,
+        });
+        assert_eq!(
+            matmul_f32_into(&[1.0; 4], &[1.0; 4], 2, 2, 2, &mut [0.0; 3]),
+            out_error
+        );
+        for (a, b, m, k, n, out) in [
+            (3, 4, 2, 2, 2, 4),
+            (4, 3, 2, 2, 2, 4),
+            (4, 4, 2, 2, 2, 3),
+            (0, 0, 0, 5, 0, 0),
+            (0, 6, 0, 2, 3, 0),
+        ] {
+            let mut par = vec![0.0; out];
+            let mut serial = vec![0.0; out];
+            assert_eq!(
+                matmul_f32_into(&vec![1.0; a], &vec![1.0; b], m, k, n, &mut par),
+                matmul::matmul_f32_into(&vec![1.0; a], &vec![1.0; b], m, k, n, &mut serial),
+                "{m}×{k} by {k}×{n} into {out}"
+            );
+            assert_eq!(par, serial);
+        }
     }
 
     #[test]

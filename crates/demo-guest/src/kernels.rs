@@ -4,12 +4,12 @@
 
 #[cfg(feature = "threads")]
 pub use compute::parallel::{
-    apply_into, box_blur, gaussian_blur, grayscale, matmul_f32, matmul_f64,
+    apply_into, box_blur, gaussian_blur, grayscale, matmul_f32, matmul_f32_into, matmul_f64,
 };
 #[cfg(not(feature = "threads"))]
 pub use compute::{
     image::{box_blur, gaussian_blur, grayscale},
-    matmul::{matmul_f32, matmul_f64},
+    matmul::{matmul_f32, matmul_f32_into, matmul_f64},
 };
 
 /// [`compute::image::apply`] written into `out`, which must be as long as `src`.
