@@ -15,7 +15,7 @@ use std::sync::Mutex;
 /// Image bands per thread: a few more bands than threads lets a thread that
 /// finished early take over work from a slow one, at the cost of one halo per
 /// band.
-const BANDS_PER_THREAD: usize = 4;
+const BANDS_PER_THREAD: usize = 8;
 
 /// Product bands per thread: B is packed once and shared, so a band costs
 /// only its own rows of A, and a few bands per thread let the thread whose
