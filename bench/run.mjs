@@ -434,7 +434,9 @@ async function kernels(ev) {
 async function references() {
   const nativeBin = arg('--native-bin', null);
   const native = nativeBin && existsSync(nativeBin) ? (id) => JSON.parse(execFileSync(nativeBin, [id, '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 })) : null;
-  const rounds = QUICK ? 5 : 9;
+  // 15 rounds, as in the threads section: the 2-thread pairs swing from one
+  // round to the next on 2 cores.
+  const rounds = QUICK ? 5 : 15;
   const load = [loadavg()[0]];
   const { page, context, errors } = await freshPage('references.html');
   try {
@@ -535,7 +537,10 @@ async function threads(ev) {
   const native = nativeBin && existsSync(nativeBin)
     ? (id, t) => JSON.parse(execFileSync(nativeBin, [`${id}@${t}`, '1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 })).samples[0]
     : null;
-  const rounds = QUICK ? 5 : 9;
+  // 15 rounds: on this 2-core machine a 2-thread ratio swings from one round
+  // to the next (native ones too), so its median wants more rounds than the
+  // other sections' figures.
+  const rounds = QUICK ? 5 : 15;
   const load = [loadavg()[0]];
   const modules = await ev('threadsSetup', contenders);
   for (const c of contenders.slice(1)) {
