@@ -389,34 +389,52 @@ impl<'b, T: Kernel> PackedB<'b, T> {
     }
 
     /// The packed pieces of block `i`: packs the ones nobody claimed, then
-    /// waits for the ones being packed elsewhere.
+    /// waits for the ones being packed elsewhere: spinning a while, then
+    /// through the piece's `OnceLock`, which sleeps until the packer is done
+    /// (or packs the piece here if its packer panicked, so no thread waits
+    /// forever for a piece that will never come).
     fn block(&self, i: usize) -> Vec<&[T]> {
         use std::sync::atomic::Ordering;
-        let nr = T::NR;
         let PackedBlock { block, pieces } = &self.blocks[i];
-        let Block { jc, nc, pc, kc } = *block;
         for piece in pieces {
             if !piece.claimed.swap(true, Ordering::AcqRel) {
-                let mut data = vec![T::default(); piece.strips.len() * kc * nr];
-                for (strip, pack) in piece.strips.clone().zip(data.chunks_exact_mut(kc * nr)) {
-                    let jr = strip * nr;
-                    pack_b(self.b, self.n, pc, kc, jc + jr, nr.min(nc - jr), nr, pack);
-                }
-                // Only the claimer sets it, once.
-                let _ = piece.packed.set(data);
+                piece.packed.get_or_init(|| self.pack(*block, piece));
             }
         }
         pieces
             .iter()
-            .map(|piece| loop {
-                if let Some(data) = piece.packed.get() {
-                    break data.as_slice();
+            .map(|piece| {
+                for _ in 0..PACKING_SPINS {
+                    if let Some(data) = piece.packed.get() {
+                        return data.as_slice();
+                    }
+                    std::hint::spin_loop();
                 }
-                std::hint::spin_loop();
+                piece
+                    .packed
+                    .get_or_init(|| self.pack(*block, piece))
+                    .as_slice()
             })
             .collect()
     }
+
+    /// The strips of `piece` of `block`, packed.
+    fn pack(&self, Block { jc, nc, pc, kc }: Block, piece: &Piece<T>) -> Vec<T> {
+        let nr = T::NR;
+        let mut data = vec![T::default(); piece.strips.len() * kc * nr];
+        for (strip, pack) in piece.strips.clone().zip(data.chunks_exact_mut(kc * nr)) {
+            let jr = strip * nr;
+            pack_b(self.b, self.n, pc, kc, jc + jr, nr.min(nc - jr), nr, pack);
+        }
+        data
+    }
 }
+
+/// Looks at a piece another thread is packing before sleeping on it: a
+/// piece takes tens of microseconds to pack, about what a sleep and a
+/// wake-up cost on a wasm thread.
+#[cfg(feature = "threads")]
+const PACKING_SPINS: u32 = 1 << 16;
 
 /// Strips of B in one piece of [`PackedB`]: a strip is `KC×NR` elements
 /// (8 KiB of f32), and a piece of 8 is packed in tens of microseconds.
