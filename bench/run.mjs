@@ -138,7 +138,10 @@ mkdirSync(join(SITE, 'vendor'), { recursive: true });
 for (const [name, from] of Object.entries(VENDOR_FILES)) copyFileSync(from, join(SITE, name));
 precompress(SITE);
 const server = await startServer(SITE);
-const browser = await launchBrowser();
+// `gc()` in the pages: a throughput round starts on a collected heap, so one
+// contender's garbage (100 000 message events of the raw echo) is not
+// collected in the next contender's time.
+const browser = await launchBrowser({ args: ['--js-flags=--expose-gc'] });
 results.env.chromium = browser.version();
 log(`serving at ${server.url}; Chromium ${results.env.chromium}`);
 
@@ -303,7 +306,7 @@ async function latencyPinned() {
 // ---- throughput ----
 
 async function throughput(ev) {
-  const rounds = 3;
+  const rounds = 5;
   const n = QUICK ? 20_000 : 100_000;
   const modes = ['onePerCall', 'batch', 'coalesced', 'comlink'];
   if (hasGo) modes.push('goSeed');

@@ -117,6 +117,9 @@ export async function latencyRound(name, n, warmup = 200) {
 
 /** One round of n concurrent small calls for one way of sending them; calls/s. */
 export async function throughputRound(mode, n) {
+  // A heap left full by the previous contender would be collected in this
+  // one's time (the bench's browser exposes gc; elsewhere this is a no-op).
+  globalThis.gc?.();
   const idx = Array.from({ length: n }, (_, i) => i);
   let run;
   switch (mode) {

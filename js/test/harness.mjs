@@ -76,11 +76,12 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required',
 ];
 
-export function launchBrowser() {
+/** Headless Chromium with CHROMIUM_ARGS and any `args` after them. */
+export function launchBrowser({ args = [] } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
   });
 }
 
