@@ -388,6 +388,35 @@ mod tests {
     }
 
     #[test]
+    fn share_out_runs_every_item_once_and_returns_an_error_of_one() {
+        use std::sync::atomic::AtomicU32;
+        for threads in [1, 2, 4] {
+            pool(threads).install(|| {
+                let runs: Vec<AtomicU32> = (0..37).map(|_| AtomicU32::new(0)).collect();
+                let all = share_out((0..37).collect(), |i: usize| {
+                    runs[i].fetch_add(1, Ordering::Relaxed);
+                    Ok::<(), usize>(())
+                });
+                assert_eq!(all, Ok(()));
+                assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1));
+                // Every item still runs when some fail; the error is one of theirs.
+                let runs: Vec<AtomicU32> = (0..37).map(|_| AtomicU32::new(0)).collect();
+                let failed = share_out((0..37).collect(), |i: usize| {
+                    runs[i].fetch_add(1, Ordering::Relaxed);
+                    if i % 10 == 3 {
+                        Err(i)
+                    } else {
+                        Ok(())
+                    }
+                });
+                assert!(matches!(failed, Err(3 | 13 | 23 | 33)), "{failed:?}");
+                assert!(runs.iter().all(|r| r.load(Ordering::Relaxed) == 1));
+                assert_eq!(share_out(Vec::<usize>::new(), |_| Err::<(), _>(0)), Ok(()));
+            });
+        }
+    }
+
+    #[test]
     fn matmul_into_refuses_what_the_serial_one_refuses() {
         let out_error = Err(MatmulError::LengthMismatch {
             operand: "out",
