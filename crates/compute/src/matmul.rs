@@ -339,9 +339,9 @@ fn blocks(k: usize, n: usize) -> impl Iterator<Item = Block> {
 /// [`gemm`]'s order, by the threads that use it: a block is cut into pieces
 /// of [`STRIPS_PER_PIECE`] strips, and a thread that needs a block packs
 /// each piece no thread has claimed yet, then waits for the pieces another
-/// thread is packing (a few tens of microseconds at most). So no thread
-/// waits for all of B before its first band, none packs a piece twice, and
-/// no rayon task or wake-up is spent on packing.
+/// thread is packing (tens of microseconds: a spin, and a sleep only when
+/// that is not enough). So no thread waits for all of B before its first
+/// band, no piece is packed twice, and no rayon task is spent on packing.
 #[cfg(feature = "threads")]
 pub(crate) struct PackedB<'b, T> {
     b: &'b [T],
