@@ -258,6 +258,39 @@ test('a picked or dropped image replaces the test image', { timeout: 120_000 }, 
   await waitForText('#img-size', '640 × 400');
 });
 
+test('matrices: the product moved to a worker and the one over shared regions on the threads are the same bits', { timeout: 120_000 }, async () => {
+  // The page's matrices, made here the same way, for the corner it shows.
+  const randomMatrix = (n, seed) => {
+    const m = new Float32Array(n * n);
+    let x = seed;
+    for (let i = 0; i < m.length; i++) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      m[i] = (x >>> 0) / 2 ** 31 - 1;
+    }
+    return m;
+  };
+  for (const n of [128, 256]) {
+    await page.selectOption('#mm-n', String(n));
+    await page.click('#mm-run');
+    await waitForText('#mm-out', `Moved to a worker ${n}×${n}`, { timeout: 60_000 });
+    await waitForText('#mm-out', 'Both products are the same bits.', { timeout: 60_000 });
+    const out = await text('#mm-out');
+    assert.match(out, /Shared regions on \d+ threads?/);
+    assert.equal(out.match(/[\d.]+ GFLOP\/s/g)?.length, 2, out);
+    const a = randomMatrix(n, 1);
+    const b = randomMatrix(n, 2);
+    const shown = out.slice(out.indexOf('C[0..3][0..3]')).split('\n').slice(1, 4).map((row) => row.trim().split(/\s+/).map(Number));
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        let sum = 0;
+        for (let p = 0; p < n; p++) sum += a[i * n + p] * b[p * n + j];
+        assert.ok(Math.abs(shown[i][j] - sum) <= 0.0015, `C[${i}][${j}]: shown ${shown[i][j]}, expected ${sum.toFixed(4)}`);
+      }
+    }
+  }
+  await shot('matrices', '#matrices');
+});
+
 test('the dashboard shows every worker and counts the calls', { timeout: 60_000 }, async () => {
   await page.waitForFunction((n) => document.querySelectorAll('#stats-workers tr').length === n, WORKERS);
   const rows = await page.locator('#stats-workers tr').allInnerTexts();

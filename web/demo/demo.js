@@ -374,7 +374,73 @@ function setupBigNumbers(pool) {
   }
 }
 
-// ---- 4. image playground ----
+// ---- matrices ----
+
+/** `n×n` f32 values from a seeded xorshift, in [-1, 1). */
+function randomMatrix(n, seed) {
+  const m = new Float32Array(n * n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < m.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    m[i] = (x >>> 0) / 2 ** 31 - 1;
+  }
+  return m;
+}
+
+/** "12.3 GFLOP/s" for an n×n product in `ms`. */
+function gflops(n, ms) {
+  return `${((2 * n ** 3) / (ms * 1e6)).toFixed(1)} GFLOP/s`;
+}
+
+/**
+ * `matmul` with the matrices moved to a worker and the product moved back,
+ * then, on a pool that runs the threaded module, `matmulShared` over three
+ * regions in the guest's memory (written once, outside the timing), which
+ * runs on every thread of the worker without copying a matrix. Both
+ * products must be the same bits.
+ */
+function setupMatrices(pool) {
+  /** Regions of the last n, kept: making them is the one copy. */
+  let regions = null;
+  runForm($('#mm-form'), $('#mm-run'), $('#mm-out'), async () => {
+    const n = Number(/** @type {HTMLSelectElement} */ ($('#mm-n')).value);
+    const a = randomMatrix(n, 1);
+    const b = randomMatrix(n, 2);
+    const moved = await timed(pool, { fn: 'matmul', args: [a.slice(), b.slice(), n, n, n], transfer: 'auto' });
+    const product = /** @type {Float32Array} */ (moved.value);
+    const module = pool.stats().module ?? { kind: 'plain', threads: 0, reason: 'the pool has not loaded its module yet' };
+    const rows = [h('div', { class: 'meta' },
+      h('span', {}, h('strong', { text: 'Moved to a worker' }), ` ${n}×${n}`),
+      h('span', { class: 'times', text: `${formatDuration(moved.ms)}, ${gflops(n, moved.ms)}` }))];
+    const hasShared = missingFunctions(pool, ['matmulShared']).length === 0;
+    if (module.kind === 'threaded' && hasShared) {
+      if (regions?.n !== n) {
+        for (const r of regions?.all ?? []) r.close();
+        const all = [pool.shared(n * n * 4), pool.shared(n * n * 4), pool.shared(n * n * 4)];
+        regions = { n, all };
+      }
+      const [ra, rb, rc] = regions.all;
+      const f32 = (r) => new Float32Array(r.bytes.buffer, r.bytes.byteOffset, n * n);
+      f32(ra).set(a);
+      f32(rb).set(b);
+      const shared = await timed(pool, { fn: 'matmulShared', args: [ra, rb, n, n, n, rc] });
+      const c = f32(rc);
+      const same = c.every((x, i) => Object.is(x, product[i]));
+      rows.push(h('div', { class: 'meta' },
+        h('span', {}, h('strong', { text: 'Shared regions' }), ` on ${module.threads} thread${module.threads === 1 ? '' : 's'}`),
+        h('span', { class: 'times', text: `${formatDuration(shared.ms)}, ${gflops(n, shared.ms)}` })));
+      rows.push(h('p', { class: same ? 'meta' : 'error', text: same ? 'Both products are the same bits.' : 'The two products differ.' }));
+    } else {
+      const why = hasShared ? `this pool runs the plain module (${module.reason})` : 'this guest has no matmulShared';
+      rows.push(h('p', { class: 'muted', text: `Not over shared regions: ${why}.` }));
+    }
+    const corner = Array.from({ length: Math.min(3, n) }, (_, i) => Array.from({ length: Math.min(3, n) }, (_, j) => product[i * n + j].toFixed(3)).join('  '));
+    rows.push(h('pre', { class: 'corner mono', text: `C[0..3][0..3]\n${corner.join('\n')}` }));
+    return h('div', {}, rows);
+  });
+}
+
+// ---- 4. image playground ----// ---- 4. image playground ----
 
 /**
  * Filters, their parameters and how the dedicated function takes them.
@@ -1206,6 +1272,7 @@ async function main() {
   setupCalculator(pool);
   setupBigNumbers(pool);
   setupImages(pool);
+  setupMatrices(pool);
   setupDashboard(pool);
   setupFaults(pool);
   setupAudio(pool);
