@@ -291,6 +291,45 @@ test('matrices: the product moved to a worker and the one over shared regions on
   await shot('matrices', '#matrices');
 });
 
+test('chart data: a signal downsampled to one point per pixel and binned, drawn on two canvases', { timeout: 60_000 }, async () => {
+  // The card charts 100 000 points as soon as the page is ready.
+  await waitForText('#chart-out', '100,000 points');
+  let out = await text('#chart-out');
+  const width = await page.evaluate(() => document.querySelector('#chart-line').clientWidth);
+  assert.equal(Number(out.match(/→ ([\d,]+) drawn/)?.[1].replace(/,/g, '')), Math.max(3, width), out);
+  assert.match(out, /histogram: 40 bins, 100,000 values counted/);
+  assert.ok((await canvasSummary('#chart-line')).notGray > 100, 'the line is drawn');
+  assert.ok((await canvasSummary('#chart-hist')).notGray > 100, 'the bins are drawn');
+  await page.selectOption('#chart-points', '10000');
+  await page.click('#chart-run');
+  await waitForText('#chart-out', '10,000 points');
+  out = await text('#chart-out');
+  assert.match(out, /histogram: 40 bins, 10,000 values counted/);
+  await shot('charts', '#charts');
+});
+
+test('game state: moves go through updateGameState, leaving the field ends the game; the seed\'s level is summarised', { timeout: 60_000 }, async () => {
+  await page.click('#game-new');
+  for (let i = 0; i < 3; i++) await page.click('#game [data-move="right"]');
+  await waitForText('#game-out', 'score 3 at (430, 300)');
+  await page.focus('#game-field');
+  await page.keyboard.press('ArrowUp');
+  await waitForText('#game-out', 'score 4 at (430, 290)');
+  // 29 more moves up reach the top edge (y = 0, still on the field); the 30th leaves it.
+  for (let i = 0; i < 30; i++) await page.click('#game [data-move="up"]');
+  await waitForText('#game-out', 'game over');
+  assert.match(await text('#game-out'), /score 33 at \(430, -10\)/);
+  // A finished game ignores input.
+  await page.click('#game [data-move="down"]');
+  await waitForText('#game-out', /score 33 at \(430, -10\)[\s\S]*game over[\s\S]*move in/);
+  await page.click('#game-new');
+  await waitForText('#game-out', 'New game');
+  await page.click('#level-run');
+  await waitForText('#level-out', 'Hero level 10: 2 enemies (1 goblin, 1 orc), 130 health in all');
+  assert.match(await text('#level-out'), /nearest: the goblin at 70\.7/);
+  await shot('game', '#game');
+});
+
 test('the dashboard shows every worker and counts the calls', { timeout: 60_000 }, async () => {
   await page.waitForFunction((n) => document.querySelectorAll('#stats-workers tr').length === n, WORKERS);
   const rows = await page.locator('#stats-workers tr').allInnerTexts();

@@ -440,7 +440,189 @@ function setupMatrices(pool) {
   });
 }
 
-// ---- 4. image playground ----// ---- 4. image playground ----
+// ---- chart data ----
+
+/**
+ * `n` samples of a slow wave with noise and a few spikes: what a sensor
+ * log looks like, and what downsampling must not flatten.
+ */
+function noisySignal(n, seed) {
+  const xs = new Float64Array(n);
+  const ys = new Float64Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    const noise = (x >>> 0) / 2 ** 32 - 0.5;
+    const spike = (x & 0xfff) === 7 ? 4 : 0;
+    xs[i] = i;
+    ys[i] = Math.sin((i / n) * 6 * Math.PI) * 2 + noise + spike;
+  }
+  return { xs, ys };
+}
+
+/** The canvas sized to its CSS box at the device's pixel ratio, cleared, with its CSS size. */
+function sizedContext(canvas, fallbackHeight) {
+  const dpr = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth || 480;
+  const height = canvas.clientHeight || fallbackHeight;
+  canvas.width = Math.round(width * dpr);
+  canvas.height = Math.round(height * dpr);
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, width, height);
+  return { ctx, width, height };
+}
+
+/** Draws `[x0, y0, x1, y1, …]` as a line filling the canvas. */
+function drawLine(canvas, points) {
+  const { ctx, width, height } = sizedContext(canvas, 140);
+  let [minX, maxX, minY, maxY] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < points.length; i += 2) {
+    minX = Math.min(minX, points[i]); maxX = Math.max(maxX, points[i]);
+    minY = Math.min(minY, points[i + 1]); maxY = Math.max(maxY, points[i + 1]);
+  }
+  const px = (x) => 4 + ((x - minX) / (maxX - minX || 1)) * (width - 8);
+  const py = (y) => height - 4 - ((y - minY) / (maxY - minY || 1)) * (height - 8);
+  ctx.strokeStyle = '#3b5bdb';
+  ctx.lineWidth = 1.25;
+  ctx.beginPath();
+  for (let i = 0; i < points.length; i += 2) {
+    if (i === 0) ctx.moveTo(px(points[i]), py(points[i + 1]));
+    else ctx.lineTo(px(points[i]), py(points[i + 1]));
+  }
+  ctx.stroke();
+}
+
+/** Draws the bins of a histogram (`counts`) as bars. */
+function drawBins(canvas, counts) {
+  const { ctx, width, height } = sizedContext(canvas, 100);
+  const max = Math.max(1, ...counts);
+  const slot = (width - 8) / counts.length;
+  ctx.fillStyle = '#8da2ee';
+  counts.forEach((count, i) => {
+    // A bin with a few values (the spikes) still shows.
+    const barH = count > 0 ? Math.max(1, (count / max) * (height - 8)) : 0;
+    ctx.fillRect(4 + i * slot + 1, height - 4 - barH, Math.max(1, slot - 2), barH);
+  });
+}
+
+/** `downsample` (LTTB) to one point per pixel of the canvas and `histogram`, on a signal made here. */
+function setupCharts(pool) {
+  const line = /** @type {HTMLCanvasElement} */ ($('#chart-line'));
+  runForm($('#chart-form'), $('#chart-run'), $('#chart-out'), async () => {
+    const n = Number(/** @type {HTMLSelectElement} */ ($('#chart-points')).value);
+    const { xs, ys } = noisySignal(n, 7);
+    const target = Math.max(3, line.clientWidth || 480);
+    const [down, hist] = await Promise.all([
+      timed(pool, { fn: 'downsample', args: [xs, ys.slice(), target], transfer: 'auto' }),
+      timed(pool, { fn: 'histogram', args: [ys, 40], transfer: 'auto' }),
+    ]);
+    const points = /** @type {Float64Array} */ (down.value);
+    const bins = JSON.parse(/** @type {string} */ (hist.value));
+    drawLine(line, points);
+    drawBins(/** @type {HTMLCanvasElement} */ ($('#chart-hist')), bins.counts);
+    const counted = bins.counts.reduce((sum, c) => sum + c, 0);
+    return h('div', {},
+      h('div', { class: 'meta' },
+        h('span', {}, h('strong', { text: n.toLocaleString('en') }), ` points → ${(points.length / 2).toLocaleString('en')} drawn`),
+        h('span', { class: 'times', text: `in ${formatDuration(down.ms)}` })),
+      h('div', { class: 'meta' },
+        h('span', {}, `histogram: ${bins.counts.length} bins, ${counted.toLocaleString('en')} values counted`),
+        h('span', { class: 'times', text: `in ${formatDuration(hist.ms)}` })));
+  });
+  if (!$('#chart-run').disabled) /** @type {HTMLFormElement} */ ($('#chart-form')).requestSubmit();
+}
+
+// ---- game state ----
+
+/** The seed's level, as its Go code shipped it. */
+const SEED_LEVEL = JSON.stringify({
+  player: { name: 'Hero', level: 10, health: 100, position: { x: 100, y: 200 } },
+  enemies: [
+    { type: 'goblin', health: 50, position: { x: 150, y: 250 } },
+    { type: 'orc', health: 80, position: { x: 300, y: 400 } },
+  ],
+});
+
+/** The player on the 800×600 field, drawn at the canvas's scale. */
+function drawField(canvas, state) {
+  const { ctx, width, height } = sizedContext(canvas, 300);
+  const sx = width / 800;
+  const sy = height / 600;
+  ctx.strokeStyle = '#dfe3ee';
+  ctx.strokeRect(0.5, 0.5, width - 1, height - 1);
+  if (!state) return;
+  ctx.fillStyle = state.gameOver ? '#c92a2a' : '#3b5bdb';
+  ctx.beginPath();
+  ctx.arc(Math.min(Math.max(state.x, 0), 800) * sx, Math.min(Math.max(state.y, 0), 600) * sy, 8, 0, 2 * Math.PI);
+  ctx.fill();
+}
+
+/**
+ * Moves through `updateGameState`: the page keeps only the JSON the guest
+ * returned and sends it back with the next input, one move at a time.
+ */
+function setupGame(pool) {
+  const field = /** @type {HTMLCanvasElement} */ ($('#game-field'));
+  const out = $('#game-out');
+  /** The state JSON the guest returned last; "" starts a new game. */
+  let state = '';
+  let moving = Promise.resolve();
+  const show = (parsed, ms) => {
+    drawField(field, parsed);
+    out.replaceChildren(h('div', { class: 'meta' },
+      h('span', {}, 'score ', h('strong', { text: String(parsed.score) }), ` at (${parsed.x}, ${parsed.y})`),
+      parsed.gameOver ? h('span', { class: 'prime-tag', text: 'game over' }) : null,
+      ms === undefined ? null : h('span', { class: 'times', text: `move in ${formatDuration(ms)}` })));
+  };
+  const move = (input) => {
+    moving = moving.then(async () => {
+      try {
+        const { value, ms } = await timed(pool, { fn: 'updateGameState', args: [state, input] });
+        state = /** @type {string} */ (value);
+        show(JSON.parse(state), ms);
+      } catch (err) {
+        out.replaceChildren(errorNode(err));
+      }
+    });
+    return moving;
+  };
+  for (const button of document.querySelectorAll('#game [data-move]')) {
+    button.addEventListener('click', () => move(/** @type {HTMLElement} */ (button).dataset.move));
+  }
+  const keys = { ArrowLeft: 'left', ArrowRight: 'right', ArrowUp: 'up', ArrowDown: 'down' };
+  field.addEventListener('keydown', (e) => {
+    if (!(e.key in keys)) return;
+    e.preventDefault();
+    move(keys[e.key]);
+  });
+  $('#game-new').addEventListener('click', () => {
+    moving = moving.then(() => {
+      state = '';
+      drawField(field, { x: 400, y: 300, score: 0, gameOver: false });
+      out.replaceChildren(h('p', { class: 'muted', text: 'New game: the first move starts at the middle of the field.' }));
+    });
+  });
+  drawField(field, { x: 400, y: 300, score: 0, gameOver: false });
+
+  $('#level-run').addEventListener('click', async () => {
+    const levelOut = $('#level-out');
+    try {
+      const { value, ms } = await timed(pool, { fn: 'processGameData', args: [SEED_LEVEL] });
+      const summary = JSON.parse(/** @type {string} */ (value));
+      const byType = Object.entries(summary.enemiesByType).map(([type, count]) => `${count} ${type}`).join(', ');
+      const nearest = summary.nearestEnemy;
+      levelOut.replaceChildren(h('div', { class: 'meta' },
+        h('span', {}, h('strong', { text: summary.player.name }), ` level ${summary.player.level}: ${summary.enemyCount} enemies (${byType}), ${summary.totalEnemyHealth} health in all`),
+        nearest ? h('span', { text: `nearest: the ${nearest.type} at ${nearest.distance.toFixed(1)}` }) : null,
+        h('span', { class: 'times', text: `in ${formatDuration(ms)}` })));
+    } catch (err) {
+      levelOut.replaceChildren(errorNode(err));
+    }
+  });
+}
+
+// ---- 4. image playground ----// ---- 4. image playground ----// ---- 4. image playground ----
 
 /**
  * Filters, their parameters and how the dedicated function takes them.
@@ -811,16 +993,7 @@ const LATENCY_EDGES = [0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000, 3000];
 const EDGE_LABELS = ['0.1', '', '1 ms', '', '10', '', '100', '', '1 s', ''];
 
 function drawHistogram(canvas, values) {
-  const dpr = window.devicePixelRatio || 1;
-  const cssWidth = canvas.clientWidth || 480;
-  const cssHeight = canvas.clientHeight || 120;
-  if (canvas.width !== Math.round(cssWidth * dpr) || canvas.height !== Math.round(cssHeight * dpr)) {
-    canvas.width = Math.round(cssWidth * dpr);
-    canvas.height = Math.round(cssHeight * dpr);
-  }
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  const { ctx, width: cssWidth, height: cssHeight } = sizedContext(canvas, 120);
 
   const counts = new Array(LATENCY_EDGES.length + 1).fill(0);
   for (const v of values) {
@@ -1138,14 +1311,7 @@ async function roundTrips(n, call) {
 
 /** Horizontal bars of calls per second, one per row; the longest bar is the fastest way. */
 function drawBars(canvas, rows) {
-  const dpr = window.devicePixelRatio || 1;
-  const cssWidth = canvas.clientWidth || 480;
-  const cssHeight = canvas.clientHeight || 150;
-  canvas.width = Math.round(cssWidth * dpr);
-  canvas.height = Math.round(cssHeight * dpr);
-  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, cssWidth, cssHeight);
+  const { ctx, width: cssWidth, height: cssHeight } = sizedContext(canvas, 150);
   ctx.font = '12px system-ui, sans-serif';
   ctx.textBaseline = 'middle';
   if (rows.length === 0) {
@@ -1273,6 +1439,8 @@ async function main() {
   setupBigNumbers(pool);
   setupImages(pool);
   setupMatrices(pool);
+  setupCharts(pool);
+  setupGame(pool);
   setupDashboard(pool);
   setupFaults(pool);
   setupAudio(pool);
