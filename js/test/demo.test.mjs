@@ -319,7 +319,7 @@ test('game state: moves go through updateGameState, leaving the field ends the g
   for (let i = 0; i < 30; i++) await page.click('#game [data-move="up"]');
   await waitForText('#game-out', 'game over');
   assert.match(await text('#game-out'), /score 33 at \(430, -10\)/);
-  // A finished game ignores input.
+  // A finished game takes no more moves: the state stays as it ended.
   await page.click('#game [data-move="down"]');
   await waitForText('#game-out', /score 33 at \(430, -10\)[\s\S]*game over[\s\S]*move in/);
   await page.click('#game-new');
