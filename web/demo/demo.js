@@ -376,15 +376,19 @@ function setupBigNumbers(pool) {
 
 // ---- matrices ----
 
+/** A seeded xorshift32: each call returns the next unsigned 32-bit value. */
+function xorshift(seed) {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
 /** `n×n` f32 values from a seeded xorshift, in [-1, 1). */
 function randomMatrix(n, seed) {
-  const m = new Float32Array(n * n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < m.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    m[i] = (x >>> 0) / 2 ** 31 - 1;
-  }
-  return m;
+  const next = xorshift(seed);
+  return Float32Array.from({ length: n * n }, () => next() / 2 ** 31 - 1);
 }
 
 /** "12.3 GFLOP/s" for an n×n product in `ms`. */
@@ -449,10 +453,10 @@ function setupMatrices(pool) {
 function noisySignal(n, seed) {
   const xs = new Float64Array(n);
   const ys = new Float64Array(n);
-  let x = seed >>> 0 || 1;
+  const next = xorshift(seed);
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    const noise = (x >>> 0) / 2 ** 32 - 0.5;
+    const x = next();
+    const noise = x / 2 ** 32 - 0.5;
     const spike = (x & 0xfff) === 7 ? 4 : 0;
     xs[i] = i;
     ys[i] = Math.sin((i / n) * 6 * Math.PI) * 2 + noise + spike;

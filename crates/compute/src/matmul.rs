@@ -171,7 +171,7 @@ pub(crate) fn check_into<T: Element>(
 }
 
 /// Validates the shapes and allocates the zeroed `m×n` result.
-fn checked_output<T: Element>(
+pub(crate) fn checked_output<T: Element>(
     a: &[T],
     b: &[T],
     m: usize,

@@ -134,7 +134,7 @@ pub fn matmul_f32(
     k: usize,
     n: usize,
 ) -> Result<Vec<f32>, MatmulError> {
-    matmul_bands(a, b, m, k, n, matmul::matmul_f32)
+    matmul_bands(a, b, m, k, n)
 }
 
 /// [`matmul::matmul_f64`] on rayon's threads.
@@ -145,7 +145,7 @@ pub fn matmul_f64(
     k: usize,
     n: usize,
 ) -> Result<Vec<f64>, MatmulError> {
-    matmul_bands(a, b, m, k, n, matmul::matmul_f64)
+    matmul_bands(a, b, m, k, n)
 }
 
 /// [`matmul::matmul_f32_into`] on rayon's threads: each band zeroes and
@@ -163,29 +163,17 @@ pub fn matmul_f32_into(
     Ok(())
 }
 
-type Product<T> = fn(&[T], &[T], usize, usize, usize) -> Result<Vec<T>, MatmulError>;
-
-/// The shapes checked and the zeroed result allocated as `product` (the
-/// serial function) does, then [`product_bands`].
+/// The shapes checked and the zeroed result allocated by the serial
+/// functions' own [`matmul::checked_output`] (so the errors are theirs),
+/// then [`product_bands`].
 fn matmul_bands<T: Kernel + Send + Sync>(
     a: &[T],
     b: &[T],
     m: usize,
     k: usize,
     n: usize,
-    product: Product<T>,
 ) -> Result<Vec<T>, MatmulError> {
-    // Shapes that do not fit go to the serial product, for its exact error.
-    if m == 0 || m.checked_mul(k) != Some(a.len()) || m.checked_mul(n).is_none() {
-        return product(a, b, m, k, n);
-    }
-    // A's shape is right: the empty product checks B's.
-    product(&a[..0], b, 0, k, n)?;
-    let mut c = Vec::new();
-    if c.try_reserve_exact(m * n).is_err() {
-        return Err(MatmulError::OutOfMemory { rows: m, cols: n });
-    }
-    c.resize(m * n, T::default());
+    let mut c = matmul::checked_output(a, b, m, k, n)?;
     product_bands(a, b, k, n, &mut c, false);
     Ok(c)
 }
