@@ -9,8 +9,9 @@
 //
 // Every bundle runs twice: NAME on a bare page, NAME+preload on a page with
 // the README's hints (`<link rel="modulepreload">` for the bundle's
-// wasmbridge.js and every module it imports statically, and, for a runtime
-// from before manifest.js, `<link rel="preload" as="fetch">` for the manifest).
+// wasmbridge.js and every module it imports statically: none once it is
+// linked; and, for a runtime from before manifest.js, `<link rel="preload"
+// as="fetch">` for the manifest).
 // --options passes createPool options to every bundle. --trace prints, for the
 // last round of each contender, every request the page and its workers made
 // (ms after script start, start → end, from the page's resource timing). It

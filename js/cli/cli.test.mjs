@@ -126,7 +126,9 @@ test('a release build of the new crate is served and answers in Chromium', async
   const inlined = readFileSync(join(hello, 'wasmbridge', 'manifest.js'), 'utf8');
   assert.match(inlined, /^\/\/ .*\n(\/\/ .*\n)*\nexport default \{/);
   assert.deepEqual(JSON.parse(inlined.slice(inlined.indexOf('export default ') + 15).replace(/;\s*$/, '')), manifest);
-  assert.ok(!('manifest.js' in manifest.files) && 'pool-load.js' in manifest.files);
+  // The linked entry holds the manifest, so it is not among the files either.
+  assert.ok(!('manifest.js' in manifest.files) && !('wasmbridge.js' in manifest.files) && 'pool-load.js' in manifest.files);
+  assert.ok(readFileSync(join(hello, 'wasmbridge', 'wasmbridge.js'), 'utf8').includes(inlined.slice(inlined.indexOf('export default ') + 15).replace(/;\s*$/, '')));
 
   const server = await startServer(hello);
   try {
@@ -137,8 +139,11 @@ test('a release build of the new crate is served and answers in Chromium', async
       assert.equal(await page.locator('#error').innerText(), 'BAD_ARGUMENT: mean needs at least one value, got none');
       assert.deepEqual(errors, []);
       const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
-      assert.ok(fetched.includes('/wasmbridge/manifest.js') && fetched.includes(`/wasmbridge/${manifest.wasm}`), fetched.join(' '));
-      assert.ok(!fetched.includes('/wasmbridge/manifest.json'), 'the page started from the inlined manifest, without fetching manifest.json');
+      assert.ok(fetched.includes('/wasmbridge/wasmbridge.js') && fetched.includes(`/wasmbridge/${manifest.wasm}`), fetched.join(' '));
+      // One linked module: neither manifest form, nor the pool's own modules, is requested.
+      for (const name of ['manifest.json', 'manifest.js', 'pool.js', 'protocol.js']) {
+        assert.ok(!fetched.includes(`/wasmbridge/${name}`), `${name} was requested: ${fetched.join(' ')}`);
+      }
     } finally {
       await close();
     }

@@ -33,16 +33,20 @@ before(async () => {
   broken('mime', (m, dir) => { cpSync(join(dir, m.wasm), join(dir, 'module.bin')); m.wasm = 'module.bin'; delete m.files; });
   broken('tampered', (m, dir) => { writeFileSync(join(dir, m.glue), `${readFileSync(join(dir, m.glue), 'utf8')}\n// changed after the build\n`); });
   broken('throws', (m, dir) => { writeFileSync(join(dir, m.glue), 'export default async function () { throw new Error("guest start failed on purpose"); }\n'); delete m.files; });
-  // Bundles whose inlined manifest (manifest.js) is from another build than their files.
+  // Bundles whose inlined manifest is from another build than their files, as
+  // when a page's cached runtime outlives a deployment. The linked entry holds
+  // the manifest as manifest.json's text.
   const stale = (dir, edit) => {
     rmSync(join(site, dir), { recursive: true, force: true });
     cpSync(bundle('test-guest'), join(site, dir), { recursive: true });
-    const path = join(site, dir, 'manifest.js');
-    const text = readFileSync(path, 'utf8');
-    const m = JSON.parse(text.slice(text.indexOf('export default ') + 15).replace(/;\s*$/, ''));
+    const json = readFileSync(join(site, dir, 'manifest.json'), 'utf8');
+    const m = JSON.parse(json);
     edit(m);
     delete m.threads;
-    writeFileSync(path, `export default ${JSON.stringify(m)};\n`);
+    const entry = join(site, dir, 'wasmbridge.js');
+    const linked = readFileSync(entry, 'utf8');
+    assert.ok(linked.includes(json), 'the linked entry holds the manifest');
+    writeFileSync(entry, linked.replace(json, JSON.stringify(m)));
   };
   // A release build names its module by content hash: an old manifest names one that is gone.
   stale('stale-name', (m) => { m.wasm = 'test_guest_bg.0123456789.wasm'; });
@@ -819,6 +823,27 @@ test('with the manifest inlined, the module is requested as the workers start an
   // source, checked by tests/tidy.rs; when the requests go out depends on the machine's load.
 });
 
+test('a bundle\'s runtime is one linked module; what loads later shares its classes, whatever URL the page imported it by', async () => {
+  const r = await inPage(async () => {
+    // A query, as a page busting caches would add: lane.js cannot import the entry by that URL.
+    const { createPool, WasmBridgeError } = await import('/guest/wasmbridge.js?v=linked');
+    const pool = await createPool({ size: 1, threads: false });
+    let lane = null;
+    try { await pool.fastCall('fail', 'NOPE', 'no'); } catch (e) { lane = { isError: e instanceof WasmBridgeError, code: e.code, viaLane: pool.stats().lane?.calls > 0 }; }
+    pool.close();
+    const requested = performance.getEntriesByType('resource').map((e) => new URL(e.name)).filter((u) => u.pathname.startsWith('/guest/')).map((u) => u.pathname.slice('/guest/'.length) + u.search);
+    return { lane, requested };
+  });
+  // lane.js imports the entry by its plain URL (a second copy here), and takes the classes of the copy that ran first.
+  assert.deepEqual(r.lane, { isError: true, code: 'NOPE', viaLane: true }, 'the lane\'s page half threw the class the page imported');
+  assert.ok(r.requested.includes('wasmbridge.js?v=linked'), `the entry: ${r.requested}`);
+  assert.ok(r.requested.includes('lane.js'), `the lane's page half loaded: ${r.requested}`);
+  // Linked into the entry; the workers import none of these either (they may import protocol.js and error.js).
+  for (const folded of ['pool.js', 'pool-call.js', 'pool-validate.js', 'pool-load.js', 'supervisor.js', 'shared.js', 'manifest.js', 'audio-worklet.js']) {
+    assert.ok(!r.requested.includes(folded), `${folded} was requested: ${r.requested}`);
+  }
+});
+
 test('the manifest option starts a pool without a manifest request; a bad one fails clearly', async () => {
   const r = await inPage(async (record) => {
     const order = (0, eval)(`(${record})`)();
@@ -1105,8 +1130,9 @@ test('the pool loads only the runtime modules it uses: the lane on an isolated p
   };
   const plain = await startServer(site, { isolated: false });
   try {
-    // The page's and its workers' requests alike (the worker's imports repeat some names).
-    const runtime = ['error.js', 'manifest.js', 'pool.js', 'pool-call.js', 'pool-validate.js', 'pool-load.js', 'supervisor.js', 'protocol.js', 'shared.js', 'audio-worklet.js', 'wasmbridge.js', 'worker.js'];
+    // The page's and its workers' requests alike: the linked entry (which holds
+    // the pool, its helpers and the manifest) and the worker script.
+    const runtime = ['wasmbridge.js', 'worker.js'];
     const isolated = await loaded(server.url);
     const notIsolated = await loaded(plain.url);
     for (const r of [isolated, notIsolated]) {
@@ -1117,7 +1143,8 @@ test('the pool loads only the runtime modules it uses: the lane on an isolated p
     // The guest's own files (the glue the page prefetches, the threaded module's included) are not the runtime's.
     const modules = (names) => [...new Set(names)].filter((n) => n.endsWith('.js') || n.endsWith('.json')).filter((n) => !n.replace(/^threads\//, '').startsWith('test_guest'));
     // The test guest's bundle has a threaded module (built with --threads): only the isolated page runs it.
-    assert.deepEqual(modules(isolated.atFirstCall), [...runtime, 'lane.js', 'lane-codec.js', 'threads.js'].sort());
+    // threads.js imports protocol.js: it also runs in workers, so it is not linked.
+    assert.deepEqual(modules(isolated.atFirstCall), [...runtime, 'lane.js', 'lane-codec.js', 'threads.js', 'protocol.js'].sort());
     assert.deepEqual(modules(notIsolated.atFirstCall), [...runtime].sort());
   } finally {
     await plain.close();

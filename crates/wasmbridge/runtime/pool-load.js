@@ -17,10 +17,10 @@ import inlined from './manifest.js';
  * `navigator.hardwareConcurrency` says; a count; false: the plain module).
  * @param {{ glue: string, wasm: string, threads?: { glue: string, wasm: string } }} manifest
  * @param {'auto' | number | false} option
- * @param {boolean} isolated
+ * @param {boolean} onIsolatedPage
  * @returns {ModuleChoice}
  */
-export function chooseModule(manifest, option, isolated) {
+export function chooseModule(manifest, option, onIsolatedPage) {
   const plain = (/** @type {string} */ reason) => ({ kind: /** @type {const} */ ('plain'), glue: manifest.glue, wasm: manifest.wasm, threads: 0, reason });
   const threaded = manifest.threads;
   if (!threaded) return plain('the bundle has no threaded module (it was built without --threads)');
@@ -28,7 +28,7 @@ export function chooseModule(manifest, option, isolated) {
     return plain('the manifest\'s threaded module has no glue or wasm file name');
   }
   if (option === false) return plain('the pool option threads is false');
-  if (!isolated) return plain('the page is not cross-origin isolated, so it cannot share wasm memory between workers');
+  if (!onIsolatedPage) return plain('the page is not cross-origin isolated, so it cannot share wasm memory between workers');
   const threads = option === 'auto' ? Math.max(1, globalThis.navigator?.hardwareConcurrency || 1) : option;
   return { kind: 'threaded', glue: threaded.glue, wasm: threaded.wasm, threads, reason: 'the page is cross-origin isolated and the bundle has a threaded module' };
 }

@@ -2,7 +2,10 @@
 // The entry a page imports; `await createPool()` loads the bundle this file
 // sits in. Types: wasmbridge.d.ts.
 //
-// Start-up waits for every module this file imports statically, level by
+// In a bundle, `wasmbridge build` links this file and every module it
+// imports into one (src/link.rs in the CLI), so a page loads the pool in one
+// request. Unlinked (the npm package, for bundlers or served as it is),
+// start-up waits for every module this file imports statically, level by
 // level (the browser learns a module's imports only once it has that module),
 // so every module a pool needs at start is imported here directly, one level
 // deep, even those only pool.js uses: they all load side by side, the inlined

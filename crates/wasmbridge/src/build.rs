@@ -4,6 +4,7 @@
 
 use crate::cargo_config::{ConfigError, FlagsPlan, UserConfig};
 use crate::guest::{self, GuestError};
+use crate::link;
 use crate::manifest::{self, FileInfo, Manifest, Module};
 use crate::runtime;
 use crate::toolchain::{self, ToolchainError, NIGHTLY, TARGET};
@@ -136,6 +137,8 @@ pub enum BuildError {
     Serialise(#[source] serde_json::Error),
     #[error(transparent)]
     Walk(#[from] crate::tree::WalkError),
+    #[error("linking the runtime's modules into {}", crate::runtime::ENTRY)]
+    Link(#[from] crate::link::LinkError),
 }
 
 type Result<T, E = BuildError> = std::result::Result<T, E>;
@@ -294,8 +297,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         None => None,
     };
 
+    let linker = link::Runtime::read(runtime::FILES, runtime::ENTRY)?;
     for (name, text) in runtime::FILES {
         let path = staging.join(name);
+        io(std::fs::write(&path, text), "writing", &path)?;
+    }
+    for (name, text) in linker.rewritten() {
+        let path = staging.join(&name);
         io(std::fs::write(&path, text), "writing", &path)?;
     }
     let mut files = BTreeMap::new();
@@ -305,8 +313,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             .unwrap_or(&path)
             .to_string_lossy()
             .replace('\\', "/");
-        // The manifest's own forms describe the other files, not themselves.
-        if rel == runtime::INLINED_MANIFEST {
+        // The manifest's own forms describe the other files, not themselves
+        // (the linked entry holds the inlined one).
+        if rel == runtime::INLINED_MANIFEST || rel == runtime::ENTRY {
             continue;
         }
         let bytes = io(std::fs::read(&path), "reading", &path)?;
@@ -326,12 +335,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         threads,
     };
     let text = serde_json::to_string_pretty(&manifest).map_err(BuildError::Serialise)?;
+    let inlined_text = inlined_manifest(&text);
     let inlined = staging.join(runtime::INLINED_MANIFEST);
-    io(
-        std::fs::write(&inlined, inlined_manifest(&text)),
-        "writing",
-        &inlined,
-    )?;
+    io(std::fs::write(&inlined, &inlined_text), "writing", &inlined)?;
+    let entry = staging.join(runtime::ENTRY);
+    let linked = linker.entry(&[(runtime::INLINED_MANIFEST, &inlined_text)])?;
+    io(std::fs::write(&entry, linked), "writing", &entry)?;
     let manifest_path = staging.join("manifest.json");
     io(
         std::fs::write(&manifest_path, text),

@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod dev;
 pub mod godot;
 pub mod guest;
+pub mod link;
 pub mod manifest;
 pub mod new;
 pub mod runtime;

@@ -202,19 +202,9 @@ const INDEX_HTML: &str = r#"<!doctype html>
 <meta charset="utf-8">
 <title>{name}</title>
 <link rel="icon" href="data:,">
-<!-- The runtime's modules, fetched while the page is parsed instead of after
-     wasmbridge.js (wasmbridge's README, "Start-up"). -->
+<!-- The runtime, one linked module in a bundle, fetched while the page is
+     parsed instead of after it (wasmbridge's README, "Start-up"). -->
 <link rel="modulepreload" href="./wasmbridge/wasmbridge.js">
-<link rel="modulepreload" href="./wasmbridge/pool-call.js">
-<link rel="modulepreload" href="./wasmbridge/pool-validate.js">
-<link rel="modulepreload" href="./wasmbridge/pool-load.js">
-<link rel="modulepreload" href="./wasmbridge/supervisor.js">
-<link rel="modulepreload" href="./wasmbridge/manifest.js">
-<link rel="modulepreload" href="./wasmbridge/pool.js">
-<link rel="modulepreload" href="./wasmbridge/error.js">
-<link rel="modulepreload" href="./wasmbridge/protocol.js">
-<link rel="modulepreload" href="./wasmbridge/shared.js">
-<link rel="modulepreload" href="./wasmbridge/audio-worklet.js">
 <h1>{name}</h1>
 <p>mean([1, 2, 3, 4]) = <output id="mean">…</output></p>
 <p>mean([]) fails with <output id="error">…</output></p>

@@ -51,6 +51,11 @@ pub const FILES: &[(&str, &str)] = &[
     ("audio.d.ts", include_str!("../runtime/audio.d.ts")),
 ];
 
+/// The module pages import. In a bundle it is linked (`link.rs`): it holds
+/// every module it imports, the inlined manifest among them, so it is not
+/// listed in the manifest's `files` either.
+pub const ENTRY: &str = "wasmbridge.js";
+
 /// The runtime file that holds the bundle's manifest: the runtime's copy (the
 /// npm package's) holds none, and `build` writes the manifest of each build
 /// into it, so it is not listed in the manifest's `files`.
