@@ -5,7 +5,10 @@
 // call), for one or more bundles of the test guest (say, one built by the
 // runtime before a change and one after).
 //
-//   node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] NAME=BUNDLE_DIR...
+//   node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] [--options JSON] NAME=BUNDLE_DIR...
+//
+// --options passes createPool options to every bundle's pool (say, a pool
+// `timeout`, which gives every call a deadline).
 //
 // --profile records the page's main thread with Chromium's CPU profiler (the
 // CDP Profiler domain) for the whole run, writes it to FILE (a .cpuprofile
@@ -32,7 +35,7 @@ const OUT = join(REPO, 'target', 'callbench');
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : d; };
 const section = process.argv[2];
 if (section !== 'latency' && section !== 'throughput') {
-  console.error('usage: node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] NAME=BUNDLE_DIR...');
+  console.error('usage: node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] [--options JSON] NAME=BUNDLE_DIR...');
   process.exit(2);
 }
 const bundles = process.argv.slice(3).filter((a) => a.includes('=')).map((a) => a.split('='));
@@ -40,6 +43,7 @@ const pin = process.argv.includes('--pin');
 const rounds = Number(arg('--rounds', 5));
 const profileFile = arg('--profile', null);
 const withRaw = !process.argv.includes('--no-raw');
+const options = JSON.parse(arg('--options', '{}'));
 
 const site = join(OUT, 'site');
 rmSync(site, { recursive: true, force: true });
@@ -72,7 +76,7 @@ try {
   }
   const opts = section === 'latency' ? { n: 2000, chunk: 100 } : { n: 100000, chunk: 0 };
   const kinds = bundles.map(([name]) => name);
-  const r = await page.evaluate(async (a) => (await import('/page.js')).run(a), { kinds, section, rounds, withRaw, keepOpen: cdp !== null, ...opts });
+  const r = await page.evaluate(async (a) => (await import('/page.js')).run(a), { kinds, section, rounds, withRaw, keepOpen: cdp !== null, options, ...opts });
   if (cdp) {
     summarizeProfile([(await cdp.send('Profiler.stop')).profile], profileFile, 'page');
     summarizeProfile(await workers.stop(), `${profileFile}.workers.cpuprofile`, 'workers');
@@ -81,7 +85,7 @@ try {
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const digits = section === 'latency' ? 1 : 0;
   const unit = section === 'latency' ? 'µs per call' : 'calls/s';
-  console.log(`${new Date().toISOString()} ${section}, ${pin ? 'pinned to cpu 0' : 'unpinned'}, ${rounds} rounds, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
+  console.log(`${new Date().toISOString()} ${section}, ${pin ? 'pinned to cpu 0' : 'unpinned'}, ${rounds} rounds, options ${JSON.stringify(options)}, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
   for (const [k, xs] of Object.entries(r)) {
     console.log(`${k.padEnd(10)} median ${med(xs).toFixed(digits)} ${unit} [${xs.map((x) => x.toFixed(digits)).join(', ')}] ${r.raw ? `${(med(xs) / med(r.raw)).toFixed(2)}× raw` : ''}`);
   }

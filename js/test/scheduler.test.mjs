@@ -21,6 +21,7 @@ const RUNTIME = join(REPO, 'crates', 'wasmbridge', 'runtime');
 const { Pool } = await import(pathToFileURL(join(RUNTIME, 'pool.js')).href);
 const { wakeSpinsAfter } = await import(pathToFileURL(join(RUNTIME, 'lane.js')).href);
 const { nextBudget, CAUGHT, PREEMPTED } = await import(pathToFileURL(join(RUNTIME, 'lane-worker.js')).href);
+const { Deadlines } = await import(pathToFileURL(join(RUNTIME, 'pool-call.js')).href);
 const WORKER_JS = pathToFileURL(join(RUNTIME, 'worker.js')).href;
 const SHIM = new URL('./node-worker.mjs', import.meta.url);
 
@@ -356,6 +357,52 @@ test('fast lane: its worker is supervised as the pool\'s are: a stuck call gets 
   } finally {
     pool.close();
   }
+});
+
+test('deadlines: one timer expires every unsettled call once, in deadline order, never early, and settled calls do not pile up', { timeout: 30_000 }, async () => {
+  const clock = () => performance.timeOrigin + performance.now();
+  const expired = [];
+  const deadlines = new Deadlines((call) => expired.push({ call, at: clock() }));
+  const watch = (ms) => {
+    const due = clock() + ms;
+    const call = { deadline: due, due, settled: false };
+    deadlines.add(call);
+    return call;
+  };
+  // Out of order, with equal deadlines among them, and some settled before theirs.
+  const calls = [40, 5, 25, 5, 60, 15, 0, 35].map(watch);
+  for (const i of [2, 4]) {
+    calls[i].settled = true;
+    deadlines.settle();
+  }
+  // A later shorter deadline re-arms the one timer.
+  calls.push(watch(1));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const want = calls.filter((c) => !c.settled);
+  assert.equal(expired.length, want.length, 'each unsettled call expired once');
+  assert.deepEqual(new Set(expired.map((e) => e.call)), new Set(want));
+  for (const { call, at } of expired) assert.ok(at >= call.due, `expired ${call.due - at} ms before its deadline`);
+  for (let i = 1; i < expired.length; i++) assert.ok(expired[i - 1].call.due <= expired[i].call.due, 'in deadline order');
+  // The pool learns a call left the heap: its deadline is 0, so its settling is not counted.
+  assert.ok(expired.every((e) => e.call.deadline === 0));
+  assert.equal(deadlines.heap.length, 0);
+  assert.equal(deadlines.timer, 0, 'no timer left once the heap is empty');
+
+  // 10 000 calls settled long before their deadline: the heap keeps about the live ones.
+  const live = [];
+  for (let i = 0; i < 10_000; i++) {
+    const call = watch(60_000);
+    if (i % 100 === 0) live.push(call);
+    else {
+      call.settled = true;
+      deadlines.settle();
+    }
+  }
+  assert.ok(deadlines.heap.length <= 2 * live.length + 64, `the heap holds ${deadlines.heap.length} calls for ${live.length} live`);
+  for (let i = 1; i < deadlines.heap.length; i++) assert.ok(deadlines.heap[(i - 1) >> 1].deadline <= deadlines.heap[i].deadline, 'a heap');
+  deadlines.clear();
+  assert.equal(deadlines.heap.length, 0);
+  assert.equal(deadlines.timer, 0);
 });
 
 test('fast lane: the spins of both halves adapt to what they catch', () => {

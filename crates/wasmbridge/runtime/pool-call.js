@@ -31,8 +31,8 @@ export class Call {
     this.settled = false;
     /** Its transferred buffers left with the message: it cannot be sent again. */
     this.sent = false;
+    /** When it times out (ms since the epoch, as `performance.timeOrigin + performance.now()`); 0 for none. */
     this.deadline = 0;
-    this.timer = 0;
     this.abort = null;
     this.slot = null;
     this.pinned = null;
@@ -46,6 +46,120 @@ export class Call {
     this.laneSize = 0;
     /** Its function's position in the manifest when every argument is a number (it may travel packed), else -1. */
     this.packedFn = -1;
+  }
+}
+
+/** Longest delay setTimeout keeps (2^31 - 1 ms); a later deadline is reached in steps. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * The deadlines of the calls that have a timeout, with one timer for the
+ * earliest instead of one per call: in Chromium a setTimeout and its
+ * clearTimeout cost a few microseconds, as much as the rest of a call's page
+ * side. A min-heap of calls by `deadline`; a call that settles stays in it
+ * until it reaches the top (calls with the pool's timeout come in deadline
+ * order, so it is soon), and when settled calls outnumber the others the heap
+ * is rebuilt without them, so it holds about the calls in flight. `expire`
+ * runs for each unsettled call whose deadline passed, never before it; the
+ * call's `deadline` is 0 by then, as it is for a call never watched.
+ */
+export class Deadlines {
+  /** @param {(call: Call) => void} expire */
+  constructor(expire) {
+    this.expire = expire;
+    /** @type {Call[]} */
+    this.heap = [];
+    this.settled = 0;
+    this.timer = 0;
+    /** The deadline the timer is set for; Infinity when none is. */
+    this.armed = Infinity;
+    this.fire = () => this.#fire();
+  }
+
+  /** Watches a call whose `deadline` is set. */
+  add(call) {
+    const heap = this.heap;
+    let i = heap.length;
+    heap.push(call);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent].deadline <= call.deadline) break;
+      heap[i] = heap[parent];
+      i = parent;
+    }
+    heap[i] = call;
+    if (call.deadline < this.armed) this.#arm(call.deadline);
+  }
+
+  /** Counts a watched call that settled; it leaves the heap later. */
+  settle() {
+    this.settled += 1;
+    if (this.settled > 64 && 2 * this.settled > this.heap.length) this.#rebuild();
+  }
+
+  /** Stops the timer and forgets every call (the pool closed). */
+  clear() {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    this.armed = Infinity;
+    this.heap = [];
+    this.settled = 0;
+  }
+
+  #arm(deadline) {
+    if (this.timer) clearTimeout(this.timer);
+    this.armed = deadline;
+    const delay = Math.min(MAX_DELAY, Math.max(0, deadline - (performance.timeOrigin + performance.now())));
+    this.timer = setTimeout(this.fire, delay);
+  }
+
+  #fire() {
+    this.timer = 0;
+    this.armed = Infinity;
+    const now = performance.timeOrigin + performance.now();
+    // Take the due calls out first: expiring one settles it, which may rebuild the heap.
+    const due = [];
+    while (this.heap.length > 0) {
+      const top = this.heap[0];
+      if (!top.settled && top.deadline > now) break;
+      this.#pop();
+      if (top.settled) this.settled -= 1;
+      else due.push(top);
+    }
+    for (const call of due) {
+      call.deadline = 0; // left the heap: its settling is not counted
+      this.expire(call);
+    }
+    while (this.heap.length > 0 && this.heap[0].settled) {
+      this.#pop();
+      this.settled -= 1;
+    }
+    if (this.heap.length > 0 && this.timer === 0) this.#arm(this.heap[0].deadline);
+  }
+
+  #pop() {
+    const heap = this.heap;
+    const last = /** @type {Call} */ (heap.pop());
+    if (heap.length === 0) return;
+    let i = 0;
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && heap[r].deadline < heap[l].deadline ? r : l;
+      if (heap[c].deadline >= last.deadline) break;
+      heap[i] = heap[c];
+      i = c;
+    }
+    heap[i] = last;
+  }
+
+  #rebuild() {
+    const live = this.heap.filter((c) => !c.settled);
+    live.sort((a, b) => a.deadline - b.deadline);
+    this.heap = live;
+    this.settled = 0;
   }
 }
 

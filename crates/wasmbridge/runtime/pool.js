@@ -11,7 +11,7 @@ import { WasmBridgeError, messageOf } from './error.js';
 import {
   RegionHeap, SharedRegion, moveRegion, regionIn, regionPlace, useRegion,
 } from './shared.js';
-import { CALL_BYTES, Call, Batch, Span, settleable } from './pool-call.js';
+import { CALL_BYTES, Call, Batch, Span, Deadlines, settleable } from './pool-call.js';
 import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
 } from './pool-validate.js';
@@ -112,6 +112,8 @@ export class Pool {
   #retiring = new Set();
   #queue = new Deque();
   /** @type {Map<number, any>} */ #pending = new Map();
+  /** The deadlines of calls with a timeout, under one timer (pool-call.js). */
+  #deadlines = new Deadlines((call) => this.#expire(call));
   /** Unsettled calls kept in batches (#submitBatched): with `#pending`, the calls in flight. */
   #batched = 0;
   /** @type {Batch | null} the batch this tick's calls join: the queue's last entry while it has one */
@@ -367,6 +369,7 @@ export class Pool {
     this.#stopAll(new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while a worker started'));
     this.#lane?.close();
     this.#lane = null;
+    this.#deadlines.clear();
   }
 
   // ---- submission ----
@@ -420,7 +423,7 @@ export class Pool {
     this.#pending.set(call.id, call);
     if (call.timeout > 0) {
       call.deadline = performance.timeOrigin + performance.now() + call.timeout;
-      call.timer = setTimeout(() => this.#expire(call), call.timeout);
+      this.#deadlines.add(call);
     }
     if (call.signal) {
       call.abort = () => this.#cancel(call);
@@ -1038,7 +1041,7 @@ export class Pool {
     if (call.settled) return;
     call.settled = true;
     this.#pending.delete(call.id);
-    if (call.timer) clearTimeout(call.timer);
+    if (call.deadline !== 0) this.#deadlines.settle();
     if (call.abort) REMOVE_LISTENER.call(call.signal, 'abort', call.abort);
     this.#count(call.stats ?? this.#statsFor(call.fn), ok, value, call.t0);
     if (ok) call.resolve(value);
