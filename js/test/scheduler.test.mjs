@@ -174,6 +174,40 @@ test('timeout: a stuck call times out, its worker is stopped after cancelGrace a
   }
 });
 
+test('pool timeout: calls kept per batch carry it: in time they resolve packed; behind a stuck call each times out once, never early', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1, timeout: 300, cancelGrace: 50 });
+  try {
+    const sentBefore = workers[0].carried.length;
+    const first = pool.call('busy', 100);
+    const adds = Array.from({ length: 200 }, (_, i) => pool.call('add', i, 1));
+    assert.deepEqual(await Promise.all(adds), Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.equal(await first, 100);
+    assert.deepEqual(workers[0].carried.slice(sentBefore).filter((n) => n > 0), [1, 200], 'the 200 behind the first call left in one message, as without a timeout');
+
+    // 2000 calls behind one that outlives them: they reach their deadline while it runs.
+    const t0 = performance.now();
+    const stuck = outcome(pool.call({ fn: 'loopForever', args: [], timeout: 1500 })).then((r) => ({ ...r, after: performance.now() - t0 }));
+    const behind = Array.from({ length: 2000 }, (_, i) => outcome(pool.call('add', i, 1)).then((r) => ({ ...r, after: performance.now() - t0 })));
+    assert.equal(pool.stats().inFlight, 2001);
+    const results = await Promise.all(behind);
+    for (const r of results) {
+      assert.equal(r.code, 'TIMEOUT');
+      assert.equal(r.message, 'add did not finish within 300 ms');
+      assert.ok(r.after >= 300, `timed out after ${r.after} ms, before its 300 ms`);
+    }
+    assert.equal(pool.stats().functions.add.errors.TIMEOUT, 2000, 'each counted once');
+    const last = Math.max(...results.map((r) => r.after));
+    const s = await stuck;
+    assert.equal(s.code, 'TIMEOUT');
+    assert.ok(last < s.after, `the calls behind timed out at their own deadline (by ${last} ms), not when their worker was replaced (${s.after} ms)`);
+    assert.equal(pool.stats().inFlight, 0);
+    assert.equal(await pool.call('echo', 7), 7, 'the pool goes on, on a new worker');
+    assert.equal(pool.stats().workers[0].restarts, 1);
+  } finally {
+    pool.close();
+  }
+});
+
 test('cancellation: an aborted call rejects with CANCELLED; one still queued never reaches a worker', { timeout: 30_000 }, async () => {
   const { pool } = await nodePool({ size: 1, window: 1, cancelGrace: 50 });
   try {
@@ -383,8 +417,8 @@ test('deadlines: one timer expires every unsettled call once, in deadline order,
   assert.deepEqual(new Set(expired.map((e) => e.call)), new Set(want));
   for (const { call, at } of expired) assert.ok(at >= call.due, `expired ${call.due - at} ms before its deadline`);
   for (let i = 1; i < expired.length; i++) assert.ok(expired[i - 1].call.due <= expired[i].call.due, 'in deadline order');
-  // The pool learns a call left the heap: its deadline is 0, so its settling is not counted.
-  assert.ok(expired.every((e) => e.call.deadline === 0));
+  // The pool learns a call left the heap: it is no longer watched, so its settling is not counted.
+  assert.ok(expired.every((e) => e.call.watched === false));
   assert.equal(deadlines.heap.length, 0);
   assert.equal(deadlines.timer, 0, 'no timer left once the heap is empty');
 

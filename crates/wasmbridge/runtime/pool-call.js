@@ -33,6 +33,8 @@ export class Call {
     this.sent = false;
     /** When it times out (ms since the epoch, as `performance.timeOrigin + performance.now()`); 0 for none. */
     this.deadline = 0;
+    /** In the pool's Deadlines, not yet expired or counted as settled there. */
+    this.watched = false;
     this.abort = null;
     this.slot = null;
     this.pinned = null;
@@ -56,12 +58,14 @@ const MAX_DELAY = 2 ** 31 - 1;
  * The deadlines of the calls that have a timeout, with one timer for the
  * earliest instead of one per call: in Chromium a setTimeout and its
  * clearTimeout cost a few microseconds, as much as the rest of a call's page
- * side. A min-heap of calls by `deadline`; a call that settles stays in it
- * until it reaches the top (calls with the pool's timeout come in deadline
- * order, so it is soon), and when settled calls outnumber the others the heap
- * is rebuilt without them, so it holds about the calls in flight. `expire`
- * runs for each unsettled call whose deadline passed, never before it; the
- * call's `deadline` is 0 by then, as it is for a call never watched.
+ * side. A min-heap by `deadline` of calls and of batches (pool-call.js's
+ * Batch, whose calls share a deadline); one that settles stays in it until it
+ * reaches the top (calls with the pool's timeout come in deadline order, so
+ * it is soon), and when settled ones outnumber the others the heap is rebuilt
+ * without them, so it holds about what is in flight. `expire` runs for each
+ * unsettled one whose deadline passed, never before it, with its `watched`
+ * false by then; the pool calls `settle()` for one that settles while
+ * `watched`, and clears `watched`.
  */
 export class Deadlines {
   /** @param {(call: Call) => void} expire */
@@ -76,8 +80,10 @@ export class Deadlines {
     this.fire = () => this.#fire();
   }
 
-  /** Watches a call whose `deadline` is set. */
+  /** Watches a call or batch whose `deadline` is set. */
   add(call) {
+    if (call.settled) return;
+    call.watched = true;
     const heap = this.heap;
     let i = heap.length;
     heap.push(call);
@@ -127,7 +133,7 @@ export class Deadlines {
       else due.push(top);
     }
     for (const call of due) {
-      call.deadline = 0; // left the heap: its settling is not counted
+      call.watched = false; // left the heap: its settling is not counted
       this.expire(call);
     }
     while (this.heap.length > 0 && this.heap[0].settled) {
@@ -210,7 +216,16 @@ export class Batch {
     /** The one call of the batch whose latency is sampled for `stats()`, and when it was made; -1 for none. */
     this.sample = -1;
     this.t0 = 0;
+    /** Its calls not settled and not made records yet. */
+    this.unsettled = 0;
+    /** With a pool timeout, its calls' deadline (set when its tick ends, so none is early); 0 for none. */
+    this.deadline = 0;
+    /** In the pool's Deadlines (see there). */
+    this.watched = false;
   }
+
+  /** Every call settled, or made a record. */
+  get settled() { return this.unsettled === 0; }
 
   /** Appends a call of numbers only; its promise. */
   add(id, fnIndex, args) {
@@ -228,6 +243,7 @@ export class Batch {
     for (let j = 0; j < n; j++) d[at + j] = args[j];
     this.at[k + 1] = at + n;
     this.count = k + 1;
+    this.unsettled += 1;
     const promise = new Promise(capture);
     this.resolves.push(capturedResolve);
     this.rejects.push(capturedReject);

@@ -113,7 +113,9 @@ export class Pool {
   #queue = new Deque();
   /** @type {Map<number, any>} */ #pending = new Map();
   /** The deadlines of calls with a timeout, under one timer (pool-call.js). */
-  #deadlines = new Deadlines((call) => this.#expire(call));
+  #deadlines = new Deadlines((item) => (item instanceof Batch ? this.#expireBatch(item) : this.#expire(item)));
+  /** @type {Batch[]} batches opened since the last flush, which gives them their deadline (with a pool timeout) */
+  #fresh = [];
   /** Unsettled calls kept in batches (#submitBatched): with `#pending`, the calls in flight. */
   #batched = 0;
   /** @type {Batch | null} the batch this tick's calls join: the queue's last entry while it has one */
@@ -456,17 +458,19 @@ export class Pool {
    * The way in for `call(name, ...numbers)` while the workers are busy: the
    * call joins this tick's batch (pool-call.js's Batch) in the queue, with no
    * record of its own, and workers take ranges of the batch as their windows
-   * allow (#giveSpan). Null, and the call takes `#submit`, for any call this
-   * path does not keep every promise of the pool for: before the pool is
-   * ready or after it failed, with a pool timeout (a batched call has no timer)
-   * or a finite `maxQueue`, a function whose circuit is not closed or whose
+   * allow (#giveSpan). With a pool timeout the batch has one deadline, set
+   * when the tick ends (#flush), and what is left of it when that passes
+   * becomes records that time out (#expireBatch). Null, and the call takes
+   * `#submit`, for any call this path does not keep every promise of the pool
+   * for: before the pool is ready or after it failed, with a finite
+   * `maxQueue`, a function whose circuit is not closed or whose
    * calls may take the fast lane, arguments that are not all numbers or do
    * not fit (`#validate` then says why), and a call that finds a worker idle
    * (it goes at once, flat).
    */
   #submitBatched(fn, args) {
     const opts = this.#opts;
-    if (!this.#started || this.#closed || this.#failed !== null || opts.timeout !== 0 || opts.maxQueue !== Infinity) return null;
+    if (!this.#started || this.#closed || this.#failed !== null || opts.maxQueue !== Infinity) return null;
     const entry = this.#functions.get(fn);
     if (entry === undefined) return null;
     const f = entry.stats ??= this.#statsFor(fn);
@@ -487,6 +491,7 @@ export class Pool {
       batch = new Batch(batch === null ? undefined : BATCH_CALLS);
       this.#open = batch;
       this.#queue.push(batch);
+      if (opts.timeout > 0) this.#fresh.push(batch);
     }
     const k = batch.count;
     // Latency is a sample: one call of a batch at most, when its function's turn comes.
@@ -810,6 +815,17 @@ export class Pool {
     // Batches this tick's calls joined (#submitBatched) go to the workers now, as spans.
     if (this.#open !== null) this.#pump();
     this.#flushQueued = false;
+    if (this.#fresh.length > 0) {
+      // Their calls were all made before now, so this deadline is early for
+      // none of them (and late by the tick at most); later calls start a batch of their own.
+      const deadline = performance.timeOrigin + performance.now() + this.#opts.timeout;
+      for (const batch of this.#fresh) {
+        batch.deadline = deadline;
+        this.#deadlines.add(batch);
+      }
+      this.#fresh = [];
+      this.#open = null;
+    }
     for (const slot of this.#slots) {
       if (slot.outbox.length === 0 || slot.state !== 'ready') continue;
       const items = slot.outbox;
@@ -1032,6 +1048,7 @@ export class Pool {
     batch.resolves[k] = null;
     batch.rejects[k] = null;
     this.#batched -= 1;
+    this.#leftBatch(batch);
     this.#count(this.#entries[batch.fnOf(k)].stats, ok, value, batch.sample === k ? batch.t0 : -1);
     if (ok) resolve(value);
     else reject(value);
@@ -1041,7 +1058,10 @@ export class Pool {
     if (call.settled) return;
     call.settled = true;
     this.#pending.delete(call.id);
-    if (call.deadline !== 0) this.#deadlines.settle();
+    if (call.watched) {
+      call.watched = false;
+      this.#deadlines.settle();
+    }
     if (call.abort) REMOVE_LISTENER.call(call.signal, 'abort', call.abort);
     this.#count(call.stats ?? this.#statsFor(call.fn), ok, value, call.t0);
     if (ok) call.resolve(value);
@@ -1209,8 +1229,36 @@ export class Pool {
     call.bytes = batch.bytesOf(k);
     if (batch.sample === k) call.t0 = batch.t0;
     this.#batched -= 1;
+    this.#leftBatch(batch);
     this.#pending.set(call.id, call);
+    if (batch.deadline !== 0) {
+      // The record keeps the batch's deadline: one already passed expires at once.
+      call.timeout = this.#opts.timeout;
+      call.deadline = batch.deadline;
+      this.#deadlines.add(call);
+    }
     return call;
+  }
+
+  /** One call of `batch` settled or became a record. */
+  #leftBatch(batch) {
+    batch.unsettled -= 1;
+    if (batch.unsettled === 0 && batch.watched) {
+      batch.watched = false;
+      this.#deadlines.settle();
+    }
+  }
+
+  /**
+   * A batch's deadline passed: what is left of it becomes call records (in
+   * the workers that hold spans of it, and in the queue), which carry the
+   * deadline and so expire through the same heap, as calls made one by one would.
+   */
+  #expireBatch(batch) {
+    for (const slot of [...this.#slots, ...this.#retiring]) {
+      if (slot.spans.some((span) => span.batch === batch)) this.#unbatch(slot);
+    }
+    if (batch.from < batch.count) this.#unbatchQueue();
   }
 
   #lostError(call, slot) {
