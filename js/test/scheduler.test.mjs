@@ -208,6 +208,26 @@ test('pool timeout: calls kept per batch carry it: in time they resolve packed; 
   }
 });
 
+test('maxQueue: calls kept per batch fill the workers\' windows before the queue, and past maxQueue reject with QUEUE_FULL as calls made one by one do', { timeout: 30_000 }, async () => {
+  const { pool, workers } = await nodePool({ size: 1, window: 50, maxQueue: 100 });
+  try {
+    const sentBefore = workers[0].carried.length;
+    const first = pool.call('busy', 100);
+    const adds = Array.from({ length: 300 }, (_, i) => outcome(pool.call('add', i, 1)));
+    const results = await Promise.all(adds);
+    assert.equal(await first, 100);
+    // 49 more fit the window beside the running call, 100 wait in the queue, the other 151 are refused.
+    assert.deepEqual(results.slice(0, 149).map((r) => r.value), Array.from({ length: 149 }, (_, i) => i + 1));
+    for (const r of results.slice(149)) assert.deepEqual(r, { code: 'QUEUE_FULL', message: 'the queue holds 100 calls, its limit (maxQueue) is 100' });
+    const carried = workers[0].carried.slice(sentBefore).filter((n) => n > 0);
+    assert.equal(carried[0], 1);
+    assert.equal(carried[1], 49, 'the window\'s 49 left packed, in one message');
+    assert.equal(carried.slice(1).reduce((a, b) => a + b, 0), 149);
+  } finally {
+    pool.close();
+  }
+});
+
 test('cancellation: an aborted call rejects with CANCELLED; one still queued never reaches a worker', { timeout: 30_000 }, async () => {
   const { pool } = await nodePool({ size: 1, window: 1, cancelGrace: 50 });
   try {

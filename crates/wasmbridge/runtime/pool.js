@@ -462,15 +462,16 @@ export class Pool {
    * when the tick ends (#flush), and what is left of it when that passes
    * becomes records that time out (#expireBatch). Null, and the call takes
    * `#submit`, for any call this path does not keep every promise of the pool
-   * for: before the pool is ready or after it failed, with a finite
-   * `maxQueue`, a function whose circuit is not closed or whose
+   * for: before the pool is ready or after it failed, when the queue is full
+   * (`maxQueue`) even after the workers took what their windows hold, a
+   * function whose circuit is not closed or whose
    * calls may take the fast lane, arguments that are not all numbers or do
    * not fit (`#validate` then says why), and a call that finds a worker idle
    * (it goes at once, flat).
    */
   #submitBatched(fn, args) {
     const opts = this.#opts;
-    if (!this.#started || this.#closed || this.#failed !== null || opts.maxQueue !== Infinity) return null;
+    if (!this.#started || this.#closed || this.#failed !== null) return null;
     const entry = this.#functions.get(fn);
     if (entry === undefined) return null;
     const f = entry.stats ??= this.#statsFor(fn);
@@ -485,6 +486,13 @@ export class Pool {
     if (this.#queue.length === 0) {
       const slot = this.#leastBusy(CALL_BYTES + 8 * n);
       if (slot !== null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0) return null;
+    }
+    if (this.#queue.length >= opts.maxQueue) {
+      // A call made one by one would have gone to a worker's window as it
+      // came: give the workers what their windows take now, and let #submit
+      // refuse the call (QUEUE_FULL) if the queue is full all the same.
+      this.#pump();
+      if (this.#queue.length >= opts.maxQueue) return null;
     }
     let batch = this.#open;
     if (batch === null || batch.count === BATCH_CALLS) {
