@@ -5,7 +5,7 @@
 // interleaved round by round. Each round opens a fresh browser context (empty
 // HTTP cache: "fresh") and then reloads the page in it ("reload").
 //
-//   node bench/startup/run.mjs [--rounds N] [--options JSON] [--trace] NAME=BUNDLE_DIR...
+//   node bench/startup/run.mjs [--rounds N] [--options JSON] [--trace] [--phases] NAME=BUNDLE_DIR...
 //
 // Every bundle runs twice: NAME on a bare page, NAME+preload on a page with
 // the README's hints (`<link rel="modulepreload">` for the bundle's
@@ -14,7 +14,12 @@
 // as="fetch">` for the manifest).
 // --options passes createPool options to every bundle. --trace prints, for the
 // last round of each contender, every request the page and its workers made
-// (ms after script start, start → end, from the page's resource timing). It
+// (ms after script start, start → end, from the page's resource timing).
+// --phases prints, per contender, the median time (ms after script start) at
+// which each step was first reached: the runtime imported, `new Worker`, the
+// first message from a worker, the module's response and its compilation
+// (wrapping Worker and WebAssembly.compileStreaming in the page), the pool
+// ready; the wrappers run in every contender's page, the bare one's too. It
 // serves a site under target/startbench with the real `wasmbridge serve`
 // (WASMBRIDGE_BIN, default target/debug/wasmbridge).
 
@@ -32,6 +37,7 @@ const bundles = process.argv.slice(2).filter((a) => /^[\w-]+=/.test(a)).map((a) 
 const rounds = Number(arg('--rounds', 5));
 const options = arg('--options', '{}');
 const trace = process.argv.includes('--trace');
+const withPhases = process.argv.includes('--phases');
 if (bundles.length === 0) {
   console.error('usage: node bench/startup/run.mjs [--rounds N] [--options JSON] [--trace] NAME=BUNDLE_DIR...');
   process.exit(2);
@@ -67,6 +73,8 @@ const load0 = loadavg()[0];
 const impls = ['bare', ...bundles.flatMap(([name]) => [name, `${name}+preload`])];
 const per = Object.fromEntries(impls.map((k) => [k, { fresh: [], reload: [] }]));
 const traces = {};
+/** @type {Record<string, Record<string, number>[]>} each load's phases, by "contender kind" */
+const phaseTimes = {};
 
 /** Loads the page (navigation or reload) and returns its figure and what it fetched. */
 async function load(page, go) {
@@ -77,6 +85,7 @@ async function load(page, go) {
   return {
     ms: s.firstResult - s.scriptStart,
     trace: s.resources.map(([path, start, end]) => `${start.toFixed(1).padStart(7)} → ${end.toFixed(1).padStart(7)}  ${path}`),
+    phases: s.phases,
   };
 }
 
@@ -88,11 +97,12 @@ try {
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(impl, 'pageerror', e.message));
       const [bundleName, preload] = impl.split('+');
-      const url = `${server.url}${preload ? `${bundleName}-preload.html` : ''}?impl=${bundleName}&options=${encodeURIComponent(options)}`;
+      const url = `${server.url}${preload ? `${bundleName}-preload.html` : ''}?impl=${bundleName}&options=${encodeURIComponent(options)}${withPhases ? '&phases' : ''}`;
       const fresh = await load(page, () => page.goto(url));
       const reload = await load(page, () => page.reload());
       per[impl].fresh.push(fresh.ms);
       per[impl].reload.push(reload.ms);
+      if (withPhases) for (const [kind, r] of [['fresh', fresh], ['reload', reload]]) (phaseTimes[`${impl} ${kind}`] ??= []).push(r.phases);
       traces[impl] = { fresh: fresh.trace, reload: reload.trace };
       await context.close();
     }
@@ -103,6 +113,14 @@ try {
     for (const impl of impls) {
       const xs = per[impl][kind];
       console.log(`${kind.padEnd(6)} ${impl.padEnd(10)} median ${med(xs).toFixed(1)} ms [${xs.map((x) => x.toFixed(1)).join(', ')}], ${(med(xs) / med(per.bare[kind])).toFixed(2)}× bare`);
+    }
+  }
+  if (withPhases) {
+    console.log('\nphases, median ms after script start (each load\'s own; a step some loads lack is left out):');
+    for (const [key, loads] of Object.entries(phaseTimes)) {
+      const steps = [...new Set(loads.flatMap((l) => Object.keys(l)))].filter((k) => loads.every((l) => k in l));
+      const line = steps.map((k) => ({ k, v: med(loads.map((l) => l[k])) })).sort((a, b) => a.v - b.v).map(({ k, v }) => `${k} ${v.toFixed(1)}`);
+      console.log(`${key.padEnd(20)} ${line.join(' | ')}`);
     }
   }
   if (trace) {
