@@ -24,9 +24,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// V8's explicit compile hint (Chromium 136 and later; a comment elsewhere):
 /// compile every function of the file with it, instead of each on its first
-/// call. A pool calls most of the runtime while it starts; compiled lazily,
-/// `createPool` took 5–12 ms from the runtime's import to its first
-/// `new Worker`, 1–6 ms with the hint (`bench/startup/run.mjs --phases`, README).
+/// call. A pool calls most of the runtime while it starts: on a reload,
+/// `createPool` took 8–12 ms from the runtime's import to its first
+/// `new Worker` compiled lazily, 1–6 ms with the hint, over three runs of
+/// `bench/startup/run.mjs --phases` each; fresh loads showed no clear difference.
 const EAGER: &str = "//# allFunctionsCalledOnLoad";
 
 /// What linked code names its module objects with; runtime sources must not use it.
