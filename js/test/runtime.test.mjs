@@ -844,6 +844,32 @@ test('a bundle\'s runtime is one linked module; what loads later shares its clas
   }
 });
 
+test('a worker is named after the lock it holds, which it takes as its script starts', async () => {
+  const r = await inPage(async () => {
+    const names = [];
+    const RealWorker = globalThis.Worker;
+    globalThis.Worker = class extends RealWorker {
+      constructor(url, options) {
+        names.push(options?.name);
+        super(url, options);
+      }
+    };
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ size: 2, threads: false });
+    const held = (await navigator.locks.query()).held.map((l) => l.name);
+    const sum = await pool.call('add', 1, 2);
+    pool.close();
+    return { names, held, sum };
+  });
+  assert.equal(r.sum, 3);
+  assert.equal(r.names.length, 2);
+  for (const name of r.names) {
+    const m = name.match(/^wasmbridge-\d+ lock=(wasmbridge\/\S+)$/);
+    assert.ok(m, `worker name ${name}`);
+    assert.ok(r.held.includes(m[1]), `${m[1]} is held: ${r.held}`);
+  }
+});
+
 test('the manifest option starts a pool without a manifest request; a bad one fails clearly', async () => {
   const r = await inPage(async (record) => {
     const order = (0, eval)(`(${record})`)();

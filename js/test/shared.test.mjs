@@ -274,7 +274,7 @@ test('fast lane: a lane worker killed mid-call fails that call with WORKER_LOST,
     const lanes = [];
     const Original = globalThis.Worker;
     globalThis.Worker = class extends Original {
-      constructor(url, options) { super(url, options); if (options?.name === 'wasmbridge-lane') lanes.push(this); }
+      constructor(url, options) { super(url, options); if (options?.name?.split(' ')[0] === 'wasmbridge-lane') lanes.push(this); }
     };
     const { createPool } = await import('/guest/wasmbridge.js');
     const pool = await createPool({ size: 1 });

@@ -31,6 +31,17 @@ export function startWorker(createWorker, workerUrl, name) {
 }
 
 /**
+ * A worker's name: `name`, and the lock it is to hold (`NAME lock=LOCK`),
+ * which worker.js reads from `self.name` to request the lock as its script
+ * starts, before the init message that names it arrives.
+ * @param {string} name
+ * @param {string | null} lock
+ */
+export function workerName(name, lock) {
+  return lock === null ? name : `${name} lock=${lock}`;
+}
+
+/**
  * What the owner of a supervised worker hears: every message that is not
  * about its start, the end of a start that succeeded or failed, and the
  * loss of a worker that had started.
@@ -94,7 +105,7 @@ export class Supervised {
     this.ready.catch(() => {});
     let worker;
     try {
-      worker = startWorker(createWorker, workerUrl, name);
+      worker = startWorker(createWorker, workerUrl, workerName(name, this.lock));
     } catch (err) {
       worker = /** @type {Worker} */ (/** @type {unknown} */ ({ postMessage() {}, terminate() {} }));
       queueMicrotask(() => this.fail(new WasmBridgeError(CODES.INIT_FAILED, `a worker could not be created: ${messageOf(err)}`)));

@@ -85,6 +85,18 @@ function messageOf(err) {
 }
 // ---- end of the copy ----
 
+/**
+ * The lock the page named this worker after (`NAME lock=LOCK`, supervisor.js's
+ * workerName), requested as the script starts instead of when `init` names
+ * it, so the request is on its way while the rest of the script runs and the
+ * init message arrives; `init` uses it when it names the same lock. Held until
+ * this context dies, however it dies: that is how the page learns of a crash
+ * or an outside terminate(), which fire no event.
+ */
+const EARLY_LOCK = typeof self.name === 'string' && self.name.includes(' lock=') ? self.name.slice(self.name.indexOf(' lock=') + 6) : '';
+const holdLock = (name) => new Promise((held) => navigator.locks.request(name, () => { held(); return new Promise(() => {}); }));
+const earlyLock = EARLY_LOCK && globalThis.navigator?.locks ? holdLock(EARLY_LOCK) : null;
+
 /** @type {any} the guest's wasm-bindgen glue module */
 let glue = null;
 /** @type {any} the instance's exports, as returned by the glue's init */
@@ -604,10 +616,7 @@ self.onmessage = async (event) => {
       // and the guest's code runs only once both are done, so `alive` still
       // comes before any of it. The page may still be compiling the module.
       const locked = msg.lock && globalThis.navigator?.locks
-        // Held until this context dies, however it dies: that is how the page
-        // learns of a crash or an outside terminate(), which fire no event.
-        ? new Promise((held) => navigator.locks.request(msg.lock, () => { held(); return new Promise(() => {}); }))
-          .then(() => post(aliveMessage()))
+        ? (msg.lock === EARLY_LOCK ? earlyLock : holdLock(msg.lock)).then(() => post(aliveMessage()))
         : null;
       const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : Promise.resolve();
       // The glue is the guest's, found at run time: bundlers must leave this import alone.
