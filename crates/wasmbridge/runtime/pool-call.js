@@ -33,7 +33,7 @@ export class Call {
     this.sent = false;
     /** When it times out (ms since the epoch, as `performance.timeOrigin + performance.now()`); 0 for none. */
     this.deadline = 0;
-    /** In the pool's Deadlines, not yet expired or counted as settled there. */
+    /** In the pool's Deadlines, and neither expired nor counted as settled there. */
     this.watched = false;
     this.abort = null;
     this.slot = null;
