@@ -770,7 +770,7 @@ for (const [dir, pattern] of [
       } catch (e) {
         return { code: e.code, message: e.message, ms: performance.now() - t0 };
       }
-    }, dir, /status of 404/);
+    }, dir, /status of 404|integrity/);
     assert.equal(r.code, 'INIT_FAILED', JSON.stringify(r));
     // The cause in the message shows the failure was seen where it happened,
     // not inferred from initTimeout running out.
@@ -1041,22 +1041,28 @@ test('stats report per-function counts, errors and latency percentiles', async (
   assert.equal(r.inFlight, 0);
 });
 
-test('the first workers start before the module is compiled: init without it, then the module; a later worker gets both at once', async () => {
+test('the first workers start before the module is compiled and get their init once the page has checked the glue; a later worker checks it itself', async () => {
   const r = await inPage(async () => {
     const events = [];
     const Original = globalThis.Worker;
     globalThis.Worker = class extends Original {
       constructor(...a) { super(...a); events.push('worker'); }
       postMessage(msg, transfer) {
-        if (msg?.kind === 'init') events.push(msg.module ? 'init+module' : 'init');
+        if (msg?.kind === 'init') events.push(`${msg.module ? 'init+module' : 'init'}${msg.glueIntegrity ? ' checking' : ''}`);
         else if (msg?.kind === 'module') events.push('module');
         return super.postMessage(msg, transfer);
       }
     };
     const compile = WebAssembly.compileStreaming;
     WebAssembly.compileStreaming = (...a) => { events.push('compile'); return compile.apply(WebAssembly, a); };
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = async (input, init) => {
+      const response = await realFetch(input, init);
+      if (String(input).endsWith('/test_guest.js')) events.push(init?.integrity ? 'glue checked' : 'glue fetched');
+      return response;
+    };
     const { createPool } = await import('/guest/wasmbridge.js');
-    // Without the inlined manifest the workers get their init once manifest.json is in.
+    // Without the inlined manifest the workers get their init once manifest.json is in too.
     // The plain module: a threaded one's workers wait for threads.js too, which may come after the module.
     const fetched = await createPool({ size: 2, manifest: false, threads: false });
     fetched.close();
@@ -1069,14 +1075,45 @@ test('the first workers start before the module is compiled: init without it, th
     pool.close();
     globalThis.Worker = Original;
     WebAssembly.compileStreaming = compile;
+    globalThis.fetch = realFetch;
     return { withFetch, start, later: events, panic, sum };
   });
-  assert.deepEqual(r.withFetch, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
-  // With it, the same order without waiting for a response before the inits.
-  assert.deepEqual(r.start, ['worker', 'worker', 'init', 'init', 'compile', 'module', 'module']);
+  for (const events of [r.withFetch, r.start]) {
+    // The workers start first; whether the module is compiled before the
+    // glue is checked or after, each worker gets its init after the check
+    // (saying the glue needs none) and the module once, with or after it.
+    assert.deepEqual(events.slice(0, 2), ['worker', 'worker'], JSON.stringify(events));
+    assert.deepEqual(events.filter((e) => e === 'compile' || e === 'glue checked').sort(), ['compile', 'glue checked'], JSON.stringify(events));
+    const sent = events.filter((e) => e.startsWith('init') || e === 'module');
+    assert.ok(['init,init,module,module', 'init+module,init+module'].includes(sent.join()), JSON.stringify(events));
+    assert.ok(events.indexOf('glue checked') < events.findIndex((e) => e.startsWith('init')), JSON.stringify(events));
+  }
   assert.equal(r.panic, 'PANIC');
-  assert.deepEqual(r.later, ['worker', 'init+module'], 'the worker replacing the trapped one');
+  assert.deepEqual(r.later, ['worker', 'init+module checking'], 'the worker replacing the trapped one');
   assert.equal(r.sum, 5);
+});
+
+test('a worker given the glue with its integrity checks it before importing it, and reports a mismatch', async () => {
+  const r = await inPage(async () => {
+    const { initMessage } = await import('/guest/protocol.js');
+    const manifest = await (await fetch('/guest/manifest.json')).json();
+    const module = await WebAssembly.compileStreaming(fetch(`/guest/${manifest.wasm}`));
+    const start = (dir) => new Promise((resolve) => {
+      const worker = new Worker(`/${dir}/worker.js`, { type: 'module' });
+      worker.onmessage = ({ data }) => {
+        if (data.kind === 'alive') return;
+        worker.terminate();
+        resolve(data.kind === 'ready' ? 'ready' : `${data.kind}: ${data.error?.message}`);
+      };
+      worker.postMessage(initMessage({
+        module, glue: new URL(`/${dir}/${manifest.glue}`, location.href).href, glueIntegrity: manifest.files[manifest.glue].integrity,
+        functions: ['add'], control: null, lock: null, memoryLimit: 0,
+      }));
+    });
+    return { same: await start('guest'), tampered: await start('tampered') };
+  }, undefined, /integrity/);
+  assert.equal(r.same, 'ready');
+  assert.match(r.tampered, /^init-failed: the guest failed to start: Error: http:\/\/[^ ]+\/tampered\/test_guest\.js does not match its integrity hash sha256-\S+ \(.*\)$/);
 });
 
 /** Page code: a Worker class whose second instance gets its init and module messages only when `release()` is called. */

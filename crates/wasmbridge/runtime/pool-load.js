@@ -126,14 +126,31 @@ export async function compileModule(url, manifest, source, onLoadProgress) {
 }
 
 /**
- * Starts the glue's download on the page, next to the module's: page and
- * dedicated workers share the HTTP cache, so a worker's integrity check and
- * import find the glue there instead of starting the download only once the
- * worker runs. Only a download: the check stays the worker's, which reports
- * any failure with its cause (so a tampered glue is reported once, there).
+ * Checks the glue against its integrity hash on the page, beside the module's
+ * download, for the pool's first workers: each would otherwise fetch it with
+ * the hash (import() cannot check integrity) only once its script runs, and
+ * import it after. Page and dedicated workers share the HTTP cache, so their
+ * import finds it there. Without a hash it is only downloaded. Workers
+ * started later check it themselves, in case the bundle changed since.
+ * `source` says where the manifest came from, as for compileModule.
  * @param {string} url
+ * @param {string | null} integrity
+ * @param {string} source
  */
-export function prefetchGlue(url) {
+export async function checkGlue(url, integrity, source) {
+  const stale = `: is the manifest (${source}) from another build than the bundle's files?`;
+  let response;
+  try {
+    response = await fetch(url, integrity ? { integrity } : {});
+  } catch (err) {
+    throw new WasmBridgeError(CODES.INIT_FAILED, integrity
+      ? `${url} does not match its integrity hash ${integrity} (${messageOf(err)})${stale}`
+      : `could not fetch ${url}: ${messageOf(err)}`);
+  }
+  if (!response.ok) {
+    const status = `${response.status} ${response.statusText}`.trim();
+    throw new WasmBridgeError(CODES.INIT_FAILED, `fetching ${url} failed: ${status}${response.status === 404 ? stale : ''}`);
+  }
   // Read to the end, so that the cache holds the whole file.
-  fetch(url).then((response) => response.arrayBuffer()).catch(() => {});
+  await response.arrayBuffer();
 }

@@ -15,7 +15,7 @@ import { CALL_BYTES, Call, Batch, Span, Deadlines, settleable } from './pool-cal
 import {
   ADD_LISTENER, REMOVE_LISTENER, argBytes, batchEntry, checkSignal, compileFunction, describeType, duration, guarded, readCall, readOptions, readPoolOptions,
 } from './pool-validate.js';
-import { chooseModule, knownManifest, fetchManifest, compileModule, prefetchGlue } from './pool-load.js';
+import { chooseModule, knownManifest, fetchManifest, compileModule, checkGlue } from './pool-load.js';
 import { Supervised, Watchdog, StartFailures, gaveUpError, lostCallError } from './supervisor.js';
 
 const LATENCY_SAMPLES = 512;
@@ -1365,23 +1365,24 @@ export class Pool {
       const bundle = bundleUrl(this.#opts.bundle);
       this.#workerUrl = this.#opts.workerUrl ? new URL(this.#opts.workerUrl, globalThis.location?.href).href : '';
       // The manifest inlined with the runtime (or passed in) needs no request;
-      // else manifest.json's request goes out first: starting a worker takes
-      // the page a few milliseconds, a request almost none.
+      // else manifest.json's request goes out first: it costs the page almost
+      // nothing.
       const known = knownManifest(this.#opts.manifest, bundle);
       const manifestFetch = known ? null : fetchManifest(new URL('manifest.json', bundle));
       manifestFetch?.catch(() => {}); // awaited below; until then a failure must not count as unhandled
+      // The first workers start now, before anything else: a worker takes
+      // the longest to start (a fresh thread and isolate, its script), and in
+      // a fresh context compiling the module beside it slows that down, so it
+      // gets a head start. Each gets its init message once the manifest is
+      // known and the page has checked the glue, and the module when it is
+      // compiled.
+      const first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
       // The fast lane's page half is only needed on an isolated page; it loads
       // while the guest does, so fastCall can use it from the first call. Its
       // codec is asked for alongside, not after lane.js arrives.
       const laneModule = this.#isolated ? import('./lane.js') : null;
       laneModule?.catch(() => {});
       if (laneModule) import('./lane-codec.js').catch(() => {}); // a failure shows through lane.js's own import
-      // The first workers start now, before anything else: a worker takes
-      // the longest to start (a fresh thread and isolate, its script), and in
-      // a fresh context compiling the module beside it slows that down, so it
-      // gets a head start. Each gets its init message once the manifest is
-      // known (at once when it is inlined), and the module when it is compiled.
-      const first = Array.from({ length: this.#opts.minSize }, () => this.#spawn());
       const { manifest, source } = known ?? await /** @type {Promise<any>} */ (manifestFetch).catch((err) => {
         if (this.#opts.bundle !== undefined) throw err;
         throw new WasmBridgeError(CODES.INIT_FAILED, `${err.message}; without a bundle option the guest is looked for next to the runtime, so when the runtime is bundled or installed from npm pass one: createPool({ bundle: '/wasm/' })`);
@@ -1397,13 +1398,19 @@ export class Pool {
       this.#glueUrl = new URL(this.#manifest.glue, bundle).href;
       const compiled = compileModule(new URL(this.#manifest.wasm, bundle), this.#manifest, source, this.#opts.onLoadProgress);
       compiled.catch(() => {}); // awaited below
-      prefetchGlue(this.#glueUrl);
+      const glueChecked = checkGlue(this.#glueUrl, this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null, source);
       // threads.js only when the threaded module runs: other pools never load it.
       if (this.#choice.threads > 0) this.#threadsModule = await import('./threads.js');
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
-      // Workers take their locks, check and import the glue while the module compiles.
-      for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot);
+      // Once the page has checked the glue, the first workers import it
+      // without checking it again, while the module compiles.
+      const inits = glueChecked.then(() => {
+        if (this.#closed) return;
+        for (const slot of first) if (slot.state === 'starting') this.#sendInit(slot, true);
+      });
+      inits.catch(() => {}); // awaited below
       this.#module = await compiled;
+      await inits;
       if (this.#closed) throw new WasmBridgeError(CODES.POOL_CLOSED, 'the pool was closed while it started');
       for (const slot of this.#slots) {
         if (slot.state !== 'starting' || slot.hasModule) continue;
@@ -1558,10 +1565,10 @@ export class Pool {
    * (else #start sends it later). A threaded module's pool worker also gets the
    * channel its threads report on.
    */
-  #sendInit(slot) {
+  #sendInit(slot, glueChecked = false) {
     const threadChannel = this.#choice?.threads ? `${slot.lock}/threads` : null;
     if (threadChannel && !slot.threads) slot.threads = /** @type {typeof import('./threads.js')} */ (this.#threadsModule).listenToThreads(threadChannel, (msg) => this.#onThreadMessage(slot, msg));
-    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, slot.sup.lock, null, threadChannel));
+    slot.worker.postMessage(this.#initMessage(slot.control ? slot.control.buffer : null, slot.sup.lock, null, threadChannel, glueChecked));
     if (this.#module) {
       slot.hasModule = true;
       slot.sup.armInit();
@@ -1573,9 +1580,9 @@ export class Pool {
    * buffer). Only a pool worker given a `threadChannel` starts threads: the
    * lane's worker runs a threaded module's rayon work on its own thread.
    */
-  #initMessage(control, lock, lane = null, threadChannel = null) {
+  #initMessage(control, lock, lane = null, threadChannel = null, glueChecked = false) {
     return initMessage({
-      module: this.#module, glue: this.#glueUrl, glueIntegrity: this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
+      module: this.#module, glue: this.#glueUrl, glueIntegrity: glueChecked ? null : this.#manifest.files?.[this.#manifest.glue]?.integrity ?? null,
       functions: [...this.#functions.keys()], control, lock, memoryLimit: this.#opts.memoryLimit, lane,
       threads: threadChannel ? this.#choice?.threads ?? 0 : 0, threadChannel,
     });

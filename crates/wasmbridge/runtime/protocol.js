@@ -79,7 +79,8 @@ export const PACKED_HEADER = 4;
 /**
  * `init`, page → worker: instantiate `module` with the glue at `glue`
  * (checked against `glueIntegrity`, its SRI hash from the manifest, before the
- * import) and allow the names in `functions`. `control` is the worker's
+ * import; null when there is none, or when the page checked it just before
+ * sending `init`, as for a pool's first workers) and allow the names in `functions`. `control` is the worker's
  * control block (CONTROL) when the page is isolated; `lock` a Web Lock the
  * worker holds until it dies (the page's request for it is granted when the
  * worker is gone); `memoryLimit` bytes, 0 = none. `lane` only for the fast
