@@ -455,7 +455,7 @@ test('a worker terminated from outside rejects its calls with WORKER_LOST and is
   assert.equal(r.spawned, 3);
 });
 
-/** Page code: records the `kind` (and call count) of every message the pool's workers get and send. */
+/** Page code: records the `kind` (and call count) of every message the pool's workers get and send; a flat call, an array, as `call`, and a flat value as `value`. */
 const RECORD_MESSAGES = () => {
   const log = { sent: [], received: [] };
   const post = Worker.prototype.postMessage;
@@ -464,7 +464,7 @@ const RECORD_MESSAGES = () => {
     if (!watched.has(this)) {
       watched.add(this);
       this.addEventListener('message', (e) => {
-        const kind = e.data?.kind;
+        const kind = Array.isArray(e.data) ? 'value' : e.data?.kind;
         if (kind === 'results') log.received.push(`results×${e.data.results.length}`);
         else if (kind === 'packed-results') log.received.push(`packed-results×${e.data.ids.length}`);
         else if (kind !== 'progress') log.received.push(kind);
@@ -474,6 +474,7 @@ const RECORD_MESSAGES = () => {
     const packed = (d) => { let n = 0; for (let at = 0; at < d.length; at += 4 + d[at + 3]) n += 1; return n; };
     if (msg?.kind === 'calls') log.sent.push(`calls×${msg.calls.length}`);
     else if (msg?.kind === 'packed') log.sent.push(`packed×${packed(msg.calls)}`);
+    else if (Array.isArray(msg)) log.sent.push('call');
     else if (msg?.kind !== 'init' && msg?.kind !== 'module') log.sent.push(msg?.kind);
     return post.call(this, msg, transfer);
   };
@@ -500,10 +501,10 @@ test('an idle worker gets a call as one flat message and answers flat; calls mad
   }, RECORD_MESSAGES.toString());
   assert.deepEqual(r.sequential, [10, 11, 12]);
   assert.deepEqual(r.first.sent, ['call', 'call', 'call']);
-  assert.deepEqual(r.first.received.filter((k) => k !== 'alive' && k !== 'ready'), ['result', 'result', 'result']);
+  assert.deepEqual(r.first.received.filter((k) => k !== 'alive' && k !== 'ready'), ['value', 'value', 'value']);
   assert.deepEqual(r.burst, Array.from({ length: 100 }, (_, i) => 2 * i));
   assert.deepEqual(r.sent, ['call', 'packed×99'], 'the first call of the burst goes at once, the rest of the tick packed in one message');
-  const answered = r.received.reduce((n, k) => n + (k === 'result' ? 1 : Number(k.split('×')[1])), 0);
+  const answered = r.received.reduce((n, k) => n + (k === 'result' || k === 'value' ? 1 : Number(k.split('×')[1])), 0);
   assert.equal(answered, 100);
 });
 

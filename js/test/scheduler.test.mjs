@@ -71,9 +71,9 @@ class NodeWorker {
   }
 }
 
-/** Calls a message carries: a flat `call` carries one, `calls` and `packed` several. */
+/** Calls a message carries: a flat call (an array) carries one, `calls` and `packed` several. */
 function callsIn(message) {
-  if (message.kind === 'call') return 1;
+  if (Array.isArray(message)) return 1;
   if (message.kind === 'calls') return message.calls.length;
   if (message.kind === 'packed') {
     let n = 0;

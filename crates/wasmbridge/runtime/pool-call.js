@@ -46,7 +46,9 @@ export class Call {
     this.lane = null;
     /** Bytes of its fast-lane request (`laneRequestSize`), set when it goes to the lane. */
     this.laneSize = 0;
-    /** Its function's position in the manifest when every argument is a number (it may travel packed), else -1. */
+    /** Its function's position in the manifest (the `functions` of `init`), set when it is checked. */
+    this.fnIndex = -1;
+    /** The same when every argument is a number (it may travel packed), else -1. */
     this.packedFn = -1;
   }
 }

@@ -5,7 +5,7 @@
 // never decides anything about the pool.
 
 import {
-  PROTOCOL, FROM_WORKER, THREAD, CODES, CONTROL, PACKED_STATUS, PACKED_HEADER, initMessage, moduleMessage, callsMessage, callMessage, packedCallsMessage, wireCall,
+  PROTOCOL, FROM_WORKER, FLAT_VALUE, THREAD, CODES, CONTROL, PACKED_STATUS, PACKED_HEADER, initMessage, moduleMessage, callsMessage, callMessage, packedCallsMessage, wireCall,
 } from './protocol.js';
 import { WasmBridgeError, messageOf } from './error.js';
 import {
@@ -627,6 +627,7 @@ export class Pool {
     }
     // Latency is a sample: the clock is read for every SAMPLE_EVERY-th call of a function only.
     call.stats = f;
+    call.fnIndex = entry.index;
     if (f.submitted++ % SAMPLE_EVERY === 0) call.t0 = performance.now();
     const args = call.args;
     const n = args.length;
@@ -796,7 +797,7 @@ export class Pool {
   /** Sends one call (without transfers) as its own flat message; a call whose arguments cannot be sent fails alone. */
   #postFlat(slot, call) {
     try {
-      slot.worker.postMessage(callMessage(call.id, call.fn, call.args, call.deadline));
+      slot.worker.postMessage(callMessage(call.id, call.fnIndex, call.args, call.deadline));
     } catch (e) {
       this.#unwind(slot, call);
       this.#settle(call, false, new WasmBridgeError(CODES.BAD_ARGUMENT, `the arguments of ${call.fn} cannot be sent to a worker: ${messageOf(e)}`, { functionName: call.fn, callId: call.id }));
@@ -948,14 +949,19 @@ export class Pool {
   // ---- results ----
 
   #onMessage(slot, msg) {
-    if (!msg || msg.wb !== PROTOCOL || slot.state === 'dead') return;
+    if (slot.state === 'dead') return;
+    if (Array.isArray(msg)) {
+      // One call's value (FLAT_VALUE), sent by a worker that had nothing else to report.
+      this.#answer(slot, msg[FLAT_VALUE.ID], true, msg[FLAT_VALUE.VALUE], undefined);
+      this.#answered(slot);
+      return;
+    }
+    if (!msg || msg.wb !== PROTOCOL) return;
     switch (msg.kind) {
       case FROM_WORKER.RESULT:
         // One call's result, sent flat by a worker that had nothing else to report.
         this.#onResult(slot, msg);
-        this.#watch(slot);
-        if (slot.inflight.size + slot.batched === 0) this.#maybeIdle(slot);
-        if (this.#queue.length > 0) this.#pump();
+        this.#answered(slot);
         break;
       case FROM_WORKER.PACKED_RESULTS: {
         const { ids, status, values, others } = msg;
@@ -966,9 +972,7 @@ export class Pool {
           const value = s === PACKED_STATUS.NUMBER ? values[i] : others[k++];
           if (!this.#answerBatched(slot, ids[i], ok, value)) this.#answer(slot, ids[i], ok, value, undefined);
         }
-        this.#watch(slot);
-        if (slot.inflight.size + slot.batched === 0) this.#maybeIdle(slot);
-        if (this.#queue.length > 0) this.#pump();
+        this.#answered(slot);
         break;
       }
       case FROM_WORKER.RESULTS: {
@@ -998,6 +1002,13 @@ export class Pool {
   #unwind(slot, call) {
     slot.inflight.delete(call.id);
     slot.bytes = slot.inflight.size + slot.batched === 0 ? 0 : slot.bytes - call.bytes;
+  }
+
+  /** After a worker's answers: the watchdog, an idle worker's timer, and the queue. */
+  #answered(slot) {
+    this.#watch(slot);
+    if (slot.inflight.size + slot.batched === 0) this.#maybeIdle(slot);
+    if (this.#queue.length > 0) this.#pump();
   }
 
   #onResult(slot, r) {
@@ -1233,6 +1244,7 @@ export class Pool {
     batch.resolves[k] = null;
     batch.rejects[k] = null;
     call.stats = entry.stats;
+    call.fnIndex = entry.index;
     call.packedFn = entry.index;
     call.bytes = batch.bytesOf(k);
     if (batch.sample === k) call.t0 = batch.t0;

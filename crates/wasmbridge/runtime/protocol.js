@@ -27,10 +27,22 @@ export const GUEST_ERROR_CODE = 'code';
 /** Property of a thrown guest error holding its optional data. */
 export const GUEST_ERROR_DATA = 'data';
 
-/** Message kinds, page → worker (the messages are the typedefs below). */
-export const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call', PACKED: 'packed' });
+/** Message kinds, page → worker (the messages are the typedefs below; a flat call, CallMessage, is an array without a kind). */
+export const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', PACKED: 'packed' });
 
-/** Message kinds, worker → page (the messages are the typedefs below). */
+/**
+ * The two messages of a call to an idle worker are arrays, not objects: a
+ * structured clone writes and reads every key of an object, and these two
+ * messages are that call's whole round trip. Each starts with PROTOCOL, as
+ * every other message carries it in `wb`. Positions in CallMessage,
+ * `[PROTOCOL, id, fn, deadline, ...args]` (`fn` is the function's position in
+ * the `functions` of `init`):
+ */
+export const FLAT_CALL = Object.freeze({ ID: 1, FN: 2, DEADLINE: 3, ARGS: 4 });
+/** Positions in ValueMessage, `[PROTOCOL, id, value]`. */
+export const FLAT_VALUE = Object.freeze({ ID: 1, VALUE: 2 });
+
+/** Message kinds, worker → page (the messages are the typedefs below; a flat value, ValueMessage, is an array without a kind). */
 export const FROM_WORKER = Object.freeze({
   ALIVE: 'alive',
   READY: 'ready',
@@ -97,7 +109,8 @@ export const PACKED_HEADER = 4;
  * @typedef {{ wb: string, kind: 'module', module: WebAssembly.Module }} ModuleMessage the compiled guest, after an
  *   `init` that came without it
  * @typedef {{ wb: string, kind: 'calls', calls: WireCall[] }} CallsMessage run in order; one message may carry many calls
- * @typedef {WireCall & { wb: string, kind: 'call' }} CallMessage one call's fields on the message itself, sent to an idle worker
+ * @typedef {[string, number, number, number, ...unknown[]]} CallMessage one call sent to an idle worker, as an array
+ *   (FLAT_CALL)
  * @typedef {{ wb: string, kind: 'alive' }} AliveMessage the worker holds its lock; from now on its death is noticed
  * @typedef {{ wb: string, kind: 'ready', memory: WebAssembly.Memory | null }} ReadyMessage the guest is instantiated;
  *   a threaded module's pool worker sends its shared memory, in which the page allocates regions
@@ -107,8 +120,11 @@ export const PACKED_HEADER = 4;
  *   unusable and the worker runs nothing more; `returned` holds every call it had not started (and,
  *   after `retired`, every call that reaches it later), with their buffers transferred back. The page
  *   stops the worker once nothing it was given is unaccounted for.
+ * @typedef {[string, number, unknown]} ValueMessage one call's value, as an array (FLAT_VALUE), sent instead of
+ *   `results` when a worker has exactly one result to report, that result is a success without `outputs` and the
+ *   worker is not retired; buffers in the value are transferred
  * @typedef {WireResult & { wb: string, kind: 'result' }} ResultMessage one result's fields on the message itself, sent
- *   instead of `results` when a worker has exactly one result to report and is not retired
+ *   instead of `results` when a worker has exactly one result to report, not a ValueMessage, and is not retired
  * @typedef {{ wb: string, kind: 'progress', id: number, fraction: number }} ProgressMessage from `wasmbridge_guest::progress`
  * @typedef {{ wb: string, kind: 'packed', calls: Float64Array }} PackedCallsMessage calls whose arguments are all
  *   numbers, run in order like `calls`: each is PACKED_HEADER slots (id, the function's position in the
@@ -142,7 +158,7 @@ export const moduleMessage = (/** @type {WebAssembly.Module} */ module) => ({ wb
 /** @returns {CallsMessage} */
 export const callsMessage = (/** @type {WireCall[]} */ calls) => ({ wb: PROTOCOL, kind: TO_WORKER.CALLS, calls });
 /** @returns {CallMessage} */
-export const callMessage = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0) => ({ wb: PROTOCOL, kind: TO_WORKER.CALL, id, fn, args, deadline });
+export const callMessage = (/** @type {number} */ id, /** @type {number} */ fn, /** @type {unknown[]} */ args, deadline = 0) => [PROTOCOL, id, fn, deadline, ...args];
 /** @returns {WireCall} */
 export const wireCall = (/** @type {number} */ id, /** @type {string} */ fn, /** @type {unknown[]} */ args, deadline = 0, /** @type {number[] | null} */ outputs = null, /** @type {number[] | null} */ regions = null) => {
   const call = outputs === null ? { id, fn, args, deadline } : { id, fn, args, deadline, outputs };
@@ -178,6 +194,8 @@ export const resultMessage = (result) => {
   message.kind = FROM_WORKER.RESULT;
   return message;
 };
+/** @returns {ValueMessage} */
+export const valueMessage = (/** @type {number} */ id, /** @type {unknown} */ value) => [PROTOCOL, id, value];
 /** @returns {PackedResultsMessage} */
 export const packedResultsMessage = (/** @type {Float64Array} */ ids, /** @type {Uint8Array} */ status, /** @type {Float64Array} */ values, /** @type {unknown[]} */ others) => ({
   wb: PROTOCOL, kind: FROM_WORKER.PACKED_RESULTS, ids, status, values, others,

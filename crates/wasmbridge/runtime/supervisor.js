@@ -113,6 +113,11 @@ export class Supervised {
     this.worker = worker;
     worker.onmessage = (e) => {
       const msg = e.data;
+      // A flat value (FLAT_VALUE) is an array that starts with PROTOCOL.
+      if (Array.isArray(msg)) {
+        if (msg[0] === PROTOCOL && this.#phase !== STOPPED) this.#hooks.message(msg);
+        return;
+      }
       if (!msg || msg.wb !== PROTOCOL || this.#phase === STOPPED) return;
       switch (msg.kind) {
         case FROM_WORKER.ALIVE:

@@ -25,7 +25,8 @@ const HOST_IN_PLACE = '__wasmbridge_in_place';
 const GUEST_ERROR_MARKER = '__wasmbridgeError';
 const GUEST_ERROR_CODE = 'code';
 const GUEST_ERROR_DATA = 'data';
-const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', CALL: 'call', PACKED: 'packed' });
+const TO_WORKER = Object.freeze({ INIT: 'init', MODULE: 'module', CALLS: 'calls', PACKED: 'packed' });
+const FLAT_CALL = Object.freeze({ ID: 1, FN: 2, DEADLINE: 3, ARGS: 4 });
 const FROM_WORKER = Object.freeze({
   ALIVE: 'alive',
   READY: 'ready',
@@ -50,6 +51,7 @@ const resultMessage = (result) => {
   message.kind = FROM_WORKER.RESULT;
   return message;
 };
+const valueMessage = (/** @type {number} */ id, /** @type {unknown} */ value) => [PROTOCOL, id, value];
 const packedResultsMessage = (/** @type {Float64Array} */ ids, /** @type {Uint8Array} */ status, /** @type {Float64Array} */ values, /** @type {unknown[]} */ others) => ({
   wb: PROTOCOL, kind: FROM_WORKER.PACKED_RESULTS, ids, status, values, others,
 });
@@ -271,8 +273,9 @@ function postOutbox(returned) {
   outboxTransfers = [];
   try {
     if (returned === null && results.length === 1) {
-      // One result goes flat: the result itself is the message.
-      post(resultMessage(results[0]), transfers.length > 1 ? [...new Set(transfers)] : transfers);
+      // One result goes flat: a success's value alone, any other result as the message itself.
+      const r = results[0];
+      post(r.ok && r.outputs === undefined ? valueMessage(r.id, r.value) : resultMessage(r), transfers.length > 1 ? [...new Set(transfers)] : transfers);
       return;
     }
     // Calls of one message may share a buffer; a transfer list must name it once.
@@ -580,14 +583,17 @@ function drain() {
 
 self.onmessage = async (event) => {
   const msg = event.data;
-  if (!msg || msg.wb !== PROTOCOL) return;
-  if (msg.kind === TO_WORKER.CALL) {
-    // An idle worker's one call, its fields on the message itself.
-    inbox.push(msg);
+  if (Array.isArray(msg)) {
+    if (msg[0] !== PROTOCOL) return;
+    // An idle worker's one call (FLAT_CALL), as the wire call it would be in a `calls` message.
+    inbox.push({ id: msg[FLAT_CALL.ID], fn: functionNames[msg[FLAT_CALL.FN]] ?? '', args: msg.slice(FLAT_CALL.ARGS), deadline: msg[FLAT_CALL.DEADLINE] });
     queued += 1;
     if (retired) flush();
     else drain();
-  } else if (msg.kind === TO_WORKER.PACKED) {
+    return;
+  }
+  if (!msg || msg.wb !== PROTOCOL) return;
+  if (msg.kind === TO_WORKER.PACKED) {
     const chunk = new PackedChunk(msg.calls);
     inbox.push(chunk);
     queued += chunk.count();
