@@ -1314,3 +1314,28 @@ test('a pool with minSize < maxSize grows while every worker is busy and shrinks
   assert.equal(r.end, 1, 'shrank back to minSize');
   assert.deepEqual(r.values, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
 });
+
+test('a worker above minSize is stopped only once it has been idle for idleTimeout in one stretch', async () => {
+  const r = await inPage(async () => {
+    const { createPool } = await import('/guest/wasmbridge.js');
+    const pool = await createPool({ minSize: 1, maxSize: 2, idleTimeout: 400, window: 1 });
+    const ready = () => pool.stats().workers.filter((w) => w.state === 'ready').length;
+    const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+    await Promise.all([pool.call('busy', 100), pool.call('busy', 100)]);
+    const grown = ready();
+    // Both workers get a call every 150 ms for 1.5 s: each is idle for less than 400 ms at a time.
+    const used = [];
+    for (let i = 0; i < 10; i++) {
+      await Promise.all([pool.call('busy', 20), pool.call('busy', 20)]);
+      used.push(ready());
+      await sleep(130);
+    }
+    await sleep(1000);
+    const end = ready();
+    pool.close();
+    return { grown, used, end };
+  });
+  assert.equal(r.grown, 2);
+  assert.deepEqual(r.used, Array(10).fill(2), 'no worker in use was stopped');
+  assert.equal(r.end, 1, 'the idle one was stopped');
+});

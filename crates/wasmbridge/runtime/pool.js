@@ -759,7 +759,6 @@ export class Pool {
     slot.spans.push(span);
     slot.batched += k - lo;
     slot.bytes += bytes;
-    if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
     slot.outbox.push(span);
     if (slot.state === 'ready') this.#scheduleFlush();
   }
@@ -780,7 +779,6 @@ export class Pool {
     const idle = fresh && !call.transfer && call.outputs === null && call.regions === null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0;
     slot.inflight.set(call.id, call);
     slot.bytes += call.bytes;
-    if (slot.idleTimer) { clearTimeout(slot.idleTimer); slot.idleTimer = 0; }
     if (idle && slot.state === 'ready') {
       this.#postFlat(slot, call);
       return;
@@ -1485,7 +1483,7 @@ export class Pool {
       id, worker: /** @type {Worker} */ (/** @type {unknown} */ (null)), sup: /** @type {Supervised} */ (/** @type {unknown} */ (null)), lock: `wasmbridge/${this.#poolId}/${id}`,
       control, state: 'starting', inflight: new Map(), outbox: [], transfers: [], spans: [], batched: 0, bytes: 0, full: false, abandoned: false,
       calls: 0, failures: 0, restarts: 0, pins: 0, exclusive: false, successor: null,
-      watchdog: /** @type {Watchdog} */ (/** @type {unknown} */ (null)), idleTimer: 0, readyPromise: null, hasModule: false, threads: null,
+      watchdog: /** @type {Watchdog} */ (/** @type {unknown} */ (null)), idleTimer: 0, idleSince: 0, readyPromise: null, hasModule: false, threads: null,
     };
     slot.sup = this.#supervise(`wasmbridge-${id}`, slot.lock, {
       message: (msg) => this.#onMessage(slot, msg),
@@ -1684,16 +1682,32 @@ export class Pool {
     return this.#lane;
   }
 
+  /**
+   * A worker above `minSize` that stays idle for `idleTimeout` is stopped. A
+   * worker going idle only notes when; its one timer is not reset per call
+   * (a setTimeout and its clearTimeout cost as much as the rest of a call's
+   * page side), but checks when it fires and waits for what is left.
+   */
   #maybeIdle(slot) {
     if (this.#opts.minSize === this.#opts.maxSize || slot.pins > 0 || this.#opts.idleTimeout === 0) return;
-    clearTimeout(slot.idleTimer);
-    slot.idleTimer = setTimeout(() => {
-      const live = this.#slots.filter((s) => s.state === 'ready' && !s.exclusive).length;
-      if (slot.inflight.size + slot.batched === 0 && slot.pins === 0 && live > this.#opts.minSize && slot.state === 'ready') {
-        this.#stopSlot(slot);
-        this.#slots.splice(this.#slots.indexOf(slot), 1);
-      }
-    }, this.#opts.idleTimeout);
+    slot.idleSince = performance.now();
+    if (!slot.idleTimer) slot.idleTimer = setTimeout(() => this.#idleCheck(slot), this.#opts.idleTimeout);
+  }
+
+  #idleCheck(slot) {
+    slot.idleTimer = 0;
+    // A worker busy now arms its timer again when it next goes idle.
+    if (slot.state !== 'ready' || slot.inflight.size + slot.batched > 0 || slot.pins > 0) return;
+    const left = slot.idleSince + this.#opts.idleTimeout - performance.now();
+    if (left > 0) {
+      slot.idleTimer = setTimeout(() => this.#idleCheck(slot), left);
+      return;
+    }
+    const live = this.#slots.filter((s) => s.state === 'ready' && !s.exclusive).length;
+    if (live > this.#opts.minSize) {
+      this.#stopSlot(slot);
+      this.#slots.splice(this.#slots.indexOf(slot), 1);
+    }
   }
 }
 
