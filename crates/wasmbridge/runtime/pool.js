@@ -472,20 +472,21 @@ export class Pool {
   #submitBatched(fn, args) {
     const opts = this.#opts;
     if (!this.#started || this.#closed || this.#failed !== null) return null;
+    const n = args.length;
+    // A worker with nothing to do takes the call at once, flat (#submit): checked first, so that path checks the arguments once.
+    if (this.#queue.length === 0) {
+      const slot = this.#leastBusy(CALL_BYTES + 8 * n);
+      if (slot !== null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0) return null;
+    }
     const entry = this.#functions.get(fn);
     if (entry === undefined) return null;
     const f = entry.stats ??= this.#statsFor(fn);
     if (f.openUntil !== 0 || (this.#autoLane && f.fast)) return null;
-    const n = args.length;
     if (n < entry.required || n > entry.checks.length || 8 * n > opts.maxArgBytes) return null;
     const checks = entry.checks;
     for (let i = 0; i < n; i++) {
       const v = args[i];
       if (typeof v !== 'number' || !checks[i](v)) return null;
-    }
-    if (this.#queue.length === 0) {
-      const slot = this.#leastBusy(CALL_BYTES + 8 * n);
-      if (slot !== null && slot.inflight.size + slot.batched === 0 && slot.outbox.length === 0) return null;
     }
     if (this.#queue.length >= opts.maxQueue) {
       // A call made one by one would have gone to a worker's window as it
