@@ -8,13 +8,13 @@ function rawClient() {
   return { add: (a, b) => new Promise((resolve) => { const id = next++; pending.set(id, resolve); worker.postMessage({ id, a, b }); }), close: () => worker.terminate() };
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-export async function run({ kinds, section, rounds, withRaw = true, keepOpen = false, n, chunk, options = {} }) {
+export async function run({ kinds, section, rounds, withRaw = true, keepOpen = false, n, chunk, options = {}, optionsFor = {} }) {
   const raw = rawClient();
   const contenders = withRaw ? { raw } : {};
   const pools = {};
   for (const k of kinds) {
     const { createPool } = await import(`/${k}/wasmbridge.js`);
-    pools[k] = await createPool({ size: 1, bundle: `/${k}/`, ...options });
+    pools[k] = await createPool({ size: 1, bundle: `/${k}/`, ...options, ...optionsFor[k] });
     contenders[k] = pools[k];
   }
   await raw.add(1, 2);

@@ -5,10 +5,12 @@
 // call), for one or more bundles of the test guest (say, one built by the
 // runtime before a change and one after).
 //
-//   node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] [--options JSON] NAME=BUNDLE_DIR...
+//   node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] [--options JSON] [--options-for NAME JSON]... NAME=BUNDLE_DIR...
 //
 // --options passes createPool options to every bundle's pool (say, a pool
-// `timeout`, which gives every call a deadline).
+// `timeout`, which gives every call a deadline). --options-for adds options
+// for one NAME only, so one bundle given under two names compares two
+// settings in the same rounds (say, `windowBytes`).
 //
 // --profile records the page's main thread with Chromium's CPU profiler (the
 // CDP Profiler domain) for the whole run, writes it to FILE (a .cpuprofile
@@ -35,10 +37,26 @@ const OUT = join(REPO, 'target', 'callbench');
 const arg = (k, d) => { const i = process.argv.indexOf(k); return i >= 0 ? process.argv[i + 1] : d; };
 const section = process.argv[2];
 if (section !== 'latency' && section !== 'throughput') {
-  console.error('usage: node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] [--options JSON] NAME=BUNDLE_DIR...');
+  console.error('usage: node bench/callpath/run.mjs latency|throughput [--pin] [--rounds N] [--profile FILE] [--no-raw] [--options JSON] [--options-for NAME JSON]... NAME=BUNDLE_DIR...');
   process.exit(2);
 }
-const bundles = process.argv.slice(3).filter((a) => a.includes('=')).map((a) => a.split('='));
+// Every argument after a flag that takes values is that flag's, not a bundle.
+const VALUES = { '--rounds': 1, '--profile': 1, '--options': 1, '--options-for': 2 };
+const bundles = [];
+/** @type {Record<string, object>} */
+const optionsFor = {};
+for (let i = 3; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === '--options-for') optionsFor[process.argv[i + 1]] = JSON.parse(process.argv[i + 2]);
+  if (a in VALUES) i += VALUES[a];
+  else if (a.includes('=')) bundles.push([a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]);
+}
+for (const name of Object.keys(optionsFor)) {
+  if (!bundles.some(([n]) => n === name)) {
+    console.error(`--options-for names ${name}, which is not one of the bundles`);
+    process.exit(2);
+  }
+}
 const pin = process.argv.includes('--pin');
 const rounds = Number(arg('--rounds', 5));
 const profileFile = arg('--profile', null);
@@ -76,7 +94,7 @@ try {
   }
   const opts = section === 'latency' ? { n: 2000, chunk: 100 } : { n: 100000, chunk: 0 };
   const kinds = bundles.map(([name]) => name);
-  const r = await page.evaluate(async (a) => (await import('/page.js')).run(a), { kinds, section, rounds, withRaw, keepOpen: cdp !== null, options, ...opts });
+  const r = await page.evaluate(async (a) => (await import('/page.js')).run(a), { kinds, section, rounds, withRaw, keepOpen: cdp !== null, options, optionsFor, ...opts });
   if (cdp) {
     summarizeProfile([(await cdp.send('Profiler.stop')).profile], profileFile, 'page');
     summarizeProfile(await workers.stop(), `${profileFile}.workers.cpuprofile`, 'workers');
@@ -85,7 +103,7 @@ try {
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const digits = section === 'latency' ? 1 : 0;
   const unit = section === 'latency' ? 'µs per call' : 'calls/s';
-  console.log(`${new Date().toISOString()} ${section}, ${pin ? 'pinned to cpu 0' : 'unpinned'}, ${rounds} rounds, options ${JSON.stringify(options)}, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
+  console.log(`${new Date().toISOString()} ${section}, ${pin ? 'pinned to cpu 0' : 'unpinned'}, ${rounds} rounds, options ${JSON.stringify(options)}${Object.keys(optionsFor).length > 0 ? `, for ${JSON.stringify(optionsFor)}` : ''}, load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)}`);
   for (const [k, xs] of Object.entries(r)) {
     console.log(`${k.padEnd(10)} median ${med(xs).toFixed(digits)} ${unit} [${xs.map((x) => x.toFixed(digits)).join(', ')}] ${r.raw ? `${(med(xs) / med(r.raw)).toFixed(2)}× raw` : ''}`);
   }
