@@ -581,7 +581,7 @@ function drain() {
   flush();
 }
 
-self.onmessage = async (event) => {
+self.onmessage = (event) => {
   const msg = event.data;
   if (Array.isArray(msg)) {
     if (msg[0] !== PROTOCOL) return;
@@ -608,49 +608,54 @@ self.onmessage = async (event) => {
   } else if (msg.kind === TO_WORKER.MODULE) {
     moduleArrived(msg.module);
   } else if (msg.kind === TO_WORKER.INIT) {
-    if (msg.module) moduleArrived(msg.module);
-    glueUrl = msg.glue;
-    functionNames = msg.functions;
-    control = msg.control ? new Int32Array(msg.control) : null;
-    memoryLimit = msg.memoryLimit || 0;
-    // Only the fast lane's worker needs its half of the lane; it loads alongside the rest.
-    const laneHalf = msg.lane ? import('./lane-worker.js') : null;
-    laneHalf?.catch(() => {}); // awaited below; a failure there is the init failure
-    try {
-      // The lock, and the glue's integrity check followed by its import, run
-      // side by side: importing the glue runs only wasm-bindgen's JavaScript,
-      // and the guest's code runs only once both are done, so `alive` still
-      // comes before any of it. The page may still be compiling the module.
-      const locked = msg.lock && globalThis.navigator?.locks
-        ? (msg.lock === EARLY_LOCK ? earlyLock : holdLock(msg.lock)).then(() => post(aliveMessage()))
-        : null;
-      const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : Promise.resolve();
-      // The glue is the guest's, found at run time: bundlers must leave this import alone.
-      const imported = checked.then(() => import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl));
-      const [, g] = await Promise.all([locked, imported]);
-      module = await moduleReady;
-      await instantiate(g);
-      if (msg.threads > 0) {
-        // Only a threaded module needs threads.js: other workers never load it.
-        const { startThreads } = await import('./threads.js');
-        await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
-      }
-      callable = new Map(msg.functions.filter((f) => typeof glue[f] === 'function').map((f) => [f, glue[f]]));
-      callableAt = msg.functions.map((f) => callable.get(f) ?? null);
-      const missing = msg.functions.filter((f) => !callable.has(f));
-      if (missing.length > 0) {
-        throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
-      }
-      const lane = laneHalf ? await laneHalf : null;
-      // A threaded pool worker's memory goes to the page, which allocates shared regions in it.
-      post(readyMessage(msg.threads > 0 ? importedMemory : null));
-      // The fast lane's dedicated worker: from now on it only serves the lane buffer.
-      // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
-      // After a trap the lane half answers, tells the page, and returns: then this worker closes.
-      if (lane) lane.serveLane(msg.lane, runAlone, post, transfersFor, () => retired).finally(() => self.close());
-    } catch (err) {
-      const message = err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err);
-      post(initFailedMessage(wireError(CODES.INIT_FAILED, `the guest failed to start: ${message}`)));
-    }
+    startGuest(msg);
   }
 };
+
+/** The init message: instantiates the guest, then reports `ready` (or `init-failed`). */
+async function startGuest(msg) {
+  if (msg.module) moduleArrived(msg.module);
+  glueUrl = msg.glue;
+  functionNames = msg.functions;
+  control = msg.control ? new Int32Array(msg.control) : null;
+  memoryLimit = msg.memoryLimit || 0;
+  // Only the fast lane's worker needs its half of the lane; it loads alongside the rest.
+  const laneHalf = msg.lane ? import('./lane-worker.js') : null;
+  laneHalf?.catch(() => {}); // awaited below; a failure there is the init failure
+  try {
+    // The lock, and the glue's integrity check followed by its import, run
+    // side by side: importing the glue runs only wasm-bindgen's JavaScript,
+    // and the guest's code runs only once both are done, so `alive` still
+    // comes before any of it. The page may still be compiling the module.
+    const locked = msg.lock && globalThis.navigator?.locks
+      ? (msg.lock === EARLY_LOCK ? earlyLock : holdLock(msg.lock)).then(() => post(aliveMessage()))
+      : null;
+    const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : Promise.resolve();
+    // The glue is the guest's, found at run time: bundlers must leave this import alone.
+    const imported = checked.then(() => import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl));
+    const [, g] = await Promise.all([locked, imported]);
+    module = await moduleReady;
+    await instantiate(g);
+    if (msg.threads > 0) {
+      // Only a threaded module needs threads.js: other workers never load it.
+      const { startThreads } = await import('./threads.js');
+      await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
+    }
+    callable = new Map(msg.functions.filter((f) => typeof glue[f] === 'function').map((f) => [f, glue[f]]));
+    callableAt = msg.functions.map((f) => callable.get(f) ?? null);
+    const missing = msg.functions.filter((f) => !callable.has(f));
+    if (missing.length > 0) {
+      throw new Error(`the manifest lists functions the module does not export: ${missing.join(', ')}`);
+    }
+    const lane = laneHalf ? await laneHalf : null;
+    // A threaded pool worker's memory goes to the page, which allocates shared regions in it.
+    post(readyMessage(msg.threads > 0 ? importedMemory : null));
+    // The fast lane's dedicated worker: from now on it only serves the lane buffer.
+    // If that ever throws, closing the worker releases its lock, and the page restarts the lane.
+    // After a trap the lane half answers, tells the page, and returns: then this worker closes.
+    if (lane) lane.serveLane(msg.lane, runAlone, post, transfersFor, () => retired).finally(() => self.close());
+  } catch (err) {
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err);
+    post(initFailedMessage(wireError(CODES.INIT_FAILED, `the guest failed to start: ${message}`)));
+  }
+}
