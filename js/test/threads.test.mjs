@@ -175,6 +175,28 @@ test('cancel reaches every thread of a parallel kernel: it stops without a hard 
   assert.ok(r.waited < 3000, `the next call waited ${r.waited} ms, as long as the grace`);
 });
 
+test('thread workers are named after the glue they import as their script starts, and run the pool\'s rayon work', async () => {
+  const { page, errors, context, close } = await openPage(browser, server.url);
+  try {
+    const r = await page.evaluate(async () => {
+      const manifest = await (await fetch('/guest/manifest.json')).json();
+      const { createPool } = await import('/guest/wasmbridge.js');
+      globalThis.pool = await createPool({ size: 1, threads: 2 });
+      return { glue: new URL(`/guest/${manifest.threads.glue}`, location.href).href, threads: await pool.call('parThreads') };
+    });
+    const cdp = await context.newCDPSession(page);
+    const { targetInfos } = await cdp.send('Target.getTargets');
+    await cdp.detach();
+    const titles = targetInfos.filter((t) => t.type === 'worker' && t.url.endsWith('/thread-worker.js')).map((t) => t.title).sort();
+    assert.deepEqual(titles, [`wasmbridge-thread-1 glue=${r.glue}`, `wasmbridge-thread-2 glue=${r.glue}`]);
+    assert.equal(r.threads, 2);
+    await page.evaluate(() => pool.close());
+    assert.deepEqual(errors, []);
+  } finally {
+    await close();
+  }
+});
+
 /** Counts the page's thread workers (nested ones included) through the DevTools protocol. */
 async function threadWorkers(context, page) {
   const cdp = await context.newCDPSession(page);

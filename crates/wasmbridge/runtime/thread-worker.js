@@ -11,6 +11,13 @@ import {
 } from './protocol.js';
 import { messageOf } from './error.js';
 
+// The glue this thread runs, named by threads.js once the pool worker's glue
+// is checked: imported as the script starts, while the pool worker still
+// instantiates the guest, so the start message only has to instantiate.
+const NAMED_GLUE = typeof self.name === 'string' && self.name.includes(' glue=') ? self.name.slice(self.name.indexOf(' glue=') + 6) : '';
+const namedGlue = NAMED_GLUE ? import(/* @vite-ignore */ /* webpackIgnore: true */ NAMED_GLUE) : null;
+namedGlue?.catch(() => {}); // awaited on the start message, which reports a failure
+
 self.onmessage = async (event) => {
   const msg = event.data;
   if (!msg || msg.wb !== PROTOCOL || msg.kind !== THREAD.START) return;
@@ -33,7 +40,7 @@ self.onmessage = async (event) => {
   let glue;
   try {
     // The glue is the guest's, found at run time: bundlers must leave this import alone.
-    glue = await import(/* @vite-ignore */ /* webpackIgnore: true */ msg.glue);
+    glue = await (namedGlue !== null && msg.glue === NAMED_GLUE ? namedGlue : import(/* @vite-ignore */ /* webpackIgnore: true */ msg.glue));
     await glue.default({ module_or_path: msg.module, memory: msg.memory });
   } catch (err) {
     self.postMessage(threadFailedMessage(err instanceof Error ? `${err.name}: ${err.message}` : messageOf(err)));

@@ -33,23 +33,25 @@ export function listenToThreads(name, onMessage) {
 const started = [];
 
 /**
- * Worker half: starts `count` thread workers on the instance `glue` belongs
- * to, waits until each has instantiated the module and waits for its rayon
- * thread, then builds rayon's pool (which returns once every thread runs). A
- * dedicated worker cannot start while its parent blocks, so the waiting comes
- * first and the blocking build last.
- * @param {{ glue: any, glueUrl: string, module: WebAssembly.Module, count: number, control: SharedArrayBuffer, channel: string }} options
+ * @typedef {{ worker: Worker, waiting: Promise<void> }} Thread a thread worker, and its report that it
+ *   instantiated the module and waits for its rayon thread
  */
-export async function startThreads({ glue, glueUrl, module, count, control, channel }) {
-  if (typeof glue.__wasmbridge_threads_build !== 'function' || typeof glue.__wasmbridge_threads_memory !== 'function') {
-    throw new Error('the threaded module has no thread pool: its `threads` feature must enable wasmbridge-guest/threads');
-  }
-  const memory = glue.__wasmbridge_threads_memory();
-  const waiting = [];
+
+/**
+ * Worker half, first step: starts `count` thread workers now, while the pool
+ * worker still imports and instantiates the guest, since a worker takes tens
+ * of milliseconds to start. Each is named after the glue at `glueUrl`, which
+ * it imports as its script starts: call this only once the glue is checked.
+ * @param {number} count
+ * @param {string} glueUrl
+ * @returns {Thread[]}
+ */
+export function spawnThreads(count, glueUrl) {
+  const threads = [];
   for (let i = 0; i < count; i++) {
-    const worker = new Worker(new URL('./thread-worker.js', import.meta.url), { type: 'module', name: `wasmbridge-thread-${i + 1}` });
+    const worker = new Worker(new URL('./thread-worker.js', import.meta.url), { type: 'module', name: `wasmbridge-thread-${i + 1} glue=${glueUrl}` });
     started.push(worker);
-    waiting.push(new Promise((resolve, reject) => {
+    const waiting = new Promise((resolve, reject) => {
       worker.onmessage = (event) => {
         const msg = event.data;
         if (msg?.wb !== PROTOCOL) return;
@@ -60,9 +62,28 @@ export async function startThreads({ glue, glueUrl, module, count, control, chan
         event.preventDefault?.();
         reject(new Error(`a thread worker failed to load: ${event.message || 'script error'}`));
       };
-    }));
-    worker.postMessage(threadStartMessage({ module, memory, glue: glueUrl, control, channel }));
+    });
+    waiting.catch(() => {}); // awaited in startThreads; a failure before then must not count as unhandled
+    threads.push({ worker, waiting });
   }
-  await Promise.all(waiting);
-  glue.__wasmbridge_threads_build(count);
+  return threads;
+}
+
+/**
+ * Worker half: gives the thread workers (`threads` from spawnThreads, else
+ * `count` started now) the instance `glue` belongs to, waits until each has
+ * instantiated the module and waits for its rayon thread, then builds
+ * rayon's pool (which returns once every thread runs). A dedicated worker
+ * cannot start while its parent blocks, so the waiting comes first and the
+ * blocking build last.
+ * @param {{ glue: any, glueUrl: string, module: WebAssembly.Module, count: number, control: SharedArrayBuffer, channel: string, threads?: Thread[] }} options
+ */
+export async function startThreads({ glue, glueUrl, module, count, control, channel, threads = spawnThreads(count, glueUrl) }) {
+  if (typeof glue.__wasmbridge_threads_build !== 'function' || typeof glue.__wasmbridge_threads_memory !== 'function') {
+    throw new Error('the threaded module has no thread pool: its `threads` feature must enable wasmbridge-guest/threads');
+  }
+  const memory = glue.__wasmbridge_threads_memory();
+  for (const { worker } of threads) worker.postMessage(threadStartMessage({ module, memory, glue: glueUrl, control, channel }));
+  await Promise.all(threads.map((t) => t.waiting));
+  glue.__wasmbridge_threads_build(threads.length);
 }

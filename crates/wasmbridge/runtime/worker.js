@@ -631,15 +631,21 @@ async function startGuest(msg) {
       ? (msg.lock === EARLY_LOCK ? earlyLock : holdLock(msg.lock)).then(() => post(aliveMessage()))
       : null;
     const checked = msg.glueIntegrity ? checkGlue(msg.glueIntegrity) : Promise.resolve();
+    // A threaded module's thread workers start once the glue is known good,
+    // while this worker imports and instantiates it (only then does threads.js
+    // give them their work). Other workers never load threads.js.
+    const threads = msg.threads > 0
+      ? Promise.all([import('./threads.js'), checked]).then(([half]) => ({ half, spawned: half.spawnThreads(msg.threads, glueUrl) }))
+      : null;
+    threads?.catch(() => {}); // awaited below; a failure there is the init failure
     // The glue is the guest's, found at run time: bundlers must leave this import alone.
     const imported = checked.then(() => import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl));
     const [, g] = await Promise.all([locked, imported]);
     module = await moduleReady;
     await instantiate(g);
-    if (msg.threads > 0) {
-      // Only a threaded module needs threads.js: other workers never load it.
-      const { startThreads } = await import('./threads.js');
-      await startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel });
+    if (threads) {
+      const { half, spawned } = await threads;
+      await half.startThreads({ glue, glueUrl, module, count: msg.threads, control: msg.control, channel: msg.threadChannel, threads: spawned });
     }
     callable = new Map(msg.functions.filter((f) => typeof glue[f] === 'function').map((f) => [f, glue[f]]));
     callableAt = msg.functions.map((f) => callable.get(f) ?? null);
